@@ -1,0 +1,411 @@
+//! Reading and validating a config, with errors that name the file, line and field.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::schema::{looks_like_key, Config, ProviderKind};
+
+/// A config that was read, and where from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The validated config.
+    pub config: Config,
+    /// The file it came from; `None` for the embedded default.
+    pub path: Option<PathBuf>,
+}
+
+/// A config that cannot be used, located as precisely as we can.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file, when there is one.
+    pub file: Option<PathBuf>,
+    /// 1-based line and column.
+    pub line: Option<(usize, usize)>,
+    /// Dotted field path, e.g. `providers[1].base_url`.
+    pub field: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(p), Some((l, c))) => write!(f, "{}:{l}:{c}: ", p.display())?,
+            (Some(p), None) => write!(f, "{}: ", p.display())?,
+            (None, Some((l, c))) => write!(f, "line {l}:{c}: ")?,
+            (None, None) => {}
+        }
+        if let Some(field) = &self.field {
+            write!(f, "`{field}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The default config path: `$SWITCHYARD_CONFIG`, else `<platform config dir>/switchyard/config.toml`.
+pub fn default_config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SWITCHYARD_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    dirs::config_dir().map(|d| d.join("switchyard").join("config.toml"))
+}
+
+/// Read and validate a config file.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: Some(path.to_path_buf()),
+        line: None,
+        field: None,
+        message: format!("cannot read the config file: {e}"),
+    })?;
+    parse_str(&text, Some(path))
+}
+
+/// One step of a path into the document.
+#[derive(Debug, Clone)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn path_string(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// Find the byte span of the key (or value) a path names.
+fn locate(doc: &toml_edit::Document<&str>, path: &[Seg]) -> Option<usize> {
+    let mut item = doc.as_item();
+    let mut best = None;
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                let table = item.as_table_like()?;
+                let (key, next) = table.get_key_value(k)?;
+                best = key.span().or_else(|| next.span()).map(|r| r.start).or(best);
+                item = next;
+            }
+            Seg::Index(i) => {
+                let next = item.get(*i)?;
+                best = next
+                    .span()
+                    .or_else(|| next.as_table().and_then(|t| t.span()))
+                    .map(|r| r.start)
+                    .or(best);
+                item = next;
+            }
+        }
+    }
+    best
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: Option<&'a Path>,
+    doc: Option<toml_edit::Document<&'a str>>,
+}
+
+impl Ctx<'_> {
+    fn error(&self, path: &[Seg], message: impl Into<String>) -> ConfigError {
+        let line = self
+            .doc
+            .as_ref()
+            .and_then(|d| locate(d, path))
+            .map(|off| line_col(self.text, off));
+        ConfigError {
+            file: self.file.map(Path::to_path_buf),
+            line,
+            field: (!path.is_empty()).then(|| path_string(path)),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parse and validate config text. `file` is only used to name it in errors.
+pub fn parse_str(text: &str, file: Option<&Path>) -> Result<Config, ConfigError> {
+    let doc = toml_edit::Document::parse(text).map_err(|e| ConfigError {
+        file: file.map(Path::to_path_buf),
+        line: e.span().map(|s| line_col(text, s.start)),
+        field: None,
+        message: format!("not valid TOML: {}", e.message().trim()),
+    })?;
+    let cx = Ctx {
+        text,
+        file,
+        doc: Some(doc),
+    };
+    refuse_literal_keys(&cx)?;
+    let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+        file: file.map(Path::to_path_buf),
+        line: e.span().map(|s| line_col(text, s.start)),
+        field: None,
+        message: e.message().trim().to_string(),
+    })?;
+    validate_in(&config, &cx)?;
+    Ok(config)
+}
+
+/// Names under which people paste keys into provider tables.
+const KEY_FIELDS: &[&str] = &["api_key", "apikey", "key", "token", "secret", "auth_token"];
+
+fn refuse_literal_keys(cx: &Ctx<'_>) -> Result<(), ConfigError> {
+    let Some(doc) = &cx.doc else { return Ok(()) };
+    let Some(providers) = doc.get("providers").and_then(|p| p.as_array_of_tables()) else {
+        return Ok(());
+    };
+    for (i, table) in providers.iter().enumerate() {
+        for field in KEY_FIELDS {
+            if table.contains_key(field) {
+                let id = table
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("<provider-id>");
+                return Err(cx.error(
+                    &[Seg::Key("providers".into()), Seg::Index(i), Seg::Key((*field).into())],
+                    format!(
+                        "keys never go in the config file. Remove this line, store the key with \
+                         `switchyard keys set {id}` (OS keychain) and set credential = \"keychain\" \
+                         (or credential = \"env:VAR\")"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validate a config that did not come from a file (e.g. the admin API).
+pub fn validate(config: &Config) -> Result<(), ConfigError> {
+    let cx = Ctx {
+        text: "",
+        file: None,
+        doc: None,
+    };
+    validate_in(config, &cx)
+}
+
+fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
+    let p = |i: usize, f: &str| {
+        vec![
+            Seg::Key("providers".into()),
+            Seg::Index(i),
+            Seg::Key(f.into()),
+        ]
+    };
+    if config.providers.is_empty() {
+        return Err(cx.error(
+            &[],
+            "no providers: add at least one [[providers]] table (see the config reference in the README)",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, prov) in config.providers.iter().enumerate() {
+        let id_ok = !prov.id.is_empty()
+            && prov.id.len() <= 64
+            && prov
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !id_ok {
+            return Err(cx.error(
+                &p(i, "id"),
+                format!(
+                    "provider id {:?} must be 1-64 characters of a-z, 0-9 and -",
+                    prov.id
+                ),
+            ));
+        }
+        if prov.id == "auto" {
+            return Err(cx.error(&p(i, "id"), "\"auto\" is reserved (it means: unpin)"));
+        }
+        if !seen.insert(prov.id.as_str()) {
+            return Err(cx.error(&p(i, "id"), format!("duplicate provider id {:?}", prov.id)));
+        }
+        match reqwest::Url::parse(&prov.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                if u.query().is_some() || u.fragment().is_some() {
+                    return Err(cx.error(
+                        &p(i, "base_url"),
+                        "base_url must not have a query or fragment",
+                    ));
+                }
+            }
+            Ok(_) => {
+                return Err(cx.error(
+                    &p(i, "base_url"),
+                    format!(
+                        "base_url {:?} must be an http:// or https:// URL",
+                        prov.base_url
+                    ),
+                ))
+            }
+            Err(e) => {
+                return Err(cx.error(
+                    &p(i, "base_url"),
+                    format!("base_url {:?} is not a URL: {e}", prov.base_url),
+                ))
+            }
+        }
+        if prov.kind != ProviderKind::Anthropic {
+            return Err(cx.error(
+                &p(i, "kind"),
+                "only kind = \"anthropic\" is supported by this version (openai and gemini are coming)",
+            ));
+        }
+        if let Some(name) = &prov.name {
+            if looks_like_key(name) && name.starts_with("sk-") {
+                return Err(cx.error(
+                    &p(i, "name"),
+                    "this looks like an API key; keys never go in the config file",
+                ));
+            }
+        }
+        for (pat, target) in &prov.models.0 {
+            if pat.is_empty() || target.trim().is_empty() {
+                return Err(cx.error(
+                    &p(i, "models"),
+                    "model patterns and targets must not be empty",
+                ));
+            }
+        }
+    }
+    let t = &config.timeouts;
+    for (name, v) in [
+        ("connect_ms", t.connect_ms),
+        ("first_byte_ms", t.first_byte_ms),
+        ("idle_ms", t.idle_ms),
+        ("request_ms", t.request_ms),
+    ] {
+        if v == 0 {
+            return Err(cx.error(
+                &[Seg::Key("timeouts".into()), Seg::Key(name.into())],
+                "must be greater than 0",
+            ));
+        }
+    }
+    if !config.listen.ip().is_loopback() && config.security.access_token.is_none() {
+        return Err(cx.error(
+            &[Seg::Key("listen".into())],
+            format!(
+                "{} is reachable from other machines, so clients must present an access token: \
+                 set [security] access_token = \"keychain\" (then `switchyard keys set access-token`) \
+                 or access_token = \"env:VAR\"; or listen on 127.0.0.1",
+                config.listen
+            ),
+        ));
+    }
+    for origin in &config.security.allowed_origins {
+        if origin == "*" {
+            return Err(cx.error(
+                &[
+                    Seg::Key("security".into()),
+                    Seg::Key("allowed_origins".into()),
+                ],
+                "\"*\" would let any web page spend your keys; list the exact origins instead",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> ConfigError {
+        parse_str(text, Some(Path::new("/x/config.toml"))).expect_err("should be refused")
+    }
+
+    #[test]
+    fn the_issue_example_parses() {
+        let c = parse_str(
+            r#"
+listen = "127.0.0.1:4000"
+[routing]
+strategy = "failover"
+[[providers]]
+id = "deepseek"
+name = "DeepSeek"
+kind = "anthropic"
+base_url = "https://api.deepseek.com/anthropic"
+credential = "keychain"
+enabled = true
+[providers.models]
+"*haiku*" = "deepseek-chat"
+"*" = "deepseek-chat"
+"#,
+            None,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.providers[0].models.map("claude-haiku-4-5"),
+            Some("deepseek-chat")
+        );
+        assert_eq!(c.listen.port(), 4000);
+    }
+
+    #[test]
+    fn literal_key_is_refused_with_line_and_advice() {
+        let e =
+            err("[[providers]]\nid = \"ds\"\nbase_url = \"https://x.y\"\napi_key = \"sk-123\"\n");
+        assert_eq!(e.line, Some((4, 1)));
+        assert!(
+            e.to_string()
+                .starts_with("/x/config.toml:4:1: `providers[0].api_key`"),
+            "{e}"
+        );
+        assert!(e.message.contains("switchyard keys set ds"));
+        let e = err("[[providers]]\nid = \"ds\"\nbase_url = \"https://x.y\"\ncredential = \"sk-ant-abc123\"\n");
+        assert_eq!(e.line.map(|l| l.0), Some(4));
+        assert!(e.message.contains("keychain"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_field() {
+        let e = err("[[providers]]\nid = \"a\"\nbase_url = \"https://x.y\"\n\n[[providers]]\nid = \"a\"\nbase_url = \"https://z\"\n");
+        assert_eq!(e.field.as_deref(), Some("providers[1].id"));
+        assert_eq!(e.line, Some((6, 1)));
+        let e = err("[[providers]]\nid = \"a\"\nbase_url = \"ftp://x\"\n");
+        assert_eq!(e.line, Some((3, 1)));
+        let e = err("[[providers]]\nid = \"Bad Id\"\nbase_url = \"https://x\"\n");
+        assert!(e.message.contains("a-z"));
+        let e =
+            err("listen = \"0.0.0.0:1\"\n[[providers]]\nid = \"a\"\nbase_url = \"https://x\"\n");
+        assert!(e.message.contains("access token"), "{e}");
+        assert_eq!(e.line, Some((1, 1)));
+    }
+
+    #[test]
+    fn syntax_and_type_errors_have_lines() {
+        let e = err("listen = \n");
+        assert_eq!(e.line.map(|l| l.0), Some(1));
+        let e = err("[[providers]]\nid = \"a\"\nbase_url = \"https://x\"\nenabled = \"yes\"\n");
+        assert_eq!(e.line.map(|l| l.0), Some(4), "{e}");
+        let e = err("[[providers]]\nid = \"a\"\nbase_url = \"https://x\"\nbogus = 1\n");
+        assert!(e.message.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        validate(&Config::default()).expect("embedded default must validate");
+    }
+}

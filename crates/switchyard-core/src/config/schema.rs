@@ -1,0 +1,446 @@
+//! The config schema (serde) and its defaults.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The port Switchyard listens on when the config does not say.
+pub const DEFAULT_PORT: u16 = 3535;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Loopback by default; anything else requires an access token.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// How requests are spread over providers.
+    #[serde(default)]
+    pub routing: Routing,
+    /// Connect / first-byte / idle limits for upstream calls.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Background health probes.
+    #[serde(default)]
+    pub health: Health,
+    /// Host/Origin policy and the access token.
+    #[serde(default)]
+    pub security: Security,
+    /// Providers in priority order (the first is the primary).
+    #[serde(default)]
+    pub providers: Vec<Provider>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT))
+}
+
+impl Default for Config {
+    /// The embedded default: one passthrough provider to Anthropic, so Claude Code works through
+    /// Switchyard with no file at all.
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            routing: Routing::default(),
+            timeouts: Timeouts::default(),
+            health: Health::default(),
+            security: Security::default(),
+            providers: vec![Provider {
+                id: "anthropic".into(),
+                name: Some("Anthropic".into()),
+                kind: ProviderKind::Anthropic,
+                base_url: "https://api.anthropic.com".into(),
+                credential: Credential::Passthrough,
+                auth_scheme: AuthScheme::XApiKey,
+                enabled: true,
+                models: ModelMap::default(),
+            }],
+        }
+    }
+}
+
+impl Config {
+    /// The provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+}
+
+/// Routing policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    /// Only `failover` for now: the order of `[[providers]]` is the priority.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Text in an upstream error body that means "this provider is out for now", whatever the
+    /// status (matched case-insensitively).
+    #[serde(default = "default_indicators")]
+    pub failover_indicators: Vec<String>,
+    /// When a pinned provider fails, carry on down the list instead of returning the error.
+    #[serde(default = "yes")]
+    pub pin_fallback: bool,
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Routing {
+            strategy: Strategy::Failover,
+            failover_indicators: default_indicators(),
+            pin_fallback: true,
+        }
+    }
+}
+
+fn default_indicators() -> Vec<String> {
+    ["usage limit", "rate limit", "quota"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How the next provider is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Highest-priority provider that is enabled and not cooling down.
+    #[default]
+    Failover,
+}
+
+/// Upstream time limits, in milliseconds. There is deliberately no whole-request limit on
+/// streams: a long answer is not a failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// TCP + TLS connect.
+    #[serde(default = "d_connect")]
+    pub connect_ms: u64,
+    /// Streaming: from sending the request to the first SSE event.
+    #[serde(default = "d_first_byte")]
+    pub first_byte_ms: u64,
+    /// Streaming: longest silence between two chunks once the stream runs.
+    #[serde(default = "d_idle")]
+    pub idle_ms: u64,
+    /// Non-streaming: the whole answer (the upstream sends nothing until it is done).
+    #[serde(default = "d_request")]
+    pub request_ms: u64,
+}
+
+fn d_connect() -> u64 {
+    10_000
+}
+fn d_first_byte() -> u64 {
+    60_000
+}
+fn d_idle() -> u64 {
+    120_000
+}
+fn d_request() -> u64 {
+    600_000
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect_ms: d_connect(),
+            first_byte_ms: d_first_byte(),
+            idle_ms: d_idle(),
+            request_ms: d_request(),
+        }
+    }
+}
+
+/// Free background probes (`GET /v1/models`, never a billed call).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// Seconds between probes of each enabled provider; 0 turns probing off.
+    #[serde(default)]
+    pub probe_interval_secs: u64,
+}
+
+/// Who may talk to Switchyard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// Browser origins allowed to call the API (the UI's own origin is always allowed).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Extra `Host` header values accepted besides the listen address and loopback names.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Where the client access token lives (`keychain` = entry "access-token", or `env:VAR`).
+    /// Required when `listen` is not a loopback address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Credential>,
+}
+
+/// One upstream provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    /// Stable id, `[a-z0-9-]+`, unique. Also the keychain user name.
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The wire protocol it speaks.
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// Base URL without `/v1`.
+    pub base_url: String,
+    /// Where its key comes from.
+    #[serde(default)]
+    pub credential: Credential,
+    /// How its own key is sent: `x-api-key` (default) or `bearer`.
+    #[serde(default, skip_serializing_if = "AuthScheme::is_default")]
+    pub auth_scheme: AuthScheme,
+    /// Disabled providers are never tried.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Client model glob -> upstream model.
+    #[serde(default, skip_serializing_if = "ModelMap::is_empty")]
+    pub models: ModelMap,
+}
+
+impl Provider {
+    /// The name to show a person.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// The protocol a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Anthropic Messages API (Anthropic, DeepSeek, Kimi, GLM, ... `/anthropic` endpoints).
+    #[default]
+    Anthropic,
+    /// OpenAI Chat Completions.
+    Openai,
+    /// Google Gemini `generateContent`.
+    Gemini,
+}
+
+/// How a provider's own key goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum AuthScheme {
+    /// `x-api-key: KEY` (Anthropic and most vendors' Anthropic endpoints).
+    #[default]
+    #[serde(rename = "x-api-key")]
+    XApiKey,
+    /// `Authorization: Bearer KEY` (OpenRouter and friends).
+    #[serde(rename = "bearer")]
+    Bearer,
+}
+
+impl AuthScheme {
+    fn is_default(&self) -> bool {
+        *self == AuthScheme::XApiKey
+    }
+}
+
+/// Where a provider's key comes from. Written as a string in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Credential {
+    /// The OS keychain, service "switchyard", user = provider id.
+    #[default]
+    Keychain,
+    /// An environment variable.
+    Env(String),
+    /// The client's own `x-api-key` / `Authorization`.
+    Passthrough,
+    /// No credential (local servers).
+    None,
+}
+
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Keychain => f.write_str("keychain"),
+            Credential::Env(v) => write!(f, "env:{v}"),
+            Credential::Passthrough => f.write_str("passthrough"),
+            Credential::None => f.write_str("none"),
+        }
+    }
+}
+
+/// Why a credential string was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialParseError {
+    /// It looks like a key written into the file.
+    LiteralKey,
+    /// Anything else.
+    Unknown(String),
+}
+
+impl fmt::Display for CredentialParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialParseError::LiteralKey => f.write_str(
+                "this looks like an API key written into the config file; keys never go in files. \
+                 Store it with `switchyard keys set <provider-id>` (it goes to the OS keychain) \
+                 and write credential = \"keychain\", or use credential = \"env:VAR\"",
+            ),
+            CredentialParseError::Unknown(s) => write!(
+                f,
+                "unknown credential {s:?}: expected \"keychain\", \"passthrough\", \"none\" or \"env:VAR\""
+            ),
+        }
+    }
+}
+
+impl std::str::FromStr for Credential {
+    type Err = CredentialParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "keychain" => Ok(Credential::Keychain),
+            "passthrough" => Ok(Credential::Passthrough),
+            "none" => Ok(Credential::None),
+            _ => {
+                if let Some(var) = s.strip_prefix("env:") {
+                    let valid = !var.is_empty()
+                        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    return if valid {
+                        Ok(Credential::Env(var.to_string()))
+                    } else {
+                        Err(CredentialParseError::Unknown(s.to_string()))
+                    };
+                }
+                if looks_like_key(s) {
+                    Err(CredentialParseError::LiteralKey)
+                } else {
+                    Err(CredentialParseError::Unknown(s.to_string()))
+                }
+            }
+        }
+    }
+}
+
+/// Heuristic for "someone pasted a key here": long, no spaces, key-ish prefix or mostly
+/// alphanumeric.
+pub fn looks_like_key(s: &str) -> bool {
+    let s = s.trim();
+    let prefixed = ["sk-", "sk_", "AIza", "key-", "Bearer "]
+        .iter()
+        .any(|p| s.starts_with(p));
+    prefixed || (s.len() >= 20 && !s.contains(' '))
+}
+
+impl Serialize for Credential {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Credential {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
+/// Client model glob -> upstream model, kept in the order written. Lookup prefers the most
+/// specific pattern (most literal characters), so `"*"` is always the last resort.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModelMap(pub Vec<(String, String)>);
+
+impl ModelMap {
+    /// No mappings.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The upstream model for a client model, if a pattern matches.
+    pub fn map(&self, client_model: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, (pat, _))| crate::glob::matches(pat, client_model))
+            .max_by_key(|(i, (pat, _))| {
+                (
+                    pat.chars().filter(|c| *c != '*' && *c != '?').count(),
+                    usize::MAX - i,
+                )
+            })
+            .map(|(_, (_, target))| target.as_str())
+    }
+}
+
+impl Serialize for ModelMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModelMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of \"client model glob\" = \"upstream model\"")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<ModelMap, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = a.next_entry::<String, String>()? {
+                    out.push((k, v));
+                }
+                Ok(ModelMap(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_specific_pattern_wins_regardless_of_order() {
+        let m = ModelMap(vec![
+            ("*".into(), "general".into()),
+            ("*haiku*".into(), "small".into()),
+            ("claude-opus-4".into(), "big".into()),
+        ]);
+        assert_eq!(m.map("claude-3-5-haiku-latest"), Some("small"));
+        assert_eq!(m.map("claude-opus-4"), Some("big"));
+        assert_eq!(m.map("claude-sonnet-4-5"), Some("general"));
+        assert_eq!(ModelMap::default().map("x"), None);
+    }
+
+    #[test]
+    fn credentials_parse_and_refuse_literal_keys() {
+        assert_eq!("keychain".parse(), Ok(Credential::Keychain));
+        assert_eq!(
+            "env:DEEPSEEK_KEY".parse(),
+            Ok(Credential::Env("DEEPSEEK_KEY".into()))
+        );
+        assert_eq!(
+            "sk-ant-api03-abcdef".parse::<Credential>(),
+            Err(CredentialParseError::LiteralKey)
+        );
+        assert!(matches!(
+            "env:".parse::<Credential>(),
+            Err(CredentialParseError::Unknown(_))
+        ));
+        assert!(matches!(
+            "vault".parse::<Credential>(),
+            Err(CredentialParseError::Unknown(_))
+        ));
+    }
+}

@@ -1,0 +1,112 @@
+//! Typed engine events, broadcast to whoever listens (tray, notifications, web UI, logs).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Why a provider was left for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailoverReason {
+    /// HTTP 429 or a rate-limit error.
+    RateLimited,
+    /// Subscription / plan usage limit ("usage limit reached").
+    UsageLimit,
+    /// 402 or a quota/balance message.
+    OutOfCredit,
+    /// 5xx or 529.
+    Overloaded,
+    /// 401/403: the key was refused.
+    KeyRejected,
+    /// No key is stored for a keyed provider.
+    KeyMissing,
+    /// Connect, DNS or TLS failure.
+    Unreachable,
+    /// No first byte, or silence between chunks, for too long.
+    Timeout,
+    /// A 200 stream whose first event was an error.
+    InBandError,
+    /// A 200 with no content and 0 output tokens.
+    EmptyAnswer,
+    /// The upstream answered with something that is not the protocol.
+    Malformed,
+}
+
+impl FailoverReason {
+    /// Words for a person.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FailoverReason::RateLimited => "rate limited",
+            FailoverReason::UsageLimit => "usage limit reached",
+            FailoverReason::OutOfCredit => "out of credit",
+            FailoverReason::Overloaded => "overloaded or failing",
+            FailoverReason::KeyRejected => "key rejected",
+            FailoverReason::KeyMissing => "no key set",
+            FailoverReason::Unreachable => "unreachable",
+            FailoverReason::Timeout => "timed out",
+            FailoverReason::InBandError => "error in stream",
+            FailoverReason::EmptyAnswer => "empty answer",
+            FailoverReason::Malformed => "malformed answer",
+        }
+    }
+}
+
+/// Something the user may want to know happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Traffic moved from a provider to a lower-priority one.
+    Failover {
+        /// The provider that failed.
+        from: String,
+        /// The provider now serving.
+        to: String,
+        /// Why.
+        reason: FailoverReason,
+        /// When `from` may be tried again.
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// Traffic returned to a higher-priority provider after it recovered.
+    Recovered {
+        /// The provider serving again.
+        provider: String,
+        /// The backup it replaces.
+        from: Option<String>,
+    },
+    /// A provider failed and will be skipped until `until`.
+    CoolingDown {
+        /// The provider.
+        provider: String,
+        /// Why.
+        reason: FailoverReason,
+        /// End of the cooldown.
+        until: DateTime<Utc>,
+        /// Status returned by the upstream, if any.
+        status: Option<u16>,
+        /// The upstream's message (never contains a key).
+        message: String,
+    },
+    /// The user pinned a provider (`Some`) or returned to automatic (`None`).
+    Switched {
+        /// The pinned provider.
+        pinned: Option<String>,
+    },
+    /// No provider could serve a request.
+    AllDown {
+        /// The soonest a provider comes back, if known.
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// A provider's key was refused (401/403) or is missing: the user must act.
+    KeyProblem {
+        /// The provider.
+        provider: String,
+        /// What is wrong.
+        reason: FailoverReason,
+    },
+    /// The configuration was reloaded.
+    ConfigChanged,
+    /// A config file change was rejected; the running config is unchanged.
+    ConfigError {
+        /// The located error.
+        message: String,
+    },
+}

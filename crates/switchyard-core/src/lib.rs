@@ -1,0 +1,25 @@
+//! # switchyard-core
+//!
+//! The Switchyard engine: a local Anthropic-API endpoint that sends each request to the best
+//! available provider, fails over on rate limits, usage limits and errors before the client
+//! sees a byte, returns to the primary when it recovers, and reports all of it as typed events.
+//!
+//! Everything here runs without a display: the desktop shell and the `switchyard` CLI are thin
+//! layers over one [`Handle`], obtained from [`Switchyard::start`].
+
+pub mod config;
+mod engine;
+pub mod events;
+pub mod glob;
+pub mod protocol;
+pub mod routing;
+pub mod secrets;
+pub mod server;
+pub mod stats;
+pub mod upstream;
+
+pub use engine::{Handle, KeyStatus, StartError, StartOptions, Status, SwitchError, Switchyard};
+pub use events::{Event, FailoverReason};
+
+/// The engine's version, as shown by the status API.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

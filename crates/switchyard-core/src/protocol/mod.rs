@@ -1,0 +1,4 @@
+//! Wire types and framing. No policy lives here.
+
+pub mod anthropic;
+pub mod sse;

@@ -1,0 +1,378 @@
+//! Which providers a request tries, in what order: priority order, the user's pin, cooldowns
+//! and half-open trials. Routing decides; it never sends anything.
+
+pub mod breaker;
+pub mod hints;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::config::Config;
+pub use breaker::{Breaker, Failure, State};
+
+/// One provider a request will try.
+pub struct PlannedAttempt {
+    /// Provider id.
+    pub provider: String,
+    trial: Option<TrialGuard>,
+}
+
+impl PlannedAttempt {
+    /// This attempt is the half-open trial of a recovering provider.
+    pub fn is_trial(&self) -> bool {
+        self.trial.is_some()
+    }
+}
+
+/// Holds a half-open trial slot; releases it if the request goes away without a verdict.
+struct TrialGuard {
+    router: Arc<Router>,
+    provider: String,
+}
+
+impl Drop for TrialGuard {
+    fn drop(&mut self) {
+        self.router.release_trial(&self.provider);
+    }
+}
+
+/// The attempts for one request, and when the soonest cooling provider returns.
+pub struct Plan {
+    /// In order.
+    pub attempts: Vec<PlannedAttempt>,
+    /// Earliest cooldown end among skipped providers.
+    pub retry_at: Option<(Instant, DateTime<Utc>)>,
+}
+
+/// What the status API says of a provider.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderStatus {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `available` | `cooling_down` | `unhealthy` | `disabled`.
+    pub state: &'static str,
+    /// Enabled in config.
+    pub enabled: bool,
+    /// Cooldown end.
+    pub cooldown_until: Option<DateTime<Utc>>,
+    /// Seconds left in the cooldown.
+    pub cooldown_remaining_secs: Option<u64>,
+    /// Last failure, if any.
+    pub last_error: Option<LastErrorView>,
+}
+
+/// A provider's last failure, for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastErrorView {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Category.
+    pub reason: crate::events::FailoverReason,
+    /// Upstream status.
+    pub status: Option<u16>,
+    /// Message.
+    pub message: String,
+}
+
+#[derive(Default)]
+struct RouterState {
+    pinned: Option<String>,
+    breakers: HashMap<String, Breaker>,
+    /// The provider that served the most recent successful request.
+    active: Option<String>,
+}
+
+/// Routing state shared by all requests.
+#[derive(Default)]
+pub struct Router {
+    state: Mutex<RouterState>,
+}
+
+impl Router {
+    /// A fresh router.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// The order in which providers are considered, before cooldowns.
+    fn order<'c>(cfg: &'c Config, pinned: Option<&str>) -> Vec<&'c crate::config::Provider> {
+        let enabled = cfg.providers.iter().filter(|p| p.enabled);
+        match pinned.and_then(|id| cfg.provider(id)).filter(|p| p.enabled) {
+            Some(pin) if cfg.routing.pin_fallback => std::iter::once(pin)
+                .chain(enabled.filter(|p| p.id != pin.id))
+                .collect(),
+            Some(pin) => vec![pin],
+            None => enabled.collect(),
+        }
+    }
+
+    /// Plan the attempts for a request.
+    pub fn plan(self: &Arc<Self>, cfg: &Config, now: Instant) -> Plan {
+        let mut st = self.state.lock();
+        let pinned = st.pinned.clone();
+        let mut attempts = Vec::new();
+        let mut retry_at: Option<(Instant, DateTime<Utc>)> = None;
+        let mut last_resort: Option<(Instant, String)> = None;
+        for p in Self::order(cfg, pinned.as_deref()) {
+            let b = st.breakers.entry(p.id.clone()).or_default();
+            match b.state(now) {
+                State::Available => attempts.push(PlannedAttempt {
+                    provider: p.id.clone(),
+                    trial: None,
+                }),
+                State::HalfOpen => {
+                    if b.try_begin_trial() {
+                        attempts.push(PlannedAttempt {
+                            provider: p.id.clone(),
+                            trial: Some(TrialGuard {
+                                router: self.clone(),
+                                provider: p.id.clone(),
+                            }),
+                        });
+                    }
+                }
+                State::CoolingDown(until) => {
+                    if let Some(wall) = b.until_wall(now) {
+                        if retry_at.is_none_or(|(t, _)| until < t) {
+                            retry_at = Some((until, wall));
+                        }
+                    }
+                    // Our own backoff guesses are worth overriding when nothing else is left;
+                    // an upstream's explicit "come back at" or a refused key is not.
+                    if !b.hinted()
+                        && !b.key_problem
+                        && last_resort.as_ref().is_none_or(|(t, _)| until < *t)
+                    {
+                        last_resort = Some((until, p.id.clone()));
+                    }
+                }
+            }
+        }
+        if attempts.is_empty() {
+            if let Some((_, id)) = last_resort {
+                attempts.push(PlannedAttempt {
+                    provider: id,
+                    trial: None,
+                });
+            }
+        }
+        Plan { attempts, retry_at }
+    }
+
+    fn release_trial(&self, id: &str) {
+        if let Some(b) = self.state.lock().breakers.get_mut(id) {
+            b.abandon_trial();
+        }
+    }
+
+    /// Record a success. Returns true when the provider was failing before.
+    pub fn succeeded(&self, id: &str) -> bool {
+        self.state
+            .lock()
+            .breakers
+            .entry(id.into())
+            .or_default()
+            .success()
+    }
+
+    /// Record a failure and return the cooldown it started.
+    pub fn failed(
+        &self,
+        id: &str,
+        failure: &Failure,
+        now: Instant,
+    ) -> (std::time::Duration, DateTime<Utc>) {
+        let mut st = self.state.lock();
+        let b = st.breakers.entry(id.into()).or_default();
+        let d = b.failure(failure, now);
+        (d, b.until_wall(now).unwrap_or_else(Utc::now))
+    }
+
+    /// Note which provider served; returns the previous one when it changed.
+    pub fn set_active(&self, id: &str) -> Option<Option<String>> {
+        let mut st = self.state.lock();
+        if st.active.as_deref() == Some(id) {
+            return None;
+        }
+        Some(st.active.replace(id.to_string()))
+    }
+
+    /// The provider that served last.
+    pub fn active(&self) -> Option<String> {
+        self.state.lock().active.clone()
+    }
+
+    /// Pin a provider (`Some`) or return to automatic (`None`).
+    pub fn pin(&self, id: Option<String>) {
+        self.state.lock().pinned = id;
+    }
+
+    /// The pinned provider.
+    pub fn pinned(&self) -> Option<String> {
+        self.state.lock().pinned.clone()
+    }
+
+    /// Forget a provider's failures (its key changed, or the user asked).
+    pub fn reset(&self, id: &str) {
+        self.state.lock().breakers.remove(id);
+    }
+
+    /// After a config change: drop state of providers that no longer exist; unpin a removed one.
+    pub fn retain(&self, cfg: &Config) {
+        let mut st = self.state.lock();
+        st.breakers.retain(|id, _| cfg.provider(id).is_some());
+        if st
+            .pinned
+            .as_deref()
+            .is_some_and(|id| cfg.provider(id).is_none())
+        {
+            st.pinned = None;
+        }
+    }
+
+    /// The provider the next request would go to, without taking any trial slot.
+    pub fn current(&self, cfg: &Config, now: Instant) -> Option<String> {
+        let st = self.state.lock();
+        Self::order(cfg, st.pinned.as_deref())
+            .into_iter()
+            .find(|p| {
+                st.breakers
+                    .get(&p.id)
+                    .is_none_or(|b| !matches!(b.state(now), State::CoolingDown(_)))
+            })
+            .map(|p| p.id.clone())
+    }
+
+    /// Every configured provider's state, in config order.
+    pub fn statuses(&self, cfg: &Config, now: Instant) -> Vec<ProviderStatus> {
+        let st = self.state.lock();
+        cfg.providers
+            .iter()
+            .map(|p| {
+                let b = st.breakers.get(&p.id);
+                let cooling = b.and_then(|b| match b.state(now) {
+                    State::CoolingDown(t) => Some(t),
+                    _ => None,
+                });
+                let state = if !p.enabled {
+                    "disabled"
+                } else if b.is_some_and(|b| b.key_problem && cooling.is_some()) {
+                    "unhealthy"
+                } else if cooling.is_some() {
+                    "cooling_down"
+                } else {
+                    "available"
+                };
+                ProviderStatus {
+                    id: p.id.clone(),
+                    name: p.display_name().to_string(),
+                    state,
+                    enabled: p.enabled,
+                    cooldown_until: b.and_then(|b| b.until_wall(now)),
+                    cooldown_remaining_secs: cooling
+                        .map(|t| t.saturating_duration_since(now).as_secs()),
+                    last_error: b
+                        .and_then(|b| b.last_error.as_ref())
+                        .map(|e| LastErrorView {
+                            at: e.at,
+                            reason: e.failure.reason,
+                            status: e.failure.status,
+                            message: e.failure.message.clone(),
+                        }),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Credential, ModelMap, Provider, ProviderKind};
+    use crate::events::FailoverReason;
+    use std::time::Duration;
+
+    fn cfg(ids: &[&str]) -> Config {
+        Config {
+            providers: ids
+                .iter()
+                .map(|id| Provider {
+                    id: id.to_string(),
+                    name: None,
+                    kind: ProviderKind::Anthropic,
+                    base_url: "http://x".into(),
+                    credential: Credential::None,
+                    auth_scheme: Default::default(),
+                    enabled: true,
+                    models: ModelMap::default(),
+                })
+                .collect(),
+            ..Config::default()
+        }
+    }
+
+    fn ids(p: &Plan) -> Vec<&str> {
+        p.attempts.iter().map(|a| a.provider.as_str()).collect()
+    }
+
+    fn fail(hint: Option<u64>) -> Failure {
+        Failure {
+            reason: FailoverReason::RateLimited,
+            status: Some(429),
+            hint: hint.map(Duration::from_secs),
+            message: "x".into(),
+        }
+    }
+
+    #[test]
+    fn priority_pin_and_cooldown() {
+        let c = cfg(&["a", "b", "c"]);
+        let r = Router::new();
+        let now = Instant::now();
+        assert_eq!(ids(&r.plan(&c, now)), ["a", "b", "c"]);
+        r.pin(Some("b".into()));
+        assert_eq!(ids(&r.plan(&c, now)), ["b", "a", "c"]);
+        r.pin(None);
+        r.failed("a", &fail(Some(30)), now);
+        let p = r.plan(&c, now);
+        assert_eq!(ids(&p), ["b", "c"]);
+        assert!(p.retry_at.is_some());
+        assert_eq!(r.current(&c, now).as_deref(), Some("b"));
+        // After the cooldown: a single half-open trial, first in line again.
+        let later = now + Duration::from_secs(31);
+        let p1 = r.plan(&c, later);
+        assert_eq!(ids(&p1), ["a", "b", "c"]);
+        assert!(p1.attempts[0].is_trial());
+        let p2 = r.plan(&c, later);
+        assert_eq!(ids(&p2), ["b", "c"], "trial slot is taken");
+        drop(p1);
+        assert_eq!(
+            ids(&r.plan(&c, later)),
+            ["a", "b", "c"],
+            "released when abandoned"
+        );
+    }
+
+    #[test]
+    fn all_cooling_tries_the_soonest_unhinted_or_nothing() {
+        let c = cfg(&["a", "b"]);
+        let r = Router::new();
+        let now = Instant::now();
+        r.failed("a", &fail(None), now);
+        r.failed("b", &fail(None), now);
+        r.failed("b", &fail(None), now);
+        assert_eq!(ids(&r.plan(&c, now)), ["a"]);
+        r.failed("a", &fail(Some(100)), now);
+        r.failed("b", &fail(Some(100)), now);
+        let p = r.plan(&c, now);
+        assert!(p.attempts.is_empty());
+        assert!(p.retry_at.is_some());
+    }
+}

@@ -1,0 +1,357 @@
+//! The admin API: status, switching, events, config and keys. State-changing routes accept
+//! JSON only, which a cross-site form or `text/plain` "simple" request cannot send without a
+//! CORS preflight that the guard refuses.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::config::{self, Config, ConfigError};
+use crate::engine::Engine;
+use crate::events::Event;
+use crate::protocol::anthropic::ErrorType;
+use crate::secrets::{Secret, SecretStore};
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            ApiError::bad_request("this endpoint accepts only Content-Type: application/json")
+                .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        )
+    }
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v)
+        .map_err(|r| ApiError::bad_request(r.body_text()))
+}
+
+/// `GET /`: a small landing page until the web UI is served here.
+pub async fn root(State(e): State<Arc<Engine>>) -> Html<String> {
+    let s = e.status();
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>Switchyard</title>\
+         <h1>Switchyard {}</h1><p>Status: {} &middot; current provider: {}</p>\
+         <p>Point Anthropic clients at <code>http://{}</code>. \
+         <a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p>",
+        crate::VERSION,
+        s.status,
+        s.current_provider.as_deref().unwrap_or("none"),
+        s.listen
+    ))
+}
+
+/// `HEAD /`, `HEAD /api/hello`: connectivity checks.
+pub async fn hello() -> StatusCode {
+    StatusCode::OK
+}
+
+/// `GET /health`: status, timestamp and providers with the current one.
+pub async fn health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let s = e.status();
+    let providers: Vec<_> = s
+        .providers
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.status.id, "name": p.status.name, "state": p.status.state,
+                "current": s.current_provider.as_deref() == Some(p.status.id.as_str()),
+            })
+        })
+        .collect();
+    Json(json!({
+        "status": s.status,
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "current_provider": s.current_provider,
+        "providers": providers,
+    }))
+}
+
+/// `GET /v1/health`: the seed-compatible shape.
+pub async fn v1_health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let s = e.status();
+    let providers: serde_json::Map<_, _> = s
+        .providers
+        .iter()
+        .map(|p| (p.status.id.clone(), json!(p.status.state)))
+        .collect();
+    Json(json!({
+        "status": s.status,
+        "current_provider": s.current_provider,
+        "pinned": s.pinned,
+        "providers": providers,
+    }))
+}
+
+/// Body of a switch request.
+#[derive(Deserialize)]
+pub struct SwitchBody {
+    provider: String,
+}
+
+/// `POST /v1/switch-provider {"provider": id | "auto"}`.
+pub async fn switch_provider(
+    State(e): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Result<Json<SwitchBody>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_json(&headers)?;
+    let b = json_body(body)?;
+    let target = (b.provider != "auto").then_some(b.provider.as_str());
+    e.switch(target)
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    let cfg = e.config.load();
+    let current = e.router.current(&cfg, Instant::now());
+    Ok(Json(json!({
+        "success": true,
+        "pinned": target,
+        "current_provider": current,
+        "message": match target {
+            Some(id) => format!("pinned to {id}"),
+            None => "automatic: highest-priority available provider".to_string(),
+        },
+    })))
+}
+
+/// `GET /api/status`.
+pub async fn status(State(e): State<Arc<Engine>>) -> Json<crate::engine::Status> {
+    Json(e.status())
+}
+
+/// `GET /api/events`: typed events as SSE, starting with a `status` snapshot.
+pub async fn events(
+    State(e): State<Arc<Engine>>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = e.events.subscribe();
+    let first = SseEvent::default()
+        .event("status")
+        .json_data(e.status())
+        .unwrap_or_else(|_| SseEvent::default().event("status"));
+    let stream = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
+        if let Some(f) = first {
+            return Some((Ok(f), (None, rx)));
+        }
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let name = event_name(&ev);
+                    let sse = SseEvent::default()
+                        .event(name)
+                        .json_data(&ev)
+                        .unwrap_or_else(|_| SseEvent::default().event(name));
+                    return Some((Ok(sse), (None, rx)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let sse = SseEvent::default().event("lagged").data(n.to_string());
+                    return Some((Ok(sse), (None, rx)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn event_name(e: &Event) -> &'static str {
+    match e {
+        Event::Failover { .. } => "failover",
+        Event::Recovered { .. } => "recovered",
+        Event::CoolingDown { .. } => "cooling_down",
+        Event::Switched { .. } => "switched",
+        Event::AllDown { .. } => "all_down",
+        Event::KeyProblem { .. } => "key_problem",
+        Event::ConfigChanged => "config_changed",
+        Event::ConfigError { .. } => "config_error",
+    }
+}
+
+/// Query of `/api/requests`.
+#[derive(Deserialize)]
+pub struct RecentQuery {
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/requests?limit=N`: the recent-request log, newest last.
+pub async fn requests(
+    State(e): State<Arc<Engine>>,
+    Query(q): Query<RecentQuery>,
+) -> Json<serde_json::Value> {
+    let limit = q.limit.unwrap_or(crate::stats::RECENT_CAPACITY);
+    Json(json!({ "requests": e.stats.recent(limit) }))
+}
+
+/// `GET /api/config`: the running config (it holds no secrets) and its file.
+pub async fn get_config(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "path": e.config_path.as_ref().map(|p| p.display().to_string()),
+        "config": *e.config.load_full(),
+    }))
+}
+
+fn config_error(err: ConfigError) -> ApiError {
+    ApiError::bad_request(err.to_string())
+}
+
+/// Validate, save atomically with a backup, apply.
+pub(crate) fn save_and_apply(e: &Engine, cfg: Config) -> Result<(), ConfigError> {
+    config::validate(&cfg)?;
+    e.resolve_access_token(&cfg).map_err(|m| ConfigError {
+        file: None,
+        line: None,
+        field: Some("security.access_token".into()),
+        message: m,
+    })?;
+    let path = e
+        .config_path
+        .clone()
+        .or_else(config::default_config_path)
+        .ok_or_else(|| ConfigError {
+            file: None,
+            line: None,
+            field: None,
+            message: "no config path: set SWITCHYARD_CONFIG".into(),
+        })?;
+    let text = toml::to_string_pretty(&cfg).map_err(|err| ConfigError {
+        file: Some(path.clone()),
+        line: None,
+        field: None,
+        message: format!("cannot serialise the config: {err}"),
+    })?;
+    let text = format!(
+        "# Switchyard configuration (saved by Switchyard; the previous version is in {}.bak).\n\n{text}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    );
+    config::save_atomic(&path, text.as_bytes()).map_err(|err| ConfigError {
+        file: Some(path.clone()),
+        line: None,
+        field: None,
+        message: err.to_string(),
+    })?;
+    e.apply(cfg)
+}
+
+/// `PUT /api/config` with the whole config as JSON.
+pub async fn put_config(
+    State(e): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Result<Json<Config>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_json(&headers)?;
+    let cfg = json_body(body)?;
+    save_and_apply(&e, cfg).map_err(config_error)?;
+    Ok(Json(json!({"success": true})))
+}
+
+/// `GET /api/keys`: which providers have a key (last 4 characters at most, never the key).
+pub async fn keys(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let e2 = e.clone();
+    let list = tokio::task::spawn_blocking(move || e2.key_statuses())
+        .await
+        .unwrap_or_default();
+    Json(json!({ "keys": list, "store": e.secrets.describe() }))
+}
+
+/// Body of a key write.
+#[derive(Deserialize)]
+pub struct KeyBody {
+    key: String,
+}
+
+fn known_key_name(e: &Engine, id: &str) -> Result<(), ApiError> {
+    if id == crate::engine::ACCESS_TOKEN_NAME || e.config.load().provider(id).is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorType::NotFound,
+            format!("unknown provider {id:?}"),
+        ))
+    }
+}
+
+/// `PUT /api/keys/{id} {"key": "..."}`: store in the keychain. The key is never echoed.
+pub async fn set_key(
+    State(e): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<KeyBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    known_key_name(&e, &id)?;
+    let b = json_body(body)?;
+    let secret = Secret::new(&b.key).map_err(|err| ApiError::bad_request(err.to_string()))?;
+    let hint = secret.hint();
+    let store = e.secrets.clone();
+    let id2 = id.clone();
+    tokio::task::spawn_blocking(move || store.set(&id2, &secret))
+        .await
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
+    e.router.reset(&id);
+    Ok(Json(json!({"success": true, "provider": id, "hint": hint})).into_response())
+}
+
+/// `DELETE /api/keys/{id}`.
+pub async fn delete_key(
+    State(e): State<Arc<Engine>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    known_key_name(&e, &id)?;
+    let store = e.secrets.clone();
+    let id2 = id.clone();
+    let existed = tokio::task::spawn_blocking(move || store.delete(&id2))
+        .await
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
+    Ok(Json(json!({"success": true, "deleted": existed})).into_response())
+}
+
+/// `POST /api/keys/refresh`: re-read keys (after `switchyard keys set` in another process)
+/// and give providers with key problems a fresh chance.
+pub async fn refresh_keys(
+    State(e): State<Arc<Engine>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_json(&headers)?;
+    e.secrets.invalidate();
+    let cfg = e.config.load();
+    for s in e.router.statuses(&cfg, Instant::now()) {
+        if s.state == "unhealthy" {
+            e.router.reset(&s.id);
+        }
+    }
+    Ok(Json(json!({"success": true})))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(e): State<Arc<Engine>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        e.stats.prometheus(),
+    )
+        .into_response()
+}

@@ -1,0 +1,113 @@
+//! HTTP surface: the Anthropic-compatible proxy routes, the admin API and the guard in front
+//! of both. Handlers are small; the work happens in `routing` and `upstream`.
+
+pub mod admin;
+pub mod error;
+pub mod guard;
+pub mod probe;
+pub mod proxy;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::{get, post, put};
+use axum::Router;
+use tower::ServiceExt as _;
+
+use crate::engine::Engine;
+
+/// Largest request body accepted (Anthropic accepts 32 MB; axum's default is 2 MB).
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// Collapse repeated slashes (`//v1//messages` -> `/v1/messages`) and a trailing slash, as
+/// SillyTavern and hand-typed base URLs produce them. The query is kept.
+pub fn normalize_path(path: &str) -> Option<String> {
+    let needs = path.contains("//") || (path.len() > 1 && path.ends_with('/'));
+    if !needs {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.push_str(seg);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+fn normalize(mut req: Request) -> Request {
+    if let Some(p) = normalize_path(req.uri().path()) {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{p}?{q}"),
+            None => p,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(v) = pq.parse() {
+            parts.path_and_query = Some(v);
+            if let Ok(u) = http::Uri::from_parts(parts) {
+                *req.uri_mut() = u;
+            }
+        }
+    }
+    req
+}
+
+/// The complete service, ready for `axum::serve`.
+pub fn app(
+    engine: Arc<Engine>,
+) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>> {
+    let router = Router::new()
+        .route("/v1/messages", post(proxy::messages))
+        .route("/messages", post(proxy::messages))
+        .route("/v1/messages/count_tokens", post(proxy::count_tokens))
+        .route("/messages/count_tokens", post(proxy::count_tokens))
+        .route("/v1/models", get(proxy::models))
+        .route("/models", get(proxy::models))
+        .route("/", get(admin::root).head(admin::hello))
+        .route("/api/hello", get(admin::hello).head(admin::hello))
+        .route("/health", get(admin::health))
+        .route("/v1/health", get(admin::v1_health))
+        .route("/v1/switch-provider", post(admin::switch_provider))
+        .route("/api/switch", post(admin::switch_provider))
+        .route("/api/status", get(admin::status))
+        .route("/api/events", get(admin::events))
+        .route("/api/requests", get(admin::requests))
+        .route("/api/config", get(admin::get_config).put(admin::put_config))
+        .route("/api/keys", get(admin::keys))
+        .route("/api/keys/refresh", post(admin::refresh_keys))
+        .route(
+            "/api/keys/{id}",
+            put(admin::set_key).delete(admin::delete_key),
+        )
+        .route("/metrics", get(admin::metrics))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            engine.clone(),
+            guard::guard,
+        ))
+        .with_state(engine);
+    axum::ServiceExt::<Request>::into_make_service(
+        router.map_request(normalize as fn(Request) -> Request),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path;
+
+    #[test]
+    fn paths() {
+        assert_eq!(normalize_path("/v1/messages"), None);
+        assert_eq!(normalize_path("//messages").as_deref(), Some("/messages"));
+        assert_eq!(
+            normalize_path("/v1//messages/").as_deref(),
+            Some("/v1/messages")
+        );
+        assert_eq!(normalize_path("/"), None);
+        assert_eq!(normalize_path("//").as_deref(), Some("/"));
+    }
+}

@@ -1,0 +1,679 @@
+//! The Anthropic-compatible routes: plan the attempts, run them in order with no sleep in
+//! between, and answer with the first success, the client's own error, or the last failure.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use chrono::Utc;
+
+use super::error::ApiError;
+use crate::config::{Config, Credential, Provider};
+use crate::engine::Engine;
+use crate::events::{Event, FailoverReason};
+use crate::protocol::anthropic::{error_body, ErrorType, RequestPeek};
+use crate::routing::Failure;
+use crate::stats::{AttemptRecord, RequestRecord};
+use crate::upstream::anthropic::{self, Route};
+use crate::upstream::headers::Auth;
+use crate::upstream::relay::{StreamEnd, StreamOutcome};
+use crate::upstream::{Answer, AnswerBody, FailedAnswer, Outcome};
+
+/// `POST /v1/messages` (also `/messages`).
+pub async fn messages(
+    State(e): State<Arc<Engine>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(e, Route::Messages, uri, headers, body).await
+}
+
+/// `POST /v1/messages/count_tokens`.
+pub async fn count_tokens(
+    State(e): State<Arc<Engine>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(e, Route::CountTokens, uri, headers, body).await
+}
+
+/// `GET /v1/models`: the current provider's list, or one built from the config when it
+/// cannot answer (so status checks and model discovery keep working).
+pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) -> Response {
+    let cfg = e.config.load_full();
+    let now = Instant::now();
+    if let Some(p) = e
+        .router
+        .current(&cfg, now)
+        .and_then(|id| cfg.provider(&id).cloned())
+    {
+        if let Ok(auth) = auth_for(&e, &p).await {
+            let client = e.client.load_full();
+            let out = anthropic::attempt(anthropic::Attempt {
+                client: &client,
+                provider: &p,
+                route: Route::Models,
+                query: uri.query(),
+                client_headers: &headers,
+                body: &Bytes::new(),
+                client_model: "",
+                upstream_model: "",
+                stream: false,
+                auth: auth.as_auth(&p),
+                timeouts: &cfg.timeouts,
+                indicators: &cfg.routing.failover_indicators,
+            })
+            .await;
+            if let Outcome::Success(a) = out {
+                return respond(a, &p.id, 1, None);
+            }
+        }
+    }
+    let mut ids: Vec<String> = ["claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"]
+        .map(String::from)
+        .to_vec();
+    for p in cfg.providers.iter().filter(|p| p.enabled) {
+        for (pat, _) in &p.models.0 {
+            if !pat.contains(['*', '?']) && !ids.contains(pat) {
+                ids.push(pat.clone());
+            }
+        }
+    }
+    let data: Vec<_> = ids
+        .iter()
+        .map(|id| serde_json::json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-01-01T00:00:00Z"}))
+        .collect();
+    axum::Json(serde_json::json!({
+        "data": data, "has_more": false,
+        "first_id": ids.first(), "last_id": ids.last(),
+    }))
+    .into_response()
+}
+
+/// The credential for a provider, resolved.
+pub(crate) enum ResolvedAuth {
+    Passthrough,
+    Key(crate::secrets::Secret),
+    Nothing,
+}
+
+impl ResolvedAuth {
+    pub(crate) fn as_auth<'a>(&'a self, p: &Provider) -> Auth<'a> {
+        match self {
+            ResolvedAuth::Passthrough => Auth::Passthrough,
+            ResolvedAuth::Key(s) => Auth::Key(s, p.auth_scheme),
+            ResolvedAuth::Nothing => Auth::Nothing,
+        }
+    }
+}
+
+pub(crate) async fn auth_for(e: &Engine, p: &Provider) -> Result<ResolvedAuth, Failure> {
+    match &p.credential {
+        Credential::Passthrough => Ok(ResolvedAuth::Passthrough),
+        Credential::None => Ok(ResolvedAuth::Nothing),
+        cred => match e.provider_key(&p.id, cred).await {
+            Ok(Some(k)) => Ok(ResolvedAuth::Key(k)),
+            Ok(None) => Err(Failure {
+                reason: FailoverReason::KeyMissing,
+                status: None,
+                hint: None,
+                message: match cred {
+                    Credential::Env(v) => format!(
+                        "no key for {}: environment variable {v} is not set",
+                        p.display_name()
+                    ),
+                    _ => format!(
+                        "no key stored for {}: run `switchyard keys set {}` or add it in the app",
+                        p.display_name(),
+                        p.id
+                    ),
+                },
+            }),
+            Err(err) => Err(Failure {
+                reason: FailoverReason::KeyMissing,
+                status: None,
+                hint: None,
+                message: format!("cannot read the key for {}: {err}", p.display_name()),
+            }),
+        },
+    }
+}
+
+/// What the request log and the final error need from each failed attempt.
+struct Failed {
+    provider: String,
+    failure: Failure,
+    answer: Option<FailedAnswer>,
+}
+
+async fn handle(
+    e: Arc<Engine>,
+    route: Route,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let at = Utc::now();
+    let route_name = if route == Route::Messages {
+        "messages"
+    } else {
+        "count_tokens"
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return local_error(&e, route_name, at, started, "", ApiError::from(r)),
+    };
+    let peek = match RequestPeek::parse(&body) {
+        Ok(p) => p,
+        Err(err) => {
+            return local_error(
+                &e,
+                route_name,
+                at,
+                started,
+                "",
+                ApiError::bad_request(err.to_string()),
+            )
+        }
+    };
+    let stream = route == Route::Messages && peek.stream;
+    let model = peek.model.clone();
+    drop(peek);
+    let cfg = e.config.load_full();
+    let plan = e.router.plan(&cfg, Instant::now());
+    let client = e.client.load_full();
+    let mut failed: Vec<Failed> = Vec::new();
+
+    for planned in &plan.attempts {
+        let Some(p) = cfg.provider(&planned.provider) else {
+            continue;
+        };
+        let auth = match auth_for(&e, p).await {
+            Ok(a) => a,
+            Err(f) => {
+                note_failure(&e, p, &f, true);
+                failed.push(Failed {
+                    provider: p.id.clone(),
+                    failure: f,
+                    answer: None,
+                });
+                continue;
+            }
+        };
+        let upstream_model = p.models.map(&model).unwrap_or(&model).to_string();
+        let outcome = anthropic::attempt(anthropic::Attempt {
+            client: &client,
+            provider: p,
+            route,
+            query: uri.query(),
+            client_headers: &headers,
+            body: &body,
+            client_model: &model,
+            upstream_model: &upstream_model,
+            stream,
+            auth: auth.as_auth(p),
+            timeouts: &cfg.timeouts,
+            indicators: &cfg.routing.failover_indicators,
+        })
+        .await;
+        match outcome {
+            Outcome::Success(answer) => {
+                on_success(&e, &cfg, p, &failed);
+                return finish(
+                    &e, route_name, at, started, &model, p, answer, failed, stream,
+                );
+            }
+            Outcome::ClientError(answer) => {
+                if route == Route::CountTokens && matches!(answer.status.as_u16(), 404 | 405 | 501)
+                {
+                    // The vendor has no count_tokens: answer with a local estimate.
+                    return estimate_tokens(&e, at, started, &model, &body, p);
+                }
+                return finish(
+                    &e, route_name, at, started, &model, p, answer, failed, stream,
+                );
+            }
+            Outcome::Retry(f, answer) => {
+                // A passthrough provider refusing the client's own credential says nothing
+                // about the provider: fail over, but don't cool it down for everyone.
+                let cool = !(matches!(p.credential, Credential::Passthrough)
+                    && f.reason == FailoverReason::KeyRejected);
+                note_failure(&e, p, &f, cool);
+                failed.push(Failed {
+                    provider: p.id.clone(),
+                    failure: f,
+                    answer,
+                });
+            }
+        }
+    }
+    final_error(
+        &e,
+        &cfg,
+        route_name,
+        at,
+        started,
+        &model,
+        failed,
+        plan.retry_at.map(|r| r.1),
+        stream,
+    )
+}
+
+/// A provider failed: cool it down, tell listeners.
+pub(crate) fn note_failure(e: &Engine, p: &Provider, f: &Failure, cool: bool) {
+    tracing::warn!(provider = %p.id, reason = ?f.reason, status = ?f.status, "attempt failed: {}", f.message);
+    if matches!(f.reason, FailoverReason::KeyRejected)
+        && matches!(p.credential, Credential::Keychain)
+    {
+        // The stored key may have been replaced since we cached it.
+        e.secrets.invalidate_one(&p.id);
+    }
+    if !cool {
+        return;
+    }
+    let (_, until) = e.router.failed(&p.id, f, Instant::now());
+    e.stats.cooldown(&p.id);
+    e.emit(Event::CoolingDown {
+        provider: p.id.clone(),
+        reason: f.reason,
+        until,
+        status: f.status,
+        message: f.message.clone(),
+    });
+    if matches!(
+        f.reason,
+        FailoverReason::KeyRejected | FailoverReason::KeyMissing
+    ) {
+        e.emit(Event::KeyProblem {
+            provider: p.id.clone(),
+            reason: f.reason,
+        });
+    }
+}
+
+/// A provider served: close its breaker and, when traffic moved, say so once.
+fn on_success(e: &Engine, cfg: &Config, p: &Provider, failed: &[Failed]) {
+    e.router.succeeded(&p.id);
+    let Some(prev) = e.router.set_active(&p.id) else {
+        return;
+    };
+    let rank = |id: &str| {
+        cfg.providers
+            .iter()
+            .position(|x| x.id == id)
+            .unwrap_or(usize::MAX)
+    };
+    let from = prev
+        .clone()
+        .or_else(|| failed.first().map(|f| f.provider.clone()));
+    match from {
+        Some(from) if rank(&from) < rank(&p.id) => {
+            let reason = failed
+                .iter()
+                .find(|f| f.provider == from)
+                .map(|f| f.failure.reason)
+                .or_else(|| failed.first().map(|f| f.failure.reason))
+                .unwrap_or(FailoverReason::Unreachable);
+            let retry_at = e
+                .router
+                .statuses(cfg, Instant::now())
+                .into_iter()
+                .find(|s| s.id == from)
+                .and_then(|s| s.cooldown_until);
+            e.stats.failover(&from);
+            tracing::warn!(from = %from, to = %p.id, ?reason, "failover");
+            e.emit(Event::Failover {
+                from,
+                to: p.id.clone(),
+                reason,
+                retry_at,
+            });
+        }
+        Some(from) if rank(&from) > rank(&p.id) && prev.is_some() => {
+            tracing::info!(provider = %p.id, from = %from, "back on a higher-priority provider");
+            e.emit(Event::Recovered {
+                provider: p.id.clone(),
+                from: Some(from),
+            });
+        }
+        _ => {}
+    }
+}
+
+fn attempt_records(failed: &[Failed]) -> Vec<AttemptRecord> {
+    failed
+        .iter()
+        .map(|f| AttemptRecord {
+            provider: f.provider.clone(),
+            status: f.failure.status,
+            failure: Some(format!(
+                "{}: {}",
+                f.failure.reason.describe(),
+                f.failure.message
+            )),
+        })
+        .collect()
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    e: &Arc<Engine>,
+    route: &'static str,
+    at: chrono::DateTime<Utc>,
+    started: Instant,
+    model: &str,
+    p: &Provider,
+    answer: Answer,
+    failed: Vec<Failed>,
+    stream: bool,
+) -> Response {
+    let n_attempts = failed.len() + 1;
+    let mut attempts = attempt_records(&failed);
+    attempts.push(AttemptRecord {
+        provider: p.id.clone(),
+        status: Some(answer.status.as_u16()),
+        failure: None,
+    });
+    let mut rec = RequestRecord {
+        at,
+        route,
+        model: model.to_string(),
+        provider: Some(p.id.clone()),
+        upstream_model: Some(answer.upstream_model.clone()),
+        status: answer.status.as_u16(),
+        latency_ms: 0.0,
+        ttfb_ms: Some(ms(started.elapsed())),
+        stream,
+        attempts,
+        input_tokens: answer.input_tokens,
+        output_tokens: answer.output_tokens,
+        error: None,
+    };
+    match answer.body {
+        AnswerBody::Full(_) => {
+            rec.latency_ms = ms(started.elapsed());
+            log_request(&rec);
+            e.stats.record(rec);
+            respond(answer, &p.id, n_attempts, None)
+        }
+        AnswerBody::Stream(_) => {
+            let engine = e.clone();
+            let provider = p.clone();
+            let on_end = Box::new(move |end: StreamEnd| {
+                rec.latency_ms = ms(started.elapsed());
+                rec.input_tokens = end.input_tokens.max(rec.input_tokens);
+                rec.output_tokens = end.output_tokens;
+                match &end.outcome {
+                    StreamOutcome::Complete => {}
+                    StreamOutcome::ClientGone => {
+                        rec.error = Some("client closed the connection".into())
+                    }
+                    StreamOutcome::UpstreamFailed(m) => {
+                        rec.error = Some(m.clone());
+                        let f = Failure {
+                            reason: FailoverReason::Unreachable,
+                            status: None,
+                            hint: None,
+                            message: m.clone(),
+                        };
+                        note_failure(&engine, &provider, &f, true);
+                    }
+                }
+                log_request(&rec);
+                engine.stats.record(rec);
+            });
+            respond(answer, &p.id, n_attempts, Some(on_end))
+        }
+    }
+}
+
+fn respond(
+    answer: Answer,
+    provider: &str,
+    attempts: usize,
+    on_end: Option<Box<dyn FnOnce(StreamEnd) + Send>>,
+) -> Response {
+    let mut headers = answer.headers;
+    if let Ok(v) = HeaderValue::from_str(provider) {
+        headers.insert("x-switchyard-provider", v);
+    }
+    if attempts > 1 {
+        headers.insert("x-switchyard-attempts", HeaderValue::from(attempts));
+    }
+    let body = match answer.body {
+        AnswerBody::Full(b) => Body::from(b),
+        AnswerBody::Stream(c) => {
+            headers.insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            );
+            let on_end = on_end.unwrap_or_else(|| Box::new(|_| {}));
+            Body::from_stream(c.into_stream(on_end))
+        }
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = answer.status;
+    *resp.headers_mut() = headers;
+    resp
+}
+
+fn log_request(r: &RequestRecord) {
+    tracing::info!(
+        target: "switchyard::request",
+        route = r.route,
+        provider = r.provider.as_deref().unwrap_or("-"),
+        model_in = %r.model,
+        model_out = r.upstream_model.as_deref().unwrap_or("-"),
+        status = r.status,
+        latency_ms = format_args!("{:.1}", r.latency_ms),
+        attempts = r.attempts.len(),
+        stream = r.stream,
+        input_tokens = r.input_tokens,
+        output_tokens = r.output_tokens,
+        error = r.error.as_deref().unwrap_or(""),
+        "request"
+    );
+}
+
+fn local_error(
+    e: &Engine,
+    route: &'static str,
+    at: chrono::DateTime<Utc>,
+    started: Instant,
+    model: &str,
+    err: ApiError,
+) -> Response {
+    let rec = RequestRecord {
+        at,
+        route,
+        model: model.to_string(),
+        provider: None,
+        upstream_model: None,
+        status: err.status.as_u16(),
+        latency_ms: ms(started.elapsed()),
+        ttfb_ms: None,
+        stream: false,
+        attempts: vec![],
+        input_tokens: 0,
+        output_tokens: 0,
+        error: Some(err.message.clone()),
+    };
+    log_request(&rec);
+    e.stats.record(rec);
+    err.into_response()
+}
+
+/// Rough count: about 4 bytes of JSON per token for English text and code. Good enough for
+/// context-size decisions; an exact count needs the vendor's tokenizer.
+fn estimate_tokens(
+    e: &Engine,
+    at: chrono::DateTime<Utc>,
+    started: Instant,
+    model: &str,
+    body: &[u8],
+    p: &Provider,
+) -> Response {
+    let n = (body.len() / 4).max(1);
+    let rec = RequestRecord {
+        at,
+        route: "count_tokens",
+        model: model.to_string(),
+        provider: Some(p.id.clone()),
+        upstream_model: None,
+        status: 200,
+        latency_ms: ms(started.elapsed()),
+        ttfb_ms: None,
+        stream: false,
+        attempts: vec![],
+        input_tokens: n as u64,
+        output_tokens: 0,
+        error: None,
+    };
+    e.stats.record(rec);
+    let mut resp = axum::Json(serde_json::json!({ "input_tokens": n })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&p.id) {
+        resp.headers_mut().insert("x-switchyard-provider", v);
+    }
+    resp.headers_mut()
+        .insert("x-switchyard-estimate", HeaderValue::from_static("bytes/4"));
+    resp
+}
+
+#[allow(clippy::too_many_arguments)]
+fn final_error(
+    e: &Engine,
+    cfg: &Config,
+    route: &'static str,
+    at: chrono::DateTime<Utc>,
+    started: Instant,
+    model: &str,
+    failed: Vec<Failed>,
+    retry_at: Option<chrono::DateTime<Utc>>,
+    stream: bool,
+) -> Response {
+    let request_id = e.request_id();
+    let retry_at = retry_at.or_else(|| {
+        e.router
+            .statuses(cfg, Instant::now())
+            .into_iter()
+            .filter_map(|s| s.cooldown_until)
+            .min()
+    });
+    e.emit(Event::AllDown { retry_at });
+    let (status, body, mut headers, provider, message) = match failed.last() {
+        None => {
+            let msg = if cfg.providers.iter().any(|p| p.enabled) {
+                match retry_at {
+                    Some(t) => format!(
+                        "every provider is cooling down; the first is back at {}",
+                        t.to_rfc3339()
+                    ),
+                    None => "every provider is cooling down".to_string(),
+                }
+            } else {
+                "no provider is enabled".to_string()
+            };
+            let kind = if retry_at.is_some() {
+                ErrorType::RateLimit
+            } else {
+                ErrorType::Overloaded
+            };
+            (
+                kind.status(),
+                error_body(kind, &msg, &request_id),
+                HeaderMap::new(),
+                None,
+                msg,
+            )
+        }
+        Some(last) => {
+            let f = &last.failure;
+            let mapped = match (f.status, f.reason) {
+                (Some(s), _) => ErrorType::from_status(s),
+                (None, FailoverReason::Timeout) => ErrorType::Timeout,
+                (None, FailoverReason::KeyMissing) => ErrorType::Authentication,
+                (None, _) => ErrorType::Overloaded,
+            };
+            let tried: Vec<&str> = failed.iter().map(|f| f.provider.as_str()).collect();
+            let msg = format!(
+                "all providers failed (tried {}); last: {}",
+                tried.join(", "),
+                f.message
+            );
+            let (body, headers) = match &last.answer {
+                // Forward an Anthropic-kind error body unchanged: Claude Code reads its wording.
+                Some(FailedAnswer {
+                    anthropic_body: Some(b),
+                    headers,
+                    ..
+                }) => (b.clone(), headers.clone()),
+                Some(a) => (error_body(mapped, &msg, &request_id), a.headers.clone()),
+                None => (error_body(mapped, &msg, &request_id), HeaderMap::new()),
+            };
+            let mut headers = headers;
+            if f.reason == FailoverReason::OutOfCredit {
+                headers.insert("x-should-retry", HeaderValue::from_static("false"));
+            }
+            (
+                mapped.status(),
+                body,
+                headers,
+                Some(last.provider.clone()),
+                msg,
+            )
+        }
+    };
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if !headers.contains_key(http::header::RETRY_AFTER) {
+        if let Some(t) = retry_at {
+            let secs = (t - Utc::now()).num_seconds().max(1);
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+    }
+    if let Some(p) = provider
+        .as_deref()
+        .and_then(|p| HeaderValue::from_str(p).ok())
+    {
+        headers.insert("x-switchyard-provider", p);
+    }
+    if failed.len() > 1 {
+        headers.insert("x-switchyard-attempts", HeaderValue::from(failed.len()));
+    }
+    let rec = RequestRecord {
+        at,
+        route,
+        model: model.to_string(),
+        provider,
+        upstream_model: None,
+        status,
+        latency_ms: ms(started.elapsed()),
+        ttfb_ms: None,
+        stream,
+        attempts: attempt_records(&failed),
+        input_tokens: 0,
+        output_tokens: 0,
+        error: Some(message),
+    };
+    log_request(&rec);
+    e.stats.record(rec);
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    *resp.headers_mut() = headers;
+    resp
+}

@@ -1,0 +1,363 @@
+//! Anthropic-kind providers (Anthropic itself and every vendor's `/anthropic` endpoint): the
+//! client's bytes go through unchanged except the model (mapping) and the credential.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, Method};
+use tokio::time::Instant;
+
+use super::classify::{error_reason, is_empty_message, message_usage};
+use super::headers::{relay_back, upstream_headers, Auth};
+use super::relay::{self, ByteStream};
+use super::{Answer, AnswerBody, FailedAnswer, Outcome};
+use crate::config::{Provider, Timeouts};
+use crate::events::FailoverReason;
+use crate::protocol::anthropic::{parse_error, replace_model};
+use crate::routing::{hints::cooldown_hint, Failure};
+
+/// Largest upstream error body we read.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// Which Anthropic endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /v1/messages`
+    Messages,
+    /// `POST /v1/messages/count_tokens`
+    CountTokens,
+    /// `GET /v1/models`
+    Models,
+}
+
+impl Route {
+    fn path(self) -> &'static str {
+        match self {
+            Route::Messages => "/v1/messages",
+            Route::CountTokens => "/v1/messages/count_tokens",
+            Route::Models => "/v1/models",
+        }
+    }
+}
+
+/// The upstream URL for a route: `base_url` may or may not end in `/v1`.
+pub fn endpoint(base_url: &str, route: Route, query: Option<&str>) -> String {
+    let base = base_url.trim_end_matches('/');
+    let path = route.path();
+    let mut url = if base.ends_with("/v1") {
+        format!("{base}{}", &path[3..])
+    } else {
+        format!("{base}{path}")
+    };
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// Everything one attempt needs.
+pub struct Attempt<'a> {
+    /// Shared HTTP client.
+    pub client: &'a reqwest::Client,
+    /// The provider.
+    pub provider: &'a Provider,
+    /// Endpoint.
+    pub route: Route,
+    /// The client's query string (e.g. `beta=true`).
+    pub query: Option<&'a str>,
+    /// The client's headers.
+    pub client_headers: &'a HeaderMap,
+    /// The client's body.
+    pub body: &'a Bytes,
+    /// The model the client asked for (empty for `models`).
+    pub client_model: &'a str,
+    /// The model to send upstream (after mapping).
+    pub upstream_model: &'a str,
+    /// Streaming?
+    pub stream: bool,
+    /// Credential.
+    pub auth: Auth<'a>,
+    /// Limits.
+    pub timeouts: &'a Timeouts,
+    /// Error-body words that mean "fail over".
+    pub indicators: &'a [String],
+}
+
+fn net_failure(e: &reqwest::Error, provider: &Provider) -> Failure {
+    let (reason, what) = if e.is_timeout() {
+        (FailoverReason::Timeout, "timed out")
+    } else if e.is_connect() {
+        (FailoverReason::Unreachable, "cannot connect")
+    } else {
+        (FailoverReason::Unreachable, "request failed")
+    };
+    // reqwest's message names the URL, which holds no secret (queries are refused in base_url).
+    Failure {
+        reason,
+        status: None,
+        hint: None,
+        message: format!("{what} to {}: {}", provider.display_name(), error_chain(e)),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}
+
+async fn read_limited(
+    resp: reqwest::Response,
+    limit: usize,
+    deadline: Instant,
+) -> Result<Bytes, Failure> {
+    let mut body: ByteStream = Box::pin(resp.bytes_stream());
+    let mut out = bytes::BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => {
+                return Err(Failure {
+                    reason: FailoverReason::Timeout,
+                    status: None,
+                    hint: None,
+                    message: "the upstream did not finish its answer in time".into(),
+                })
+            }
+            Ok(None) => return Ok(out.freeze()),
+            Ok(Some(Err(e))) => {
+                return Err(Failure {
+                    reason: FailoverReason::Unreachable,
+                    status: None,
+                    hint: None,
+                    message: format!(
+                        "connection lost while reading the answer: {}",
+                        error_chain(&e)
+                    ),
+                })
+            }
+            Ok(Some(Ok(chunk))) => {
+                if out.len() + chunk.len() > limit {
+                    out.extend_from_slice(&chunk[..limit.saturating_sub(out.len())]);
+                    return Ok(out.freeze());
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// Run one attempt against an Anthropic-kind provider.
+pub async fn attempt(a: Attempt<'_>) -> Outcome {
+    let started = Instant::now();
+    let url = endpoint(&a.provider.base_url, a.route, a.query);
+    let headers = upstream_headers(a.client_headers, a.auth);
+    let body = if a.route != Route::Models && a.upstream_model != a.client_model {
+        replace_model(a.body, a.upstream_model).unwrap_or_else(|| a.body.clone())
+    } else {
+        a.body.clone()
+    };
+    let method = if a.route == Route::Models {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    let mut req = a.client.request(method, &url).headers(headers);
+    if a.route != Route::Models {
+        req = req.body(body);
+    }
+    let first_byte = Duration::from_millis(if a.stream {
+        a.timeouts.first_byte_ms
+    } else {
+        a.timeouts.request_ms
+    });
+    let deadline = started + first_byte;
+    let resp = match tokio::time::timeout_at(deadline, req.send()).await {
+        Err(_) => {
+            return Outcome::Retry(
+                Failure {
+                    reason: FailoverReason::Timeout,
+                    status: None,
+                    hint: None,
+                    message: format!(
+                        "{} sent no response in {} s",
+                        a.provider.display_name(),
+                        first_byte.as_secs()
+                    ),
+                },
+                None,
+            )
+        }
+        Ok(Err(e)) => return Outcome::Retry(net_failure(&e, a.provider), None),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    let up_headers = resp.headers().clone();
+    let relayed = relay_back(&up_headers);
+
+    if !status.is_success() {
+        let body = match read_limited(
+            resp,
+            MAX_ERROR_BODY,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(f) => return Outcome::Retry(f, None),
+        };
+        let anthropic_body = parse_error(&body).map(|_| body.clone());
+        let answer = FailedAnswer {
+            status: status.as_u16(),
+            headers: relayed.clone(),
+            anthropic_body,
+        };
+        return match error_reason(status.as_u16(), &body, a.indicators) {
+            None => Outcome::ClientError(Answer {
+                status,
+                headers: relayed,
+                body: AnswerBody::Full(body),
+                upstream_model: a.upstream_model.to_string(),
+                input_tokens: 0,
+                output_tokens: 0,
+            }),
+            Some(reason) => {
+                let message = parse_error(&body)
+                    .map(|(_, m)| m)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| summarize(&body));
+                Outcome::Retry(
+                    Failure {
+                        reason,
+                        status: Some(status.as_u16()),
+                        hint: cooldown_hint(&up_headers, chrono::Utc::now()),
+                        message,
+                    },
+                    Some(answer),
+                )
+            }
+        };
+    }
+
+    if a.stream && a.route == Route::Messages {
+        let is_sse = up_headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/event-stream"));
+        if !is_sse {
+            return Outcome::Retry(
+                Failure {
+                    reason: FailoverReason::Malformed,
+                    status: Some(status.as_u16()),
+                    hint: None,
+                    message: "asked for a stream, the upstream answered with something else".into(),
+                },
+                None,
+            );
+        }
+        let idle = Duration::from_millis(a.timeouts.idle_ms);
+        let body: ByteStream = Box::pin(resp.bytes_stream());
+        return match relay::peek(body, deadline, idle, a.client_model, &up_headers).await {
+            Ok(committed) => {
+                let (input_tokens, output_tokens) = committed.tokens();
+                Outcome::Success(Answer {
+                    status,
+                    headers: relayed,
+                    body: AnswerBody::Stream(committed),
+                    upstream_model: a.upstream_model.to_string(),
+                    input_tokens,
+                    output_tokens,
+                })
+            }
+            Err((f, ans)) => Outcome::Retry(f, ans),
+        };
+    }
+
+    let body = match read_limited(resp, usize::MAX, deadline).await {
+        Ok(b) => b,
+        Err(f) => return Outcome::Retry(f, None),
+    };
+    if a.route == Route::Messages {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+            return Outcome::Retry(
+                Failure {
+                    reason: FailoverReason::Malformed,
+                    status: Some(status.as_u16()),
+                    hint: None,
+                    message: "the upstream answer is not JSON".into(),
+                },
+                None,
+            );
+        }
+        if is_empty_message(&body) {
+            return Outcome::Retry(
+                Failure {
+                    reason: FailoverReason::EmptyAnswer,
+                    status: Some(status.as_u16()),
+                    hint: None,
+                    message: "the upstream answered with no content".into(),
+                },
+                None,
+            );
+        }
+    }
+    let (input_tokens, output_tokens) = message_usage(&body);
+    let body = if a.route == Route::Messages {
+        replace_model(&body, a.client_model).unwrap_or(body)
+    } else {
+        body
+    };
+    Outcome::Success(Answer {
+        status,
+        headers: relayed,
+        body: AnswerBody::Full(body),
+        upstream_model: a.upstream_model.to_string(),
+        input_tokens,
+        output_tokens,
+    })
+}
+
+/// A short, single-line excerpt of a non-JSON error body.
+fn summarize(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.is_empty() {
+        "(empty body)".into()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            endpoint("https://api.anthropic.com", Route::Messages, None),
+            "https://api.anthropic.com/v1/messages"
+        );
+        assert_eq!(
+            endpoint(
+                "https://api.deepseek.com/anthropic/",
+                Route::CountTokens,
+                Some("beta=true")
+            ),
+            "https://api.deepseek.com/anthropic/v1/messages/count_tokens?beta=true"
+        );
+        assert_eq!(
+            endpoint("http://h/v1", Route::Models, None),
+            "http://h/v1/models"
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Deciding what an upstream answer means: serve it, return it as the client's own error, or
+//! fail over. Pure functions over status, headers and body.
+
+use crate::events::FailoverReason;
+
+/// How much of an error body is searched for indicator words.
+const SCAN_LIMIT: usize = 8 * 1024;
+
+/// Why an upstream error answer should make us fail over, or `None` when it is the client's
+/// own mistake and must be returned as it is.
+pub fn error_reason(status: u16, body: &[u8], indicators: &[String]) -> Option<FailoverReason> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SCAN_LIMIT)]).to_lowercase();
+    let has = |w: &str| text.contains(w);
+    let usage = has("usage limit") || has("usage_limit");
+    let credit =
+        has("quota") || has("insufficient") || has("balance") || has("credit") || has("billing");
+    match status {
+        429 if usage => Some(FailoverReason::UsageLimit),
+        429 if credit && !has("rate limit") => Some(FailoverReason::OutOfCredit),
+        429 => Some(FailoverReason::RateLimited),
+        402 => Some(FailoverReason::OutOfCredit),
+        401 | 403 => Some(FailoverReason::KeyRejected),
+        408 => Some(FailoverReason::Timeout),
+        500..=599 => Some(FailoverReason::Overloaded),
+        _ => {
+            let matched = indicators
+                .iter()
+                .any(|i| !i.is_empty() && text.contains(&i.to_lowercase()));
+            if !matched {
+                None
+            } else if usage {
+                Some(FailoverReason::UsageLimit)
+            } else if credit {
+                Some(FailoverReason::OutOfCredit)
+            } else {
+                Some(FailoverReason::RateLimited)
+            }
+        }
+    }
+}
+
+/// The reason for an in-band `event: error` (or an error body's `error.type`).
+pub fn in_band_reason(
+    error_type: Option<crate::protocol::anthropic::ErrorType>,
+    message: &str,
+) -> FailoverReason {
+    use crate::protocol::anthropic::ErrorType as E;
+    let m = message.to_lowercase();
+    match error_type {
+        _ if m.contains("usage limit") => FailoverReason::UsageLimit,
+        Some(E::RateLimit) => FailoverReason::RateLimited,
+        Some(E::Billing) => FailoverReason::OutOfCredit,
+        Some(E::Authentication) | Some(E::Permission) => FailoverReason::KeyRejected,
+        Some(E::Timeout) => FailoverReason::Timeout,
+        _ => FailoverReason::InBandError,
+    }
+}
+
+/// Is a non-streaming Messages answer empty (no content and 0 output tokens)?
+pub fn is_empty_message(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Msg {
+        #[serde(default)]
+        content: Vec<serde_json::Value>,
+        #[serde(default)]
+        usage: Option<Usage>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Usage {
+        #[serde(default)]
+        output_tokens: u64,
+    }
+    let Ok(m) = serde_json::from_slice::<Msg>(body) else {
+        return false;
+    };
+    let no_content = m.content.iter().all(|b| {
+        b.get("type").and_then(|t| t.as_str()) == Some("text")
+            && b.get("text")
+                .and_then(|t| t.as_str())
+                .is_none_or(|t| t.trim().is_empty())
+    });
+    no_content && m.usage.is_none_or(|u| u.output_tokens == 0)
+}
+
+/// Input and output tokens of a non-streaming answer (input includes cache reads and writes).
+pub fn message_usage(body: &[u8]) -> (u64, u64) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (0, 0);
+    };
+    usage_of(&v["usage"])
+}
+
+/// Input (incl. cache) and output tokens of a `usage` object.
+pub fn usage_of(u: &serde_json::Value) -> (u64, u64) {
+    let n = |k: &str| u.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    (
+        n("input_tokens") + n("cache_read_input_tokens") + n("cache_creation_input_tokens"),
+        n("output_tokens"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ind() -> Vec<String> {
+        vec!["usage limit".into(), "rate limit".into(), "quota".into()]
+    }
+
+    #[test]
+    fn statuses_and_indicators() {
+        assert_eq!(
+            error_reason(429, b"{}", &ind()),
+            Some(FailoverReason::RateLimited)
+        );
+        assert_eq!(
+            error_reason(429, b"Claude AI usage limit reached|1735689600", &ind()),
+            Some(FailoverReason::UsageLimit)
+        );
+        assert_eq!(
+            error_reason(402, b"", &ind()),
+            Some(FailoverReason::OutOfCredit)
+        );
+        assert_eq!(
+            error_reason(401, b"", &ind()),
+            Some(FailoverReason::KeyRejected)
+        );
+        assert_eq!(
+            error_reason(529, b"", &ind()),
+            Some(FailoverReason::Overloaded)
+        );
+        assert_eq!(
+            error_reason(503, b"", &ind()),
+            Some(FailoverReason::Overloaded)
+        );
+        assert_eq!(
+            error_reason(
+                400,
+                b"{\"error\":{\"message\":\"max_tokens too big\"}}",
+                &ind()
+            ),
+            None
+        );
+        assert_eq!(error_reason(404, b"model not found", &ind()), None);
+        assert_eq!(error_reason(413, b"too large", &ind()), None);
+        assert_eq!(
+            error_reason(400, b"You exceeded your current QUOTA", &ind()),
+            Some(FailoverReason::OutOfCredit)
+        );
+        assert_eq!(
+            error_reason(400, b"quota", &[]),
+            None,
+            "indicators are configurable"
+        );
+    }
+
+    #[test]
+    fn empty_answers() {
+        assert!(is_empty_message(
+            br#"{"content":[],"usage":{"input_tokens":5,"output_tokens":0}}"#
+        ));
+        assert!(is_empty_message(
+            br#"{"content":[{"type":"text","text":""}],"usage":{"output_tokens":0}}"#
+        ));
+        assert!(!is_empty_message(
+            br#"{"content":[{"type":"text","text":"hi"}],"usage":{"output_tokens":1}}"#
+        ));
+        assert!(!is_empty_message(br#"{"content":[{"type":"tool_use","id":"t","name":"n","input":{}}],"usage":{"output_tokens":0}}"#));
+        assert_eq!(
+            message_usage(
+                br#"{"usage":{"input_tokens":5,"cache_read_input_tokens":100,"output_tokens":7}}"#
+            ),
+            (105, 7)
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! Talking to providers: one adapter per provider kind builds the upstream request and
+//! classifies what comes back (success, the client's own error, or a reason to fail over)
+//! before a byte reaches the client. Adapters do not decide order.
+
+pub mod anthropic;
+pub mod classify;
+pub mod headers;
+pub mod relay;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+use crate::routing::Failure;
+
+/// An upstream answer ready to go to the client.
+pub struct Answer {
+    /// Status to send.
+    pub status: StatusCode,
+    /// Headers to relay (already filtered).
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: AnswerBody,
+    /// The model sent upstream.
+    pub upstream_model: String,
+    /// Tokens known when the answer was committed (non-streaming: final).
+    pub input_tokens: u64,
+    /// Tokens known when the answer was committed (non-streaming: final).
+    pub output_tokens: u64,
+}
+
+/// A whole body or a committed stream.
+pub enum AnswerBody {
+    /// Non-streaming.
+    Full(Bytes),
+    /// A stream whose first events were checked.
+    Stream(relay::Committed),
+}
+
+/// What one attempt produced.
+pub enum Outcome {
+    /// Send it to the client.
+    Success(Answer),
+    /// The client's own mistake (400, 404, 413...): return it as it is, no failover.
+    ClientError(Answer),
+    /// This provider cannot serve now: try the next. Carries the upstream error answer when
+    /// there was one, so the final error can relay it.
+    Retry(Failure, Option<FailedAnswer>),
+}
+
+/// An upstream error answer kept for relaying if nothing else works.
+#[derive(Debug, Clone)]
+pub struct FailedAnswer {
+    /// Upstream status.
+    pub status: u16,
+    /// Relayable headers (retry-after, request-id, ...).
+    pub headers: HeaderMap,
+    /// Body, when it was an Anthropic-shaped error.
+    pub anthropic_body: Option<Bytes>,
+}

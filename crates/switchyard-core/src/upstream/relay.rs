@@ -1,0 +1,486 @@
+//! Streams: look at the first events before committing to a provider (so failover stays
+//! invisible), then relay whole SSE frames chunk by chunk, ending a broken stream with a
+//! well-formed `event: error`.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use tokio::time::{timeout, Instant};
+
+use super::classify::{in_band_reason, usage_of};
+use super::FailedAnswer;
+use crate::events::FailoverReason;
+use crate::protocol::anthropic::{error_event, parse_error, ErrorType};
+use crate::protocol::sse::{self, Splitter};
+use crate::routing::Failure;
+
+/// Upstream body chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// How a relayed stream ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamOutcome {
+    /// `message_stop` went through.
+    Complete,
+    /// The upstream failed mid-stream (error event, lost connection, truncation, silence).
+    UpstreamFailed(String),
+    /// The client went away; the upstream request was dropped with it.
+    ClientGone,
+}
+
+/// Summary handed to the caller when a stream ends, however it ends.
+#[derive(Debug, Clone)]
+pub struct StreamEnd {
+    /// How.
+    pub outcome: StreamOutcome,
+    /// Input tokens incl. cache.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+}
+
+/// A stream whose opening was checked; the client has seen nothing yet.
+pub struct Committed {
+    held: Option<Bytes>,
+    splitter: Splitter,
+    body: ByteStream,
+    idle: Duration,
+    obs: Observer,
+}
+
+#[derive(Default)]
+struct Observer {
+    input_tokens: u64,
+    output_tokens: u64,
+    saw_stop: bool,
+    error: Option<String>,
+    content: bool,
+}
+
+impl Observer {
+    fn frame(&mut self, raw: &[u8]) -> Option<&'static str> {
+        let f = sse::parse_frame(raw);
+        let ev = match f.event {
+            Some("message_start") => "message_start",
+            Some("content_block_start") => {
+                self.content = true;
+                "content_block_start"
+            }
+            Some("content_block_delta") => {
+                self.content = true;
+                "content_block_delta"
+            }
+            Some("message_delta") => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&f.data) {
+                    let (i, o) = usage_of(&v["usage"]);
+                    self.output_tokens = self.output_tokens.max(o);
+                    if i > 0 {
+                        self.input_tokens = i;
+                    }
+                }
+                "message_delta"
+            }
+            Some("message_stop") => {
+                self.saw_stop = true;
+                "message_stop"
+            }
+            Some("error") => {
+                let msg = parse_error(f.data.as_bytes())
+                    .map(|(_, m)| m)
+                    .unwrap_or_else(|| f.data.to_string());
+                self.error = Some(msg);
+                "error"
+            }
+            _ => "other",
+        };
+        Some(ev)
+    }
+}
+
+/// Rewrite `message.model` of a `message_start` frame to what the client asked for, and read
+/// its input tokens.
+fn rewrite_message_start(raw: &[u8], client_model: &str, obs: &mut Observer) -> Option<Bytes> {
+    let f = sse::parse_frame(raw);
+    let mut v: serde_json::Value = serde_json::from_str(&f.data).ok()?;
+    obs.input_tokens = usage_of(&v["message"]["usage"]).0;
+    if v["message"]["model"].as_str() == Some(client_model) {
+        return None;
+    }
+    if let Some(m) = v.get_mut("message").and_then(|m| m.as_object_mut()) {
+        m.insert("model".into(), client_model.into());
+    }
+    Some(sse::encode("message_start", &v.to_string()))
+}
+
+fn failure(reason: FailoverReason, message: impl Into<String>) -> (Failure, Option<FailedAnswer>) {
+    (
+        Failure {
+            reason,
+            status: None,
+            hint: None,
+            message: message.into(),
+        },
+        None,
+    )
+}
+
+/// Read the opening of an Anthropic SSE stream until content starts. Fails over (returns
+/// `Err`) on silence, an `error` first event, an empty answer, or a stream that ends early.
+pub async fn peek(
+    mut body: ByteStream,
+    first_event_deadline: Instant,
+    idle: Duration,
+    client_model: &str,
+    status_headers: &http::HeaderMap,
+) -> Result<Committed, (Failure, Option<FailedAnswer>)> {
+    let mut splitter = Splitter::new();
+    let mut held = BytesMut::new();
+    let mut obs = Observer::default();
+    let mut saw_event = false;
+    loop {
+        let wait = if saw_event {
+            idle
+        } else {
+            first_event_deadline.saturating_duration_since(Instant::now())
+        };
+        let chunk = match timeout(wait, body.next()).await {
+            Err(_) if saw_event => {
+                return Err(failure(
+                    FailoverReason::Timeout,
+                    format!("stream stalled for {} s before any content", idle.as_secs()),
+                ))
+            }
+            Err(_) => {
+                return Err(failure(
+                    FailoverReason::Timeout,
+                    "no first event from the upstream in time",
+                ))
+            }
+            Ok(None) if obs.saw_stop && !obs.content => {
+                return Err(failure(
+                    FailoverReason::EmptyAnswer,
+                    "the upstream answered with no content",
+                ))
+            }
+            Ok(None) => {
+                return Err(failure(
+                    FailoverReason::Malformed,
+                    "the upstream stream ended before any content",
+                ))
+            }
+            Ok(Some(Err(e))) => {
+                return Err(failure(
+                    FailoverReason::Unreachable,
+                    format!("connection to the upstream lost: {e}"),
+                ))
+            }
+            Ok(Some(Ok(c))) => c,
+        };
+        splitter.push(&chunk);
+        let Some(buf) = splitter.take_complete() else {
+            continue;
+        };
+        for frame in sse::frames(&buf) {
+            let before_content = !obs.content;
+            match obs.frame(frame) {
+                Some("error") if before_content => {
+                    let parsed = parse_error(sse::parse_frame(frame).data.as_bytes());
+                    let kind = parsed.as_ref().and_then(|p| p.0);
+                    let message = obs.error.clone().unwrap_or_default();
+                    let status = kind.unwrap_or(ErrorType::Overloaded).status();
+                    let data = sse::parse_frame(frame).data.to_string();
+                    return Err((
+                        Failure {
+                            reason: in_band_reason(kind, &message),
+                            status: Some(status),
+                            hint: crate::routing::hints::cooldown_hint(
+                                status_headers,
+                                chrono::Utc::now(),
+                            ),
+                            message,
+                        },
+                        Some(FailedAnswer {
+                            status,
+                            headers: super::headers::relay_back(status_headers),
+                            anthropic_body: Some(Bytes::from(data)),
+                        }),
+                    ));
+                }
+                Some("message_start") => {
+                    match rewrite_message_start(frame, client_model, &mut obs) {
+                        Some(b) => held.extend_from_slice(&b),
+                        None => held.extend_from_slice(frame),
+                    }
+                }
+                Some("message_stop") if !obs.content => {
+                    if obs.output_tokens == 0 {
+                        return Err(failure(
+                            FailoverReason::EmptyAnswer,
+                            "the upstream answered with no content",
+                        ));
+                    }
+                    held.extend_from_slice(frame);
+                }
+                _ => held.extend_from_slice(frame),
+            }
+            saw_event = true;
+        }
+        if obs.content || obs.saw_stop {
+            return Ok(Committed {
+                held: Some(held.freeze()),
+                splitter,
+                body,
+                idle,
+                obs,
+            });
+        }
+    }
+}
+
+/// The relay stream: held frames first, then the upstream's frames as they come.
+struct Relay {
+    c: Committed,
+    on_end: Option<Box<dyn FnOnce(StreamEnd) + Send>>,
+    done: bool,
+}
+
+impl Relay {
+    fn finish(&mut self, outcome: StreamOutcome) {
+        self.done = true;
+        if let Some(f) = self.on_end.take() {
+            f(StreamEnd {
+                outcome,
+                input_tokens: self.c.obs.input_tokens,
+                output_tokens: self.c.obs.output_tokens,
+            });
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if self.on_end.is_some() {
+            self.finish(StreamOutcome::ClientGone);
+        }
+    }
+}
+
+impl Committed {
+    /// Tokens seen so far.
+    pub fn tokens(&self) -> (u64, u64) {
+        (self.obs.input_tokens, self.obs.output_tokens)
+    }
+
+    /// Turn into the client's body stream. `on_end` runs exactly once when the stream ends,
+    /// including when the client hangs up (the upstream request is dropped then).
+    pub fn into_stream(
+        self,
+        on_end: Box<dyn FnOnce(StreamEnd) + Send>,
+    ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send {
+        let relay = Relay {
+            c: self,
+            on_end: Some(on_end),
+            done: false,
+        };
+        futures_util::stream::unfold(relay, |mut r| async move {
+            if let Some(h) = r.c.held.take() {
+                return Some((Ok(h), r));
+            }
+            loop {
+                if r.done {
+                    return None;
+                }
+                if r.c.obs.saw_stop {
+                    r.finish(StreamOutcome::Complete);
+                    return None;
+                }
+                let next = timeout(r.c.idle, r.c.body.next()).await;
+                let (kind, msg) = match next {
+                    Ok(Some(Ok(chunk))) => {
+                        r.c.splitter.push(&chunk);
+                        let Some(buf) = r.c.splitter.take_complete() else {
+                            continue;
+                        };
+                        for f in sse::frames(&buf) {
+                            r.c.obs.frame(f);
+                        }
+                        if let Some(m) = r.c.obs.error.clone() {
+                            // The upstream's own error event is well-formed: pass it and stop.
+                            r.finish(StreamOutcome::UpstreamFailed(m));
+                        }
+                        return Some((Ok(buf), r));
+                    }
+                    Ok(None) => (
+                        ErrorType::Api,
+                        "the upstream closed the stream before it finished".to_string(),
+                    ),
+                    Ok(Some(Err(e))) => (
+                        ErrorType::Api,
+                        format!("connection to the upstream lost mid-stream: {e}"),
+                    ),
+                    Err(_) => (
+                        ErrorType::Timeout,
+                        format!("the upstream sent nothing for {} s", r.c.idle.as_secs()),
+                    ),
+                };
+                let ev = error_event(kind, &msg);
+                r.finish(StreamOutcome::UpstreamFailed(msg));
+                return Some((Ok(ev), r));
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(chunks: Vec<&'static str>) -> ByteStream {
+        Box::pin(futures_util::stream::iter(
+            chunks.into_iter().map(|c| Ok(Bytes::from(c))),
+        ))
+    }
+
+    const START: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"up-model\",\"content\":[],\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n";
+    const BLOCK: &str = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
+    const DELTA: &str = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n";
+    const STOP_BLOCK: &str =
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
+    const MDELTA: &str = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n";
+    const MDELTA0: &str = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":0}}\n\n";
+    const MSTOP: &str = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    fn deadline() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    async fn collect(c: Committed) -> (String, StreamEnd) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = c.into_stream(Box::new(move |e| {
+            let _ = tx.send(e);
+        }));
+        let parts: Vec<_> = s.collect().await;
+        let text = parts
+            .into_iter()
+            .map(|r| match r {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) => match e {},
+            })
+            .collect();
+        (text, rx.recv().expect("on_end ran"))
+    }
+
+    #[tokio::test]
+    async fn passes_frames_and_echoes_model() {
+        let b = body(vec![
+            START,
+            BLOCK,
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,",
+            "\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+            STOP_BLOCK,
+            MDELTA,
+            MSTOP,
+        ]);
+        let c = peek(
+            b,
+            deadline(),
+            Duration::from_secs(5),
+            "claude-x",
+            &Default::default(),
+        )
+        .await
+        .map_err(|e| e.0.message)
+        .expect("commits");
+        let (text, end) = collect(c).await;
+        assert!(text.contains("\"model\":\"claude-x\""), "{text}");
+        assert!(!text.contains("up-model"));
+        assert!(text.contains(DELTA));
+        assert!(text.ends_with(MSTOP));
+        assert_eq!(end.outcome, StreamOutcome::Complete);
+        assert_eq!((end.input_tokens, end.output_tokens), (7, 3));
+    }
+
+    #[tokio::test]
+    async fn fails_over_on_first_error_and_empty_answers() {
+        let err = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        let e = peek(
+            body(vec![err]),
+            deadline(),
+            Duration::from_secs(5),
+            "m",
+            &Default::default(),
+        )
+        .await
+        .err()
+        .expect("fails");
+        assert_eq!(e.0.reason, FailoverReason::InBandError);
+        assert_eq!(e.0.status, Some(529));
+        let e = peek(
+            body(vec![START, MDELTA0, MSTOP]),
+            deadline(),
+            Duration::from_secs(5),
+            "m",
+            &Default::default(),
+        )
+        .await
+        .err()
+        .expect("fails");
+        assert_eq!(e.0.reason, FailoverReason::EmptyAnswer);
+        let e = peek(
+            body(vec![START]),
+            deadline(),
+            Duration::from_secs(5),
+            "m",
+            &Default::default(),
+        )
+        .await
+        .err()
+        .expect("fails");
+        assert_eq!(e.0.reason, FailoverReason::Malformed);
+    }
+
+    #[tokio::test]
+    async fn truncated_stream_ends_with_an_error_event() {
+        let c = peek(
+            body(vec![
+                START,
+                BLOCK,
+                DELTA,
+                "event: content_block_delta\ndata: {\"trunc",
+            ]),
+            deadline(),
+            Duration::from_secs(5),
+            "up-model",
+            &Default::default(),
+        )
+        .await
+        .map_err(|e| e.0.message)
+        .expect("commits");
+        let (text, end) = collect(c).await;
+        assert!(!text.contains("trunc"), "half frames are never sent");
+        assert!(text.ends_with("\n\n"));
+        let last = sse::frames(text.as_bytes()).last().expect("frames");
+        let f = sse::parse_frame(last);
+        assert_eq!(f.event, Some("error"));
+        assert!(matches!(end.outcome, StreamOutcome::UpstreamFailed(_)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_before_first_event_is_a_timeout() {
+        let b: ByteStream = Box::pin(futures_util::stream::pending());
+        let e = peek(
+            b,
+            Instant::now() + Duration::from_secs(3),
+            Duration::from_secs(5),
+            "m",
+            &Default::default(),
+        )
+        .await
+        .err()
+        .expect("times out");
+        assert_eq!(e.0.reason, FailoverReason::Timeout);
+    }
+}
