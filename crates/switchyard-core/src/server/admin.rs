@@ -152,23 +152,21 @@ pub async fn events(
         if let Some(f) = first {
             return Some((Ok(f), (None, rx)));
         }
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let name = event_name(&ev);
-                    let sse = SseEvent::default()
-                        .event(name)
-                        .json_data(&ev)
-                        .unwrap_or_else(|_| SseEvent::default().event(name));
-                    return Some((Ok(sse), (None, rx)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let sse = SseEvent::default().event("lagged").data(n.to_string());
-                    return Some((Ok(sse), (None, rx)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        let sse = match rx.recv().await {
+            Ok(ev) => {
+                let name = event_name(&ev);
+                SseEvent::default()
+                    .event(name)
+                    .json_data(&ev)
+                    .unwrap_or_else(|_| SseEvent::default().event(name))
             }
-        }
+            // A slow reader missed events: say how many, then carry on.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                SseEvent::default().event("lagged").data(n.to_string())
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(sse), (None, rx)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -1,6 +1,6 @@
 //! Errors the proxy itself answers with, always in Anthropic's shape.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::protocol::anthropic::{error_body, ErrorType};
@@ -14,8 +14,6 @@ pub struct ApiError {
     pub kind: ErrorType,
     /// `error.message`.
     pub message: String,
-    /// Extra headers (retry-after, ...).
-    pub headers: HeaderMap,
 }
 
 impl ApiError {
@@ -26,7 +24,6 @@ impl ApiError {
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             kind,
             message: message.into(),
-            headers: HeaderMap::new(),
         }
     }
 
@@ -55,7 +52,6 @@ impl IntoResponse for ApiError {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        resp.headers_mut().extend(self.headers);
         resp
     }
 }

@@ -54,10 +54,12 @@ fn normalize(mut req: Request) -> Request {
     req
 }
 
+/// The router behind the path normaliser.
+pub type App = axum::routing::IntoMakeService<tower::util::MapRequest<Router, NormalizeFn>>;
+type NormalizeFn = fn(Request) -> Request;
+
 /// The complete service, ready for `axum::serve`.
-pub fn app(
-    engine: Arc<Engine>,
-) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>> {
+pub fn app(engine: Arc<Engine>) -> App {
     let router = Router::new()
         .route("/v1/messages", post(proxy::messages))
         .route("/messages", post(proxy::messages))
@@ -90,9 +92,7 @@ pub fn app(
             guard::guard,
         ))
         .with_state(engine);
-    axum::ServiceExt::<Request>::into_make_service(
-        router.map_request(normalize as fn(Request) -> Request),
-    )
+    axum::ServiceExt::<Request>::into_make_service(router.map_request(normalize as NormalizeFn))
 }
 
 #[cfg(test)]

@@ -1,0 +1,189 @@
+//! `switchyard`: run the engine headless and talk to a running instance. A thin layer over
+//! `switchyard_core`; no proxy logic lives here.
+
+mod admin;
+mod keys;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use switchyard_core::config::{self, Config};
+use switchyard_core::secrets::KeychainStore;
+use switchyard_core::{StartOptions, Switchyard};
+
+/// Switchyard: one local endpoint for Anthropic-API clients that fails over between providers.
+#[derive(Parser)]
+#[command(name = "switchyard", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy in the foreground (headless), until Ctrl-C or SIGTERM.
+    Serve {
+        /// Config file [default: $SWITCHYARD_CONFIG or the platform config dir's switchyard/config.toml;
+        /// without a file, a built-in default forwards to Anthropic].
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Listen here instead of the config's `listen` (e.g. 127.0.0.1:0 for any free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Log lines as JSON instead of text.
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Show the status of a running Switchyard.
+    Status {
+        #[command(flatten)]
+        target: admin::Target,
+        /// Print the raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pin a provider on a running Switchyard, or `auto` to go back to automatic failover.
+    Switch {
+        /// Provider id, or `auto`.
+        provider: String,
+        #[command(flatten)]
+        target: admin::Target,
+    },
+    /// Check a config file and report the first problem with its line.
+    Check {
+        /// Config file [default: as for `serve`].
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Manage provider keys in the OS keychain (service "switchyard", user = provider id).
+    Keys {
+        #[command(subcommand)]
+        action: keys::Action,
+    },
+}
+
+/// The config to use and where it came from: an explicit file must exist; the default path
+/// may be absent, and then the embedded default serves.
+fn load_config(explicit: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), String> {
+    if let Some(p) = explicit {
+        return config::load_file(&p)
+            .map(|c| (c, Some(p)))
+            .map_err(|e| e.to_string());
+    }
+    match config::default_config_path() {
+        Some(p) if p.exists() => config::load_file(&p)
+            .map(|c| (c, Some(p)))
+            .map_err(|e| e.to_string()),
+        _ => Ok((Config::default(), None)),
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn serve(
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    json_logs: bool,
+) -> Result<(), String> {
+    init_logs(json_logs);
+    let (cfg, path) = load_config(config)?;
+    match &path {
+        Some(p) => tracing::info!(config = %p.display(), providers = cfg.providers.len(), "config loaded"),
+        None => tracing::info!(
+            "no config file at {}; using the built-in default (one provider: Anthropic, passing the client's key through)",
+            config::default_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "the default path".into())
+        ),
+    }
+    let handle = Switchyard::start(StartOptions {
+        config: cfg,
+        config_path: path,
+        secrets: Arc::new(KeychainStore),
+        listen_override: listen,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    // Machine-readable first line for scripts and tests.
+    println!("switchyard listening on {}", handle.url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn check(config: Option<PathBuf>) -> Result<(), String> {
+    let (cfg, path) = load_config(config)?;
+    match path {
+        Some(p) => println!(
+            "{}: OK ({} provider{}: {})",
+            p.display(),
+            cfg.providers.len(),
+            if cfg.providers.len() == 1 { "" } else { "s" },
+            cfg.providers
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => println!(
+            "no config file; the built-in default is used (one provider: anthropic, passthrough)"
+        ),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            json_logs,
+        } => serve(config, listen, json_logs).await,
+        Command::Status { target, json } => admin::status(&target, json).await,
+        Command::Switch { provider, target } => admin::switch(&target, &provider).await,
+        Command::Check { config } => check(config),
+        Command::Keys { action } => keys::run(action).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

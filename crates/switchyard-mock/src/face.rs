@@ -1,0 +1,183 @@
+//! Which API dialect ("face") a request speaks, decided from its path, and the few request facts
+//! replies adapt to.
+
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// The API dialect a request is addressed to, decided from the request path alone.
+///
+/// Only [`Face::Anthropic`] renders [`Body::Message`](crate::Body::Message),
+/// [`Body::EmptyMessage`](crate::Body::EmptyMessage) and [`Body::Error`](crate::Body::Error)
+/// today; for the other faces those bodies answer `501` until their renderers exist. Raw bodies
+/// (`json`, `raw`, `sse`, `empty`, `hangup`) work for every face.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Face {
+    /// Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`), and
+    /// every path no other face claims.
+    Anthropic,
+    /// OpenAI Chat Completions (`.../chat/completions`).
+    OpenAi,
+    /// Gemini (`.../models/{m}:generateContent`, `...:streamGenerateContent`).
+    Gemini,
+}
+
+impl Face {
+    /// The face a request path is addressed to. Prefixes are allowed (`/anthropic/v1/messages`).
+    pub fn from_path(path: &str) -> Face {
+        if path.ends_with("/chat/completions") {
+            Face::OpenAi
+        } else if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") {
+            Face::Gemini
+        } else {
+            Face::Anthropic
+        }
+    }
+
+    /// A short lowercase name (`anthropic`, `openai`, `gemini`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Face::Anthropic => "anthropic",
+            Face::OpenAi => "openai",
+            Face::Gemini => "gemini",
+        }
+    }
+}
+
+/// Which endpoint of its face a request hits, for the endpoints that have a built-in default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `POST .../messages/count_tokens`.
+    CountTokens,
+    /// `GET .../models`.
+    ListModels,
+    /// `GET .../models/{id}`.
+    GetModel(String),
+    /// Anything else (messages, unknown paths).
+    Other,
+}
+
+impl Endpoint {
+    /// The endpoint of an Anthropic-face request.
+    pub(crate) fn anthropic(method: &http::Method, path: &str) -> Endpoint {
+        let trimmed = path.trim_end_matches('/');
+        if *method == http::Method::POST && trimmed.ends_with("/messages/count_tokens") {
+            Endpoint::CountTokens
+        } else if *method == http::Method::GET && trimmed.ends_with("/models") {
+            Endpoint::ListModels
+        } else if *method == http::Method::GET {
+            match trimmed.rsplit_once("/models/") {
+                Some((_, id)) if !id.is_empty() && !id.contains('/') => {
+                    Endpoint::GetModel(id.to_owned())
+                }
+                _ => Endpoint::Other,
+            }
+        } else {
+            Endpoint::Other
+        }
+    }
+}
+
+/// The request facts a reply adapts to.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestInfo {
+    /// The dialect.
+    pub face: Face,
+    /// The model the client asked for (`claude-mock` when absent).
+    pub model: String,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// Request body length / 4, at least 1.
+    pub input_tokens: u64,
+}
+
+/// Only the fields we need; everything else in the body is skipped without being built.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+impl RequestInfo {
+    /// Reads the facts from a request's path and body.
+    pub(crate) fn new(face: Face, path: &str, body: &[u8]) -> RequestInfo {
+        let peek = serde_json::from_slice::<Peek<'_>>(body).ok();
+        let (body_model, body_stream) = match peek {
+            Some(p) => (p.model.map(Cow::into_owned), p.stream.unwrap_or(false)),
+            None => (None, false),
+        };
+        let (model, stream) = match face {
+            Face::Gemini => {
+                let model = path
+                    .rsplit_once("/models/")
+                    .and_then(|(_, rest)| rest.split_once(':'))
+                    .map(|(m, _)| m.to_owned());
+                (model, path.ends_with(":streamGenerateContent"))
+            }
+            _ => (body_model, body_stream),
+        };
+        RequestInfo {
+            face,
+            model: model.unwrap_or_else(|| "claude-mock".to_owned()),
+            stream,
+            input_tokens: (body.len() as u64 / 4).max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faces_from_paths() {
+        assert_eq!(Face::from_path("/v1/messages"), Face::Anthropic);
+        assert_eq!(Face::from_path("/anthropic/v1/messages"), Face::Anthropic);
+        assert_eq!(Face::from_path("/whatever"), Face::Anthropic);
+        assert_eq!(Face::from_path("/v1/chat/completions"), Face::OpenAi);
+        assert_eq!(
+            Face::from_path("/v1beta/models/gemini-2.5-pro:streamGenerateContent"),
+            Face::Gemini
+        );
+    }
+
+    #[test]
+    fn endpoints() {
+        let get = http::Method::GET;
+        let post = http::Method::POST;
+        assert_eq!(
+            Endpoint::anthropic(&post, "/v1/messages/count_tokens"),
+            Endpoint::CountTokens
+        );
+        assert_eq!(
+            Endpoint::anthropic(&get, "/v1/models"),
+            Endpoint::ListModels
+        );
+        assert_eq!(
+            Endpoint::anthropic(&get, "/v1/models/claude-x"),
+            Endpoint::GetModel("claude-x".into())
+        );
+        assert_eq!(Endpoint::anthropic(&post, "/v1/messages"), Endpoint::Other);
+    }
+
+    #[test]
+    fn request_info() {
+        let body = br#"{"model":"claude-haiku","stream":true,"messages":[]}"#;
+        let info = RequestInfo::new(Face::Anthropic, "/v1/messages", body);
+        assert_eq!(info.model, "claude-haiku");
+        assert!(info.stream);
+        assert_eq!(info.input_tokens, body.len() as u64 / 4);
+        let info = RequestInfo::new(Face::Anthropic, "/v1/messages", b"not json");
+        assert_eq!(info.model, "claude-mock");
+        assert!(!info.stream);
+        let info = RequestInfo::new(
+            Face::Gemini,
+            "/v1beta/models/gemini-x:streamGenerateContent",
+            b"{}",
+        );
+        assert_eq!(info.model, "gemini-x");
+        assert!(info.stream);
+    }
+}
