@@ -13,7 +13,7 @@ use tokio::time::{timeout, Instant};
 use super::classify::{in_band_reason, usage_of};
 use super::FailedAnswer;
 use crate::events::FailoverReason;
-use crate::protocol::anthropic::{error_event, parse_error, ErrorType};
+use crate::protocol::anthropic::{error_event, parse_error, replace_model, splice, ErrorType};
 use crate::protocol::sse::{self, Splitter};
 use crate::routing::Failure;
 
@@ -101,18 +101,35 @@ impl Observer {
 }
 
 /// Rewrite `message.model` of a `message_start` frame to what the client asked for, and read
-/// its input tokens.
+/// its input tokens. Everything else in the frame keeps its bytes and key order.
 fn rewrite_message_start(raw: &[u8], client_model: &str, obs: &mut Observer) -> Option<Bytes> {
+    #[derive(serde::Deserialize)]
+    struct Start<'a> {
+        #[serde(borrow)]
+        message: &'a serde_json::value::RawValue,
+    }
+    #[derive(serde::Deserialize)]
+    struct Msg<'a> {
+        #[serde(borrow, default)]
+        model: Option<std::borrow::Cow<'a, str>>,
+        #[serde(default)]
+        usage: serde_json::Value,
+    }
     let f = sse::parse_frame(raw);
-    let mut v: serde_json::Value = serde_json::from_str(&f.data).ok()?;
-    obs.input_tokens = usage_of(&v["message"]["usage"]).0;
-    if v["message"]["model"].as_str() == Some(client_model) {
+    let data: &str = &f.data;
+    let start: Start<'_> = serde_json::from_str(data).ok()?;
+    let msg: Msg<'_> = serde_json::from_str(start.message.get()).ok()?;
+    obs.input_tokens = usage_of(&msg.usage).0;
+    if msg.model.as_deref() == Some(client_model) {
         return None;
     }
-    if let Some(m) = v.get_mut("message").and_then(|m| m.as_object_mut()) {
-        m.insert("model".into(), client_model.into());
-    }
-    Some(sse::encode("message_start", &v.to_string()))
+    let new_msg = replace_model(start.message.get().as_bytes(), client_model)?;
+    let new_msg = std::str::from_utf8(&new_msg).ok()?;
+    let new_data = splice(data.as_bytes(), start.message, new_msg)?;
+    Some(sse::encode(
+        "message_start",
+        std::str::from_utf8(&new_data).ok()?,
+    ))
 }
 
 fn failure(reason: FailoverReason, message: impl Into<String>) -> (Failure, Option<FailedAnswer>) {
@@ -396,6 +413,7 @@ mod tests {
         .expect("commits");
         let (text, end) = collect(c).await;
         assert!(text.contains("\"model\":\"claude-x\""), "{text}");
+        assert!(text.contains("data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-x\""), "key order kept: {text}");
         assert!(!text.contains("up-model"));
         assert!(text.contains(DELTA));
         assert!(text.ends_with(MSTOP));
