@@ -397,8 +397,10 @@ impl Switchyard {
                 tracing::error!("server stopped: {e}");
             }
         });
-        if engine.config_path.is_some() {
-            tokio::spawn(watch_config(engine.clone(), stop_rx.clone()));
+        if let Some(path) = &engine.config_path {
+            // Stamp now, not when the task first runs, so an edit made right after start counts.
+            let stamp = config::watch::stamp(path);
+            tokio::spawn(watch_config(engine.clone(), stamp, stop_rx.clone()));
         }
         tokio::spawn(crate::server::probe::run(engine.clone(), stop_rx.clone()));
         tracing::info!(%listen, "switchyard listening");
@@ -410,11 +412,14 @@ impl Switchyard {
     }
 }
 
-async fn watch_config(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+async fn watch_config(
+    engine: Arc<Engine>,
+    mut last: Option<config::watch::Stamp>,
+    mut stop: watch::Receiver<bool>,
+) {
     let Some(path) = engine.config_path.clone() else {
         return;
     };
-    let mut last = config::watch::stamp(&path);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
