@@ -303,8 +303,10 @@ async fn an_access_token_is_required_when_configured_and_never_forwarded() {
 
 #[tokio::test]
 async fn a_non_loopback_listen_address_needs_a_token() {
-    let mut cfg = switchyard_core::config::Config::default();
-    cfg.listen = "0.0.0.0:0".parse().expect("addr");
+    let mut cfg = switchyard_core::config::Config {
+        listen: "0.0.0.0:0".parse().expect("addr"),
+        ..Default::default()
+    };
     let err = Switchyard::start(StartOptions {
         config: cfg.clone(),
         config_path: None,
