@@ -121,7 +121,7 @@ pub async fn status(target: &Target, json: bool) -> Result<(), String> {
             ""
         };
         let req = p["totals"]["requests"].as_u64().unwrap_or(0);
-        let ok = p["totals"]["ok"].as_u64().unwrap_or(0);
+        let cooldowns = p["totals"]["cooldowns"].as_u64().unwrap_or(0);
         let mut note = String::new();
         if let Some(secs) = p["cooldown_remaining_secs"].as_u64() {
             note = format!("back in {}", human(secs));
@@ -133,12 +133,12 @@ pub async fn status(target: &Target, json: bool) -> Result<(), String> {
             note.push_str(&m.chars().take(80).collect::<String>());
         }
         println!(
-            "{:<3} {:<18} {:<13} {:>9} {:>7}  {}",
+            "{:<3} {:<18} {:<13} {:>9} {:>9}  {}",
             mark,
             id,
             p["state"].as_str().unwrap_or("?"),
             req,
-            req - ok.min(req),
+            cooldowns,
             note
         );
     }
