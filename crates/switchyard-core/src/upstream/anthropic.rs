@@ -173,7 +173,9 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
     };
     let mut req = a.client.request(method, &url).headers(headers);
     if a.route != Route::Models {
-        req = req.body(body);
+        req = req
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
     }
     let first_byte = Duration::from_millis(if a.stream {
         a.timeouts.first_byte_ms

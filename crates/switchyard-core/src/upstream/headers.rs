@@ -57,6 +57,13 @@ pub fn upstream_headers(client: &HeaderMap, auth: Auth<'_>) -> HeaderMap {
         }
         out.append(name.clone(), value.clone());
     }
+    // Anthropic requires a version header; curl users and some scripts forget it.
+    if !out.contains_key("anthropic-version") {
+        out.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static("2023-06-01"),
+        );
+    }
     if let Auth::Key(secret, scheme) = auth {
         // Secret::new guarantees visible ASCII, so this cannot fail; skip rather than panic.
         let (name, value) = match scheme {
@@ -143,5 +150,10 @@ mod tests {
         let h = upstream_headers(&client(), Auth::Nothing);
         assert!(h.get("x-api-key").is_none() && h.get("authorization").is_none());
         assert_eq!(h["anthropic-version"], "2023-06-01");
+        let h = upstream_headers(&HeaderMap::new(), Auth::Passthrough);
+        assert_eq!(
+            h["anthropic-version"], "2023-06-01",
+            "a missing version gets the stable default"
+        );
     }
 }
