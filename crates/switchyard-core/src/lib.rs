@@ -16,6 +16,7 @@ pub mod routing;
 pub mod secrets;
 pub mod server;
 pub mod stats;
+pub mod translate;
 pub mod upstream;
 
 pub use engine::{Handle, KeyStatus, StartError, StartOptions, Status, SwitchError, Switchyard};
