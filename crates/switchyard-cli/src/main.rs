@@ -3,6 +3,7 @@
 
 mod admin;
 mod keys;
+mod providers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,6 +63,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: keys::Action,
+    },
+    /// Add (from presets), list, remove and reorder providers in the config file.
+    Providers {
+        #[command(subcommand)]
+        action: providers::Action,
     },
 }
 
@@ -178,6 +184,7 @@ async fn main() -> ExitCode {
         Command::Switch { provider, target } => admin::switch(&target, &provider).await,
         Command::Check { config } => check(config),
         Command::Keys { action } => keys::run(action).await,
+        Command::Providers { action } => providers::run(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

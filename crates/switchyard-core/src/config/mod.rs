@@ -4,6 +4,7 @@
 //! The config never holds a secret: a provider's `credential` says *where* its key lives
 //! (`keychain`, `env:VAR`, `passthrough`, `none`), and a key written literally is refused.
 
+pub mod edit;
 mod load;
 mod save;
 mod schema;

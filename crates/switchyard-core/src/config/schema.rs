@@ -57,6 +57,7 @@ impl Default for Config {
                 auth_scheme: AuthScheme::XApiKey,
                 enabled: true,
                 models: ModelMap::default(),
+                quirks: Quirks::default(),
             }],
         }
     }
@@ -209,6 +210,82 @@ pub struct Provider {
     /// Client model glob -> upstream model.
     #[serde(default, skip_serializing_if = "ModelMap::is_empty")]
     pub models: ModelMap,
+    /// Vendor differences the translators need (limits, reasoning field, prefill style).
+    #[serde(default, skip_serializing_if = "Quirks::is_default")]
+    pub quirks: Quirks,
+}
+
+/// Per-vendor behaviour. Presets fill these; hand-written providers rarely need them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quirks {
+    /// Largest `max_tokens` the vendor accepts; larger requests are clamped (and logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// Where an OpenAI-kind vendor puts reasoning: `reasoning_content` (DeepSeek, Kimi),
+    /// `reasoning` (OpenRouter) or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningField>,
+    /// The vendor requires its reasoning sent back on assistant turns with tool calls
+    /// (DeepSeek thinking mode).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reasoning_round_trip: bool,
+    /// How a trailing assistant message (prefill) is sent to an OpenAI-kind vendor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<PrefillStyle>,
+    /// The vendor accepts `top_k` (OpenAI kind).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub top_k: bool,
+    /// Send `max_completion_tokens` instead of `max_tokens` (OpenAI reasoning models).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub max_completion_tokens: bool,
+    /// Gemini thinking control: `budget` (2.5) or `level` (3.x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_style: Option<ThinkingStyle>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Quirks {
+    fn is_default(&self) -> bool {
+        *self == Quirks::default()
+    }
+}
+
+/// Where reasoning text travels on an OpenAI-kind vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningField {
+    /// `reasoning_content` (DeepSeek, Kimi, many local servers).
+    ReasoningContent,
+    /// `reasoning` (OpenRouter).
+    Reasoning,
+    /// The vendor returns no reasoning.
+    None,
+}
+
+/// How a prefill is sent to an OpenAI-kind vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrefillStyle {
+    /// DeepSeek: `"prefix": true` on the last assistant message.
+    DeepseekPrefix,
+    /// Kimi: `"partial": true` on the last assistant message.
+    KimiPartial,
+    /// Send it as a plain last assistant message (most servers continue it).
+    Plain,
+}
+
+/// How Gemini's thinking is controlled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkingStyle {
+    /// `thinkingConfig.thinkingBudget` (Gemini 2.5).
+    Budget,
+    /// `thinkingConfig.thinkingLevel` (Gemini 3).
+    Level,
 }
 
 impl Provider {

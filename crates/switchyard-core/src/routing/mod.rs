@@ -312,6 +312,7 @@ mod tests {
                     auth_scheme: Default::default(),
                     enabled: true,
                     models: ModelMap::default(),
+                    quirks: Default::default(),
                 })
                 .collect(),
             ..Config::default()

@@ -161,11 +161,17 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
     let started = Instant::now();
     let url = endpoint(&a.provider.base_url, a.route, a.query);
     let headers = upstream_headers(a.client_headers, a.auth);
-    let body = if a.route != Route::Models && a.upstream_model != a.client_model {
+    let mut body = if a.route != Route::Models && a.upstream_model != a.client_model {
         replace_model(a.body, a.upstream_model).unwrap_or_else(|| a.body.clone())
     } else {
         a.body.clone()
     };
+    if let (Route::Messages, Some(cap)) = (a.route, a.provider.quirks.max_tokens) {
+        if let Some(clamped) = clamp_max_tokens(&body, cap) {
+            tracing::info!(provider = %a.provider.id, cap, "max_tokens above the vendor's limit: clamped");
+            body = clamped;
+        }
+    }
     let method = if a.route == Route::Models {
         Method::GET
     } else {
@@ -328,6 +334,14 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
     })
 }
 
+/// The body with `max_tokens` lowered to `cap`, or `None` when it is already within it.
+fn clamp_max_tokens(body: &[u8], cap: u64) -> Option<Bytes> {
+    let peek = crate::protocol::anthropic::RequestPeek::parse(body).ok()?;
+    let raw = peek.raw("max_tokens")?;
+    let n: u64 = serde_json::from_str(raw.get()).ok()?;
+    (n > cap).then(|| crate::protocol::anthropic::splice(body, raw, &cap.to_string()))?
+}
+
 /// A short, single-line excerpt of a non-JSON error body.
 fn summarize(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(&body[..body.len().min(300)]);
@@ -342,6 +356,16 @@ fn summarize(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clamps_only_above_the_cap() {
+        let b = br#"{"model":"m","max_tokens":64000,"messages":[]}"#;
+        assert_eq!(
+            clamp_max_tokens(b, 8192).as_deref(),
+            Some(&br#"{"model":"m","max_tokens":8192,"messages":[]}"#[..])
+        );
+        assert_eq!(clamp_max_tokens(b, 64000), None);
+    }
 
     #[test]
     fn endpoints() {

@@ -52,6 +52,7 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             auth_scheme: Default::default(),
             enabled: true,
             models: ModelMap::default(),
+            quirks: Default::default(),
         });
     }
     let mut config = Config {

@@ -1,0 +1,182 @@
+//! Small edits to the user's config file that keep everything else — comments, order,
+//! formatting — as the user wrote it: add, remove and move providers.
+
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
+
+use super::schema::{Config, Provider};
+use super::ConfigError;
+
+fn err(message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        file: None,
+        line: None,
+        field: None,
+        message: message.into(),
+    }
+}
+
+fn providers_mut(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, ConfigError> {
+    if doc.get("providers").is_none() {
+        doc.insert("providers", Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    doc.get_mut("providers")
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| err("`providers` must be written as [[providers]] tables to be edited"))
+}
+
+fn provider_table(p: &Provider) -> Result<Table, ConfigError> {
+    // Serialise through the schema so the table holds exactly what the loader reads back.
+    let text = toml::to_string(p).map_err(|e| err(format!("cannot serialise provider: {e}")))?;
+    let doc: DocumentMut = text
+        .parse()
+        .map_err(|e| err(format!("cannot re-read provider: {e}")))?;
+    let mut t = doc.as_table().clone();
+    clear_positions(&mut t);
+    Ok(t)
+}
+
+/// Forget where tables stood in the document they came from, so they render right after
+/// their parent wherever they are inserted.
+fn clear_positions(t: &mut Table) {
+    t.set_position(None);
+    for (_, item) in t.iter_mut() {
+        if let Some(sub) = item.as_table_mut() {
+            clear_positions(sub);
+        }
+    }
+}
+
+/// The text of a new config file holding `cfg` (used when there is no file yet).
+pub fn new_file(cfg: &Config) -> Result<String, ConfigError> {
+    let body =
+        toml::to_string_pretty(cfg).map_err(|e| err(format!("cannot serialise config: {e}")))?;
+    Ok(format!(
+        "# Switchyard configuration. Reference: the README's \"Config reference\".\n# Keys are not stored here: `switchyard keys set <provider-id>` puts them in the OS keychain.\n\n{body}"
+    ))
+}
+
+/// Append a provider (lowest priority).
+pub fn add_provider(text: &str, p: &Provider) -> Result<String, ConfigError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let arr = providers_mut(&mut doc)?;
+    if arr
+        .iter()
+        .any(|t| t.get("id").and_then(|v| v.as_str()) == Some(p.id.as_str()))
+    {
+        return Err(err(format!(
+            "a provider with id {:?} already exists; choose another with --id",
+            p.id
+        )));
+    }
+    arr.push(provider_table(p)?);
+    Ok(finish(doc))
+}
+
+fn index_of(arr: &ArrayOfTables, id: &str) -> Result<usize, ConfigError> {
+    arr.iter()
+        .position(|t| t.get("id").and_then(|v| v.as_str()) == Some(id))
+        .ok_or_else(|| {
+            let known: Vec<_> = arr
+                .iter()
+                .filter_map(|t| t.get("id").and_then(|v| v.as_str()).map(String::from))
+                .collect();
+            err(format!("no provider {id:?}; known: {}", known.join(", ")))
+        })
+}
+
+/// Remove a provider.
+pub fn remove_provider(text: &str, id: &str) -> Result<String, ConfigError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let arr = providers_mut(&mut doc)?;
+    let i = index_of(arr, id)?;
+    arr.remove(i);
+    Ok(finish(doc))
+}
+
+/// Move a provider to position `to` (0 = primary), clamped to the list.
+pub fn move_provider(text: &str, id: &str, to: usize) -> Result<String, ConfigError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let arr = providers_mut(&mut doc)?;
+    let from = index_of(arr, id)?;
+    let mut tables: Vec<Table> = arr.iter().cloned().collect();
+    let t = tables.remove(from);
+    let to = to.min(tables.len());
+    tables.insert(to, t);
+    let mut new = ArrayOfTables::new();
+    for mut t in tables {
+        // Positions in the file follow the new order.
+        clear_positions(&mut t);
+        new.push(t);
+    }
+    *arr = new;
+    Ok(finish(doc))
+}
+
+fn finish(doc: DocumentMut) -> String {
+    let mut s = doc.to_string();
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    const FILE: &str = "# my setup\nlisten = \"127.0.0.1:3535\"\n\n# the main one\n[[providers]]\nid = \"a\"\nbase_url = \"https://a.example\" # inline note\n\n[[providers]]\nid = \"b\"\nbase_url = \"https://b.example\"\n";
+
+    #[test]
+    fn add_move_remove_keep_comments() {
+        let p = crate::presets::get("deepseek")
+            .expect("preset")
+            .provider("deepseek");
+        let t = add_provider(FILE, &p).expect("add");
+        assert!(
+            t.contains("# my setup") && t.contains("# the main one") && t.contains("# inline note")
+        );
+        let c = parse_str(&t, None).expect("valid");
+        assert_eq!(
+            c.providers
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b", "deepseek"]
+        );
+        assert_eq!(c.providers[2], p);
+        assert!(add_provider(&t, &p).is_err(), "duplicate id");
+        let t = move_provider(&t, "deepseek", 0).expect("move");
+        let c = parse_str(&t, None).expect("valid");
+        assert_eq!(
+            c.providers
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>(),
+            ["deepseek", "a", "b"]
+        );
+        assert!(t.contains("# inline note"));
+        let t = remove_provider(&t, "a").expect("remove");
+        let c = parse_str(&t, None).expect("valid");
+        assert_eq!(
+            c.providers
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>(),
+            ["deepseek", "b"]
+        );
+        assert!(remove_provider(&t, "zzz")
+            .expect_err("unknown")
+            .message
+            .contains("deepseek, b"));
+        let fresh = new_file(&Config::default()).expect("new");
+        let t = add_provider(&fresh, &p).expect("add to fresh");
+        assert_eq!(parse_str(&t, None).expect("valid").providers.len(), 2);
+    }
+}
