@@ -242,6 +242,10 @@ pub struct Quirks {
     /// Gemini thinking control: `budget` (2.5) or `level` (3.x).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_style: Option<ThinkingStyle>,
+    /// This endpoint is Anthropic's own API, or a relay in front of it: it issues and accepts
+    /// Anthropic's thinking signatures. Default: true only for `api.anthropic.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anthropic_native: Option<bool>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -2,4 +2,5 @@
 //! protocols of non-Anthropic providers. No I/O here: request and response bodies in, bodies
 //! and SSE frames out, so every case is a plain unit test.
 
+pub mod history;
 pub mod writer;

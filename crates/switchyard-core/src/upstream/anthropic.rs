@@ -16,6 +16,7 @@ use crate::config::{Provider, Timeouts};
 use crate::events::FailoverReason;
 use crate::protocol::anthropic::{parse_error, replace_model};
 use crate::routing::{hints::cooldown_hint, Failure};
+use crate::translate::history;
 
 /// Largest upstream error body we read.
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -166,6 +167,18 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
     } else {
         a.body.clone()
     };
+    let anthropic_itself = history::is_anthropic(a.provider);
+    if a.route != Route::Models {
+        let target = history::Target {
+            provider_id: &a.provider.id,
+            is_anthropic: anthropic_itself,
+        };
+        if let Some(b) = history::normalize_request(&body, &target) {
+            body = b;
+        }
+    }
+    // Signatures from anyone but Anthropic are stamped on their way to the client.
+    let stamp = (!anthropic_itself).then_some(a.provider.id.as_str());
     if let (Route::Messages, Some(cap)) = (a.route, a.provider.quirks.max_tokens) {
         if let Some(clamped) = clamp_max_tokens(&body, cap) {
             tracing::info!(provider = %a.provider.id, cap, "max_tokens above the vendor's limit: clamped");
@@ -274,7 +287,7 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
         }
         let idle = Duration::from_millis(a.timeouts.idle_ms);
         let body: ByteStream = Box::pin(resp.bytes_stream());
-        return match relay::peek(body, deadline, idle, a.client_model, &up_headers).await {
+        return match relay::peek(body, deadline, idle, a.client_model, &up_headers, stamp).await {
             Ok(committed) => {
                 let (input_tokens, output_tokens) = committed.tokens();
                 Outcome::Success(Answer {
@@ -320,7 +333,11 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
     }
     let (input_tokens, output_tokens) = message_usage(&body);
     let body = if a.route == Route::Messages {
-        replace_model(&body, a.client_model).unwrap_or(body)
+        let body = replace_model(&body, a.client_model).unwrap_or(body);
+        match stamp {
+            Some(id) => history::stamp_response(&body, id).unwrap_or(body),
+            None => body,
+        }
     } else {
         body
     };

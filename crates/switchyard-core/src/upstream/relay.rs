@@ -49,6 +49,30 @@ pub struct Committed {
     body: ByteStream,
     idle: Duration,
     obs: Observer,
+    /// Provider id whose signatures and tool ids are stamped (non-Anthropic vendors).
+    stamp: Option<String>,
+}
+
+/// `restamp` over a buffer of whole frames; the same buffer when no frame changes.
+fn restamp_all(buf: Bytes, id: &str) -> Bytes {
+    let stamped: Vec<(&[u8], Option<Bytes>)> = sse::frames(&buf)
+        .map(|f| (f, restamp(f, Some(id))))
+        .collect();
+    if stamped.iter().all(|(_, s)| s.is_none()) {
+        return buf;
+    }
+    let mut out = BytesMut::with_capacity(buf.len() + 64);
+    for (f, s) in &stamped {
+        out.extend_from_slice(s.as_deref().unwrap_or(f));
+    }
+    out.freeze()
+}
+
+/// A frame as it goes to the client: stamped for `stamp`'s provider when it needs to be.
+fn restamp(frame: &[u8], stamp: Option<&str>) -> Option<Bytes> {
+    let id = stamp?;
+    let f = sse::parse_frame(frame);
+    crate::translate::history::stamp_frame(f.event?, &f.data, id)
 }
 
 #[derive(Default)]
@@ -152,6 +176,7 @@ pub async fn peek(
     idle: Duration,
     client_model: &str,
     status_headers: &http::HeaderMap,
+    stamp: Option<&str>,
 ) -> Result<Committed, (Failure, Option<FailedAnswer>)> {
     let mut splitter = Splitter::new();
     let mut held = BytesMut::new();
@@ -241,7 +266,10 @@ pub async fn peek(
                     }
                     held.extend_from_slice(frame);
                 }
-                _ => held.extend_from_slice(frame),
+                _ => match restamp(frame, stamp) {
+                    Some(b) => held.extend_from_slice(&b),
+                    None => held.extend_from_slice(frame),
+                },
             }
             saw_event = true;
         }
@@ -252,6 +280,7 @@ pub async fn peek(
                 body,
                 idle,
                 obs,
+                stamp: stamp.map(String::from),
             });
         }
     }
@@ -324,6 +353,10 @@ impl Committed {
                         for f in sse::frames(&buf) {
                             r.c.obs.frame(f);
                         }
+                        let buf = match r.c.stamp.as_deref() {
+                            Some(id) => restamp_all(buf, id),
+                            None => buf,
+                        };
                         if let Some(m) = r.c.obs.error.clone() {
                             // The upstream's own error event is well-formed: pass it and stop.
                             r.finish(StreamOutcome::UpstreamFailed(m));
@@ -407,6 +440,7 @@ mod tests {
             Duration::from_secs(5),
             "claude-x",
             &Default::default(),
+            None,
         )
         .await
         .map_err(|e| e.0.message)
@@ -430,6 +464,7 @@ mod tests {
             Duration::from_secs(5),
             "m",
             &Default::default(),
+            None,
         )
         .await
         .err()
@@ -442,6 +477,7 @@ mod tests {
             Duration::from_secs(5),
             "m",
             &Default::default(),
+            None,
         )
         .await
         .err()
@@ -453,6 +489,7 @@ mod tests {
             Duration::from_secs(5),
             "m",
             &Default::default(),
+            None,
         )
         .await
         .err()
@@ -473,6 +510,7 @@ mod tests {
             Duration::from_secs(5),
             "up-model",
             &Default::default(),
+            None,
         )
         .await
         .map_err(|e| e.0.message)
@@ -495,6 +533,7 @@ mod tests {
             Duration::from_secs(5),
             "m",
             &Default::default(),
+            None,
         )
         .await
         .err()
