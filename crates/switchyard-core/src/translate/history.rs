@@ -259,6 +259,20 @@ pub fn stamp_frame(event: &str, data: &str, provider_id: &str) -> Option<Bytes> 
     }
 }
 
+/// Is this provider Anthropic's own API (whose unstamped thinking signatures it accepts)?
+/// `quirks.anthropic_native` decides; by default only `api.anthropic.com` is.
+pub fn is_anthropic(p: &crate::config::Provider) -> bool {
+    p.quirks.anthropic_native.unwrap_or_else(|| {
+        reqwest::Url::parse(&p.base_url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.eq_ignore_ascii_case("api.anthropic.com"))
+            })
+            .unwrap_or(false)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,18 +390,4 @@ mod tests {
         assert_eq!(v["content"][0]["signature"], "sy1.kimi.x");
         assert!(valid_tool_id(v["content"][1]["id"].as_str().expect("id")));
     }
-}
-
-/// Is this provider Anthropic's own API (whose unstamped thinking signatures it accepts)?
-/// `quirks.anthropic_native` decides; by default only `api.anthropic.com` is.
-pub fn is_anthropic(p: &crate::config::Provider) -> bool {
-    p.quirks.anthropic_native.unwrap_or_else(|| {
-        reqwest::Url::parse(&p.base_url)
-            .ok()
-            .and_then(|u| {
-                u.host_str()
-                    .map(|h| h.eq_ignore_ascii_case("api.anthropic.com"))
-            })
-            .unwrap_or(false)
-    })
 }
