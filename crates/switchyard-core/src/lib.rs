@@ -11,6 +11,7 @@ pub mod config;
 mod engine;
 pub mod events;
 pub mod glob;
+pub mod integrations;
 pub mod presets;
 pub mod protocol;
 pub mod routing;

@@ -291,3 +291,87 @@ async fn health_probes_mark_unreachable_providers_without_billed_calls() {
         "only free calls"
     );
 }
+
+#[tokio::test]
+async fn presets_provider_tests_and_claude_code_setup() {
+    let e = env(2).await;
+    let v = e.get("/api/presets").await.json();
+    let ids: Vec<&str> = v["presets"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    for want in [
+        "anthropic",
+        "deepseek",
+        "deepseek-openai",
+        "kimi",
+        "glm",
+        "minimax",
+        "qwen",
+        "openrouter",
+        "gemini",
+        "openai",
+        "ollama",
+        "lmstudio",
+    ] {
+        assert!(ids.contains(&want), "{want} preset");
+    }
+    let r = e.post_json("/api/providers/p1/test", &json!({})).await;
+    assert_eq!(r.json()["ok"], true, "{}", r.text);
+    assert!(r.json()["latency_ms"].as_f64().is_some());
+    let probe = e.mocks[1].requests().last().cloned().expect("probed");
+    assert_eq!(
+        (probe.method.as_str(), probe.path.as_str()),
+        ("GET", "/v1/models")
+    );
+    assert_eq!(probe.header("x-api-key"), Some(key_of("p1").as_str()));
+    e.sy.delete_key("p1").expect("delete");
+    let r = e.post_json("/api/providers/p1/test", &json!({})).await;
+    assert_eq!(r.json()["ok"], false);
+    assert!(
+        r.json()["error"].as_str().unwrap_or("").contains("no key"),
+        "{}",
+        r.text
+    );
+    e.mocks[1].push(Reply::error(401, "invalid x-api-key"));
+    e.sy.set_key("p1", "sk-bad-key-000000").expect("set");
+    let r = e.post_json("/api/providers/p1/test", &json!({})).await;
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("invalid x-api-key"),
+        "{}",
+        r.text
+    );
+
+    let home = temp_dir("claude");
+    std::env::set_var("CLAUDE_CONFIG_DIR", &home);
+    let settings = home.join("settings.json");
+    let original = "{\n  \"hooks\": {\"Stop\": []},\n  \"enabledPlugins\": {\"a@b\": true}\n}\n";
+    std::fs::write(&settings, original).expect("write");
+    let r = e
+        .post_json("/api/integrations/claude-code", &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).expect("read")).expect("json");
+    assert_eq!(v["env"]["ANTHROPIC_BASE_URL"], e.sy.url());
+    assert!(
+        v["env"].get("ANTHROPIC_AUTH_TOKEN").is_none(),
+        "the first provider is passthrough: the user's login stays"
+    );
+    assert_eq!(v["enabledPlugins"]["a@b"], true);
+    assert_eq!(
+        e.get("/api/integrations/claude-code").await.json()["configured"],
+        true
+    );
+    let r = e
+        .post_json("/api/integrations/claude-code", &json!({"undo": true}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(std::fs::read_to_string(&settings).expect("read"), original);
+    let _ = std::fs::remove_dir_all(home);
+}

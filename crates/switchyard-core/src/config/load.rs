@@ -313,6 +313,12 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if !matches!(config.ui.language.as_str(), "" | "en" | "zh-CN") {
+        return Err(cx.error(
+            &[Seg::Key("ui".into()), Seg::Key("language".into())],
+            format!("unknown language {:?}: use \"en\" or \"zh-CN\" (or leave it out for the system language)", config.ui.language),
+        ));
+    }
     for origin in &config.security.allowed_origins {
         if origin == "*" {
             return Err(cx.error(

@@ -11,5 +11,5 @@ mod schema;
 pub mod watch;
 
 pub use load::{default_config_path, load_file, parse_str, validate, ConfigError, Loaded};
-pub use save::{save_atomic, SaveError};
+pub use save::{save_atomic, write_atomic, SaveError};
 pub use schema::*;

@@ -18,6 +18,16 @@ pub struct SaveError {
 /// copy the current file to `<path>.bak`, then rename the temporary file over `path`.
 /// A crash at any point leaves either the old or the new file, never a torn one.
 pub fn save_atomic(path: &Path, contents: &[u8]) -> Result<(), SaveError> {
+    write(path, contents, true)
+}
+
+/// Like [`save_atomic`] but without the `.bak` copy (for files whose previous version the
+/// caller keeps itself, and where a `.bak` beside them might be the user's own).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), SaveError> {
+    write(path, contents, false)
+}
+
+fn write(path: &Path, contents: &[u8], backup: bool) -> Result<(), SaveError> {
     let err = |source| SaveError {
         path: path.to_path_buf(),
         source,
@@ -39,7 +49,9 @@ pub fn save_atomic(path: &Path, contents: &[u8]) -> Result<(), SaveError> {
         if let Ok(meta) = std::fs::metadata(path) {
             // Keep the user's permissions (e.g. 0600) on the new file.
             std::fs::set_permissions(&tmp, meta.permissions())?;
-            std::fs::copy(path, dir.join(format!("{file_name}.bak")))?;
+            if backup {
+                std::fs::copy(path, dir.join(format!("{file_name}.bak")))?;
+            }
         }
         std::fs::rename(&tmp, path)?;
         // Make the rename itself durable.

@@ -29,9 +29,61 @@ pub struct Config {
     /// Host/Origin policy and the access token.
     #[serde(default)]
     pub security: Security,
+    /// Which desktop notifications to show.
+    #[serde(default)]
+    pub notifications: Notifications,
+    /// Web UI and tray preferences.
+    #[serde(default)]
+    pub ui: Ui,
     /// Providers in priority order (the first is the primary).
     #[serde(default)]
     pub providers: Vec<Provider>,
+}
+
+/// Desktop notifications, per kind, and how often one kind may repeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Traffic moved to a backup provider.
+    #[serde(default = "yes")]
+    pub failover: bool,
+    /// Traffic returned to a higher-priority provider.
+    #[serde(default = "yes")]
+    pub recovered: bool,
+    /// No provider could serve.
+    #[serde(default = "yes")]
+    pub all_down: bool,
+    /// A key was refused or is missing.
+    #[serde(default = "yes")]
+    pub key_problem: bool,
+    /// At most one notification of a kind per this many seconds (no storm when a provider flaps).
+    #[serde(default = "d_notify_interval")]
+    pub min_interval_secs: u64,
+}
+
+fn d_notify_interval() -> u64 {
+    60
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Notifications {
+            failover: true,
+            recovered: true,
+            all_down: true,
+            key_problem: true,
+            min_interval_secs: d_notify_interval(),
+        }
+    }
+}
+
+/// Interface preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    /// `en`, `zh-CN`, or empty for the system language.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub language: String,
 }
 
 fn default_listen() -> SocketAddr {
@@ -48,6 +100,8 @@ impl Default for Config {
             timeouts: Timeouts::default(),
             health: Health::default(),
             security: Security::default(),
+            notifications: Notifications::default(),
+            ui: Ui::default(),
             providers: vec![Provider {
                 id: "anthropic".into(),
                 name: Some("Anthropic".into()),

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod error;
 pub mod guard;
+pub mod manage;
 pub mod probe;
 pub mod proxy;
 
@@ -84,6 +85,12 @@ pub fn app(engine: Arc<Engine>) -> App {
             put(admin::set_key).delete(admin::delete_key),
         )
         .route("/metrics", get(admin::metrics))
+        .route("/api/presets", get(manage::presets))
+        .route("/api/providers/{id}/test", post(manage::test_provider))
+        .route(
+            "/api/integrations/claude-code",
+            get(manage::claude_code_status).post(manage::claude_code_setup),
+        )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -1,0 +1,3 @@
+//! Setting up the clients people point at Switchyard.
+
+pub mod claude_code;

@@ -1,0 +1,176 @@
+//! Admin routes for setting things up: presets, testing a provider, configuring Claude Code.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::admin::{json_body, require_json};
+use super::error::ApiError;
+use crate::config::{Credential, Provider, ProviderKind};
+use crate::engine::Engine;
+use crate::integrations::claude_code;
+use crate::protocol::anthropic::ErrorType;
+
+/// `GET /api/presets`.
+pub async fn presets() -> Json<serde_json::Value> {
+    Json(json!({ "presets": crate::presets::all() }))
+}
+
+/// The free listing endpoint of a provider, and how to authenticate there.
+fn probe_request(
+    client: &reqwest::Client,
+    p: &Provider,
+    key: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let base = p.base_url.trim_end_matches('/');
+    let v1 = base.ends_with("/v1");
+    let url = match p.kind {
+        ProviderKind::Anthropic => crate::upstream::anthropic::endpoint(
+            base,
+            crate::upstream::anthropic::Route::Models,
+            None,
+        ),
+        ProviderKind::Openai if v1 => format!("{base}/models"),
+        ProviderKind::Openai => format!("{base}/v1/models"),
+        ProviderKind::Gemini => format!("{base}/v1beta/models"),
+    };
+    let mut r = client.get(url);
+    if let Some(k) = key {
+        r = match (p.kind, p.auth_scheme) {
+            (ProviderKind::Gemini, _) => r.header("x-goog-api-key", k),
+            (ProviderKind::Openai, _) | (_, crate::config::AuthScheme::Bearer) => r.bearer_auth(k),
+            (ProviderKind::Anthropic, crate::config::AuthScheme::XApiKey) => r
+                .header("x-api-key", k)
+                .header("anthropic-version", "2023-06-01"),
+        };
+    }
+    r
+}
+
+/// `POST /api/providers/{id}/test`: a free call (`GET …/models`) with the provider's own key;
+/// answers the latency or the exact error. Never a billed call.
+pub async fn test_provider(
+    State(e): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_json(&headers)?;
+    let cfg = e.config.load_full();
+    let p = cfg
+        .provider(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorType::NotFound, format!("unknown provider {id:?}")))?;
+    let key = match &p.credential {
+        Credential::Passthrough | Credential::None => None,
+        cred => match e.provider_key(&p.id, cred).await {
+            Ok(Some(k)) => Some(k),
+            Ok(None) => {
+                return Ok(Json(
+                    json!({"ok": false, "provider": id, "error": format!("no key set for {} — add one first", p.display_name())}),
+                ));
+            }
+            Err(err) => {
+                return Ok(Json(
+                    json!({"ok": false, "provider": id, "error": err.to_string()}),
+                ))
+            }
+        },
+    };
+    let client = e.client.load_full();
+    let started = Instant::now();
+    let req = probe_request(&client, &p, key.as_ref().map(|k| k.expose()))
+        .timeout(Duration::from_secs(15));
+    let out = match req.send().await {
+        Err(err) => {
+            json!({"ok": false, "provider": id, "error": format!("cannot reach {}: {err}", p.base_url)})
+        }
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let body = resp.bytes().await.unwrap_or_default();
+            if (200..300).contains(&status) {
+                json!({"ok": true, "provider": id, "status": status, "latency_ms": (latency_ms * 10.0).round() / 10.0})
+            } else {
+                let msg = crate::protocol::anthropic::parse_error(&body)
+                    .map(|(_, m)| m)
+                    .unwrap_or_else(|| {
+                        String::from_utf8_lossy(&body[..body.len().min(300)])
+                            .trim()
+                            .to_string()
+                    });
+                let hint = match (status, &p.credential) {
+                    (401 | 403, Credential::Passthrough) => " (this provider uses the client's own key; a test without one is expected to be refused — the server is reachable)",
+                    (401 | 403, _) => " (the key was refused)",
+                    _ => "",
+                };
+                json!({"ok": false, "provider": id, "status": status, "latency_ms": (latency_ms * 10.0).round() / 10.0, "error": format!("HTTP {status}: {msg}{hint}")})
+            }
+        }
+    };
+    Ok(Json(out))
+}
+
+/// Body of the Claude Code setup call.
+#[derive(Deserialize, Default)]
+pub struct ClaudeCodeBody {
+    #[serde(default)]
+    undo: bool,
+}
+
+/// The `ANTHROPIC_AUTH_TOKEN` Claude Code should send, if any: none when the first provider
+/// passes the client's own login through (setting one would replace the user's Claude login);
+/// the access token when one is required; otherwise a placeholder so Claude Code does not ask
+/// for a login it will never use.
+pub(crate) fn claude_code_auth(e: &Engine) -> Option<String> {
+    if let Some(t) = e.access_token.load().as_ref() {
+        return Some(t.expose().to_string());
+    }
+    let cfg = e.config.load();
+    let first = cfg.providers.iter().find(|p| p.enabled)?;
+    (!matches!(first.credential, Credential::Passthrough)).then(|| "switchyard".to_string())
+}
+
+/// `GET /api/integrations/claude-code`: whether it is configured, and where.
+pub async fn claude_code_status(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let path = claude_code::settings_path();
+    Json(json!({
+        "settings_path": path.as_ref().map(|p| p.display().to_string()),
+        "configured": path.as_deref().is_some_and(claude_code::is_configured),
+        "base_url": format!("http://{}", e.listen),
+    }))
+}
+
+/// `POST /api/integrations/claude-code {"undo": false}`: point Claude Code at this Switchyard
+/// (or undo it).
+pub async fn claude_code_setup(
+    State(e): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Result<Json<ClaudeCodeBody>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_json(&headers)?;
+    let b = json_body(body)?;
+    let path = claude_code::settings_path()
+        .ok_or_else(|| ApiError::new(ErrorType::Api, "cannot find the home directory"))?;
+    let base = format!("http://{}", e.listen);
+    let auth = claude_code_auth(&e);
+    let p2 = path.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        if b.undo {
+            claude_code::undo(&p2)
+        } else {
+            claude_code::configure(&p2, &base, auth.as_deref())
+        }
+    })
+    .await
+    .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
+    res.map_err(|err| ApiError::bad_request(err.to_string()))?;
+    Ok(Json(
+        json!({"success": true, "settings_path": path.display().to_string(), "configured": claude_code::is_configured(&path)}),
+    ))
+}
