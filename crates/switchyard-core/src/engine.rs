@@ -171,7 +171,9 @@ impl Engine {
 
     /// Emit an event (nobody listening is fine).
     pub(crate) fn emit(&self, e: Event) {
-        tracing::debug!(event = ?e, "event");
+        if !matches!(e, Event::RequestFinished(_)) {
+            tracing::debug!(event = ?e, "event");
+        }
         let _ = self.events.send(e);
     }
 

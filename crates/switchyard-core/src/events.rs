@@ -109,4 +109,6 @@ pub enum Event {
         /// The located error.
         message: String,
     },
+    /// A request finished (for live request logs).
+    RequestFinished(Box<crate::stats::RequestRecord>),
 }

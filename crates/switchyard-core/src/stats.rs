@@ -17,7 +17,7 @@ const BUCKETS: [f64; 14] = [
 pub const RECENT_CAPACITY: usize = 500;
 
 /// One finished request, as the request log shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestRecord {
     /// When it started.
     pub at: DateTime<Utc>,
@@ -48,7 +48,7 @@ pub struct RequestRecord {
 }
 
 /// One provider tried for a request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttemptRecord {
     /// Provider id.
     pub provider: String,

@@ -95,6 +95,20 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), SetupError> {
     })
 }
 
+/// The `ANTHROPIC_AUTH_TOKEN` Claude Code should send through Switchyard, if any:
+/// the access token when one is required; none when the first enabled provider passes the
+/// client's own login through (setting one would replace the user's Claude login); otherwise
+/// a placeholder, so Claude Code does not ask for a login it will never use (keyed providers
+/// never see it).
+pub fn auth_for(cfg: &crate::config::Config, access_token: Option<&str>) -> Option<String> {
+    if let Some(t) = access_token {
+        return Some(t.to_string());
+    }
+    let first = cfg.providers.iter().find(|p| p.enabled)?;
+    (!matches!(first.credential, crate::config::Credential::Passthrough))
+        .then(|| "switchyard".to_string())
+}
+
 /// Is Switchyard's setup present (a backup exists)?
 pub fn is_configured(settings: &Path) -> bool {
     state_path(settings).exists()

@@ -181,6 +181,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::KeyProblem { .. } => "key_problem",
         Event::ConfigChanged => "config_changed",
         Event::ConfigError { .. } => "config_error",
+        Event::RequestFinished(_) => "request",
     }
 }
 

@@ -123,17 +123,12 @@ pub struct ClaudeCodeBody {
     undo: bool,
 }
 
-/// The `ANTHROPIC_AUTH_TOKEN` Claude Code should send, if any: none when the first provider
-/// passes the client's own login through (setting one would replace the user's Claude login);
-/// the access token when one is required; otherwise a placeholder so Claude Code does not ask
-/// for a login it will never use.
 pub(crate) fn claude_code_auth(e: &Engine) -> Option<String> {
-    if let Some(t) = e.access_token.load().as_ref() {
-        return Some(t.expose().to_string());
-    }
-    let cfg = e.config.load();
-    let first = cfg.providers.iter().find(|p| p.enabled)?;
-    (!matches!(first.credential, Credential::Passthrough)).then(|| "switchyard".to_string())
+    let token = e.access_token.load();
+    claude_code::auth_for(
+        &e.config.load(),
+        token.as_ref().as_ref().map(|t| t.expose()),
+    )
 }
 
 /// `GET /api/integrations/claude-code`: whether it is configured, and where.

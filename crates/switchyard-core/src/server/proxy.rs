@@ -406,7 +406,7 @@ fn finish(
         AnswerBody::Full(_) => {
             rec.latency_ms = ms(started.elapsed());
             log_request(&rec);
-            e.stats.record(rec);
+            record(e, rec);
             respond(answer, &p.id, n_attempts, None)
         }
         AnswerBody::Stream(_) => {
@@ -433,7 +433,7 @@ fn finish(
                     }
                 }
                 log_request(&rec);
-                engine.stats.record(rec);
+                record(&engine, rec);
             });
             respond(answer, &p.id, n_attempts, Some(on_end))
         }
@@ -468,6 +468,14 @@ fn respond(
     *resp.status_mut() = answer.status;
     *resp.headers_mut() = headers;
     resp
+}
+
+/// Count a finished request and tell live listeners (the request log in the UI).
+fn record(e: &Engine, rec: RequestRecord) {
+    if e.events.receiver_count() > 0 {
+        e.emit(Event::RequestFinished(Box::new(rec.clone())));
+    }
+    e.stats.record(rec);
 }
 
 fn log_request(r: &RequestRecord) {
@@ -512,7 +520,7 @@ fn local_error(
         error: Some(err.message.clone()),
     };
     log_request(&rec);
-    e.stats.record(rec);
+    record(e, rec);
     err.into_response()
 }
 
@@ -542,7 +550,7 @@ fn estimate_tokens(
         output_tokens: 0,
         error: None,
     };
-    e.stats.record(rec);
+    record(e, rec);
     let mut resp = axum::Json(serde_json::json!({ "input_tokens": n })).into_response();
     if let Ok(v) = HeaderValue::from_str(&p.id) {
         resp.headers_mut().insert("x-switchyard-provider", v);
@@ -671,7 +679,7 @@ fn final_error(
         error: Some(message),
     };
     log_request(&rec);
-    e.stats.record(rec);
+    record(e, rec);
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     *resp.headers_mut() = headers;
