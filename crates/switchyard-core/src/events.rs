@@ -29,6 +29,8 @@ pub enum FailoverReason {
     EmptyAnswer,
     /// The upstream answered with something that is not the protocol.
     Malformed,
+    /// The provider's protocol cannot carry this request (not its fault; no cooldown).
+    Unsupported,
 }
 
 impl FailoverReason {
@@ -46,6 +48,7 @@ impl FailoverReason {
             FailoverReason::InBandError => "error in stream",
             FailoverReason::EmptyAnswer => "empty answer",
             FailoverReason::Malformed => "malformed answer",
+            FailoverReason::Unsupported => "cannot take this request",
         }
     }
 }

@@ -241,8 +241,7 @@ mod tests {
         crate::config::validate(&anthropic_kind).expect("every preset validates");
         // Round trip through TOML keeps everything.
         let text = toml::to_string_pretty(&cfg).expect("serialise");
-        let back: crate::config::Config = toml::from_str(&text).expect("parse");
-        assert_eq!(back, cfg);
+        assert_eq!(crate::config::parse_str(&text, None).expect("parse"), cfg);
         assert_eq!(
             get("deepseek").map(|p| p
                 .provider("ds")

@@ -6,10 +6,9 @@ use std::borrow::Cow;
 
 /// The API dialect a request is addressed to, decided from the request path alone.
 ///
-/// Only [`Face::Anthropic`] renders [`Body::Message`](crate::Body::Message),
+/// Every face renders [`Body::Message`](crate::Body::Message),
 /// [`Body::EmptyMessage`](crate::Body::EmptyMessage) and [`Body::Error`](crate::Body::Error)
-/// today; for the other faces those bodies answer `501` until their renderers exist. Raw bodies
-/// (`json`, `raw`, `sse`, `empty`, `hangup`) work for every face.
+/// in its dialect. Raw bodies (`json`, `raw`, `sse`, `empty`, `hangup`) work for every face.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Face {
@@ -87,6 +86,8 @@ pub(crate) struct RequestInfo {
     pub model: String,
     /// Whether the client asked for a stream.
     pub stream: bool,
+    /// OpenAI face: the request has `stream_options.include_usage: true`.
+    pub include_usage: bool,
     /// Request body length / 4, at least 1.
     pub input_tokens: u64,
 }
@@ -98,15 +99,28 @@ struct Peek<'a> {
     model: Option<Cow<'a, str>>,
     #[serde(default)]
     stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+/// OpenAI's `stream_options`.
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
 }
 
 impl RequestInfo {
     /// Reads the facts from a request's path and body.
     pub(crate) fn new(face: Face, path: &str, body: &[u8]) -> RequestInfo {
         let peek = serde_json::from_slice::<Peek<'_>>(body).ok();
-        let (body_model, body_stream) = match peek {
-            Some(p) => (p.model.map(Cow::into_owned), p.stream.unwrap_or(false)),
-            None => (None, false),
+        let (body_model, body_stream, include_usage) = match peek {
+            Some(p) => (
+                p.model.map(Cow::into_owned),
+                p.stream.unwrap_or(false),
+                p.stream_options.is_some_and(|o| o.include_usage),
+            ),
+            None => (None, false, false),
         };
         let (model, stream) = match face {
             Face::Gemini => {
@@ -122,6 +136,7 @@ impl RequestInfo {
             face,
             model: model.unwrap_or_else(|| "claude-mock".to_owned()),
             stream,
+            include_usage,
             input_tokens: (body.len() as u64 / 4).max(1),
         }
     }

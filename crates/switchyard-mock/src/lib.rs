@@ -37,13 +37,15 @@
 //! - any other path: recorded and answered with the next reply.
 //! - `/__mock/...`: the control API (not recorded), see [`control`].
 //!
-//! Which dialect a path speaks is a [`Face`]; only the Anthropic face renders model answers
-//! today, the OpenAI and Gemini faces are detected and reserved.
+//! Which dialect a path speaks is a [`Face`]; the Anthropic, OpenAI (Chat Completions) and
+//! Gemini (`generateContent`) faces render model answers and errors.
 
 mod anthropic;
 mod body;
 pub mod control;
 mod face;
+mod gemini;
+mod openai;
 mod reply;
 mod server;
 mod sse;

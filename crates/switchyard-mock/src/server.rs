@@ -166,6 +166,24 @@ fn render(shared: &Arc<Shared>, reply: &Reply, info: &RequestInfo, id: u64) -> R
         reply.body,
         Body::Message { .. } | Body::EmptyMessage | Body::Error { .. }
     );
+    if info.face == Face::OpenAi {
+        if let Some(rendered) = crate::openai::render(&reply.body, reply.status, info, id) {
+            let (ct, body) = match rendered {
+                crate::openai::Rendered::Json(bytes) => (JSON, MockBody::full(bytes)),
+                crate::openai::Rendered::Stream(ops) => (SSE, stream(ops)),
+            };
+            return respond(reply.status, &reply.headers, Some(ct), &request_id, body);
+        }
+    }
+    if info.face == Face::Gemini {
+        if let Some(rendered) = crate::gemini::render(&reply.body, reply.status, info, id) {
+            let (ct, body) = match rendered {
+                crate::gemini::Rendered::Json(bytes) => (JSON, MockBody::full(bytes)),
+                crate::gemini::Rendered::Stream(ops) => (SSE, stream(ops)),
+            };
+            return respond(reply.status, &reply.headers, Some(ct), &request_id, body);
+        }
+    }
     if needs_face && info.face != Face::Anthropic {
         let msg = format!(
             "switchyard-mock: the {} face cannot render this body type yet",

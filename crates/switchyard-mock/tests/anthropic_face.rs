@@ -391,7 +391,8 @@ async fn scripted_sse_and_helpers() {
 async fn other_faces_are_detected() {
     let mock = MockUpstream::start().await.expect("start");
     let resp = post(&mock, "/v1/chat/completions", &request("gpt", false)).await;
-    assert_eq!(resp.status(), 501);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json_of(resp).await["object"], "chat.completion");
     mock.push(Reply::json(200, json!({"choices": []})));
     let resp = post(&mock, "/v1/chat/completions", &request("gpt", false)).await;
     assert_eq!(resp.status(), 200);

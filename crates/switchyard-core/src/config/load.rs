@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::schema::{looks_like_key, Config, ProviderKind};
+use super::schema::{looks_like_key, Config};
 
 /// A config that was read, and where from.
 #[derive(Debug, Clone)]
@@ -264,12 +264,6 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
                     format!("base_url {:?} is not a URL: {e}", prov.base_url),
                 ))
             }
-        }
-        if prov.kind != ProviderKind::Anthropic {
-            return Err(cx.error(
-                &p(i, "kind"),
-                "only kind = \"anthropic\" is supported by this version (openai and gemini are coming)",
-            ));
         }
         if let Some(name) = &prov.name {
             if looks_like_key(name) && name.starts_with("sk-") {

@@ -83,7 +83,7 @@ pub async fn probe_all(engine: &Engine) {
                     note_failure(engine, p, &f, true);
                 }
             }
-            Outcome::Success(_) | Outcome::ClientError(_) => {}
+            Outcome::Success(_) | Outcome::ClientError(_) | Outcome::Unsupported(_) => {}
         }
     }
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::error::ApiError;
-use crate::config::{Config, Credential, Provider};
+use crate::config::{Config, Credential, Provider, ProviderKind};
 use crate::engine::Engine;
 use crate::events::{Event, FailoverReason};
 use crate::protocol::anthropic::{error_body, ErrorType, RequestPeek};
@@ -209,7 +209,11 @@ async fn handle(
             }
         };
         let upstream_model = p.models.map(&model).unwrap_or(&model).to_string();
-        let outcome = anthropic::attempt(anthropic::Attempt {
+        if route == Route::CountTokens && p.kind != ProviderKind::Anthropic {
+            // Vendors without count_tokens: answer with a local estimate.
+            return estimate_tokens(&e, at, started, &model, &body, p);
+        }
+        let outcome = crate::upstream::attempt(anthropic::Attempt {
             client: &client,
             provider: p,
             route,
@@ -240,6 +244,20 @@ async fn handle(
                 return finish(
                     &e, route_name, at, started, &model, p, answer, failed, stream,
                 );
+            }
+            Outcome::Unsupported(message) => {
+                tracing::info!(provider = %p.id, "skipped: {message}");
+                let f = Failure {
+                    reason: FailoverReason::Unsupported,
+                    status: None,
+                    hint: None,
+                    message,
+                };
+                failed.push(Failed {
+                    provider: p.id.clone(),
+                    failure: f,
+                    answer: None,
+                });
             }
             Outcome::Retry(f, answer) => {
                 // A passthrough provider refusing the client's own credential says nothing
@@ -613,6 +631,7 @@ fn final_error(
                 (Some(s), _) => ErrorType::from_status(s),
                 (None, FailoverReason::Timeout) => ErrorType::Timeout,
                 (None, FailoverReason::KeyMissing) => ErrorType::Authentication,
+                (None, FailoverReason::Unsupported) => ErrorType::InvalidRequest,
                 (None, _) => ErrorType::Overloaded,
             };
             let tried: Vec<&str> = failed.iter().map(|f| f.provider.as_str()).collect();

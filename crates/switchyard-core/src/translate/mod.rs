@@ -2,5 +2,8 @@
 //! protocols of non-Anthropic providers. No I/O here: request and response bodies in, bodies
 //! and SSE frames out, so every case is a plain unit test.
 
+pub mod check;
+pub mod gemini;
 pub mod history;
+pub mod openai;
 pub mod writer;

@@ -19,7 +19,7 @@ use crate::routing::{hints::cooldown_hint, Failure};
 use crate::translate::history;
 
 /// Largest upstream error body we read.
-const MAX_ERROR_BODY: usize = 1 << 20;
+pub(crate) const MAX_ERROR_BODY: usize = 1 << 20;
 
 /// Which Anthropic endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub struct Attempt<'a> {
     pub indicators: &'a [String],
 }
 
-fn net_failure(e: &reqwest::Error, provider: &Provider) -> Failure {
+pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider) -> Failure {
     let (reason, what) = if e.is_timeout() {
         (FailoverReason::Timeout, "timed out")
     } else if e.is_connect() {
@@ -103,7 +103,7 @@ fn net_failure(e: &reqwest::Error, provider: &Provider) -> Failure {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(cause) = src {
@@ -117,7 +117,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-async fn read_limited(
+pub(crate) async fn read_limited(
     resp: reqwest::Response,
     limit: usize,
     deadline: Instant,

@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod classify;
 pub mod headers;
 pub mod relay;
+pub mod translated;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -45,6 +46,20 @@ pub enum Outcome {
     /// This provider cannot serve now: try the next. Carries the upstream error answer when
     /// there was one, so the final error can relay it.
     Retry(Failure, Option<FailedAnswer>),
+    /// This provider can never take this request (e.g. content its protocol has no way to
+    /// express): try the next without cooling it down; if none can, the client gets a 400
+    /// with this message.
+    Unsupported(String),
+}
+
+/// Run one attempt with the adapter for the provider's kind.
+pub async fn attempt(a: anthropic::Attempt<'_>) -> Outcome {
+    match a.provider.kind {
+        crate::config::ProviderKind::Anthropic => anthropic::attempt(a).await,
+        crate::config::ProviderKind::Openai | crate::config::ProviderKind::Gemini => {
+            translated::attempt(a).await
+        }
+    }
 }
 
 /// An upstream error answer kept for relaying if nothing else works.

@@ -226,3 +226,12 @@ pub fn assert_valid_stream(r: &Resp) {
     assert_eq!(starts, 1, "exactly one message_start");
     assert!(saw_stop, "message_stop present");
 }
+
+/// The text a client assembles from a stream's text deltas.
+pub fn stream_text(r: &Resp) -> String {
+    r.events()
+        .iter()
+        .filter(|(n, d)| n == "content_block_delta" && d["delta"]["type"] == "text_delta")
+        .filter_map(|(_, d)| d["delta"]["text"].as_str().map(String::from))
+        .collect()
+}
