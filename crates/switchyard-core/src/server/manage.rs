@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::admin::{json_body, require_json};
 use super::error::ApiError;
-use crate::config::{Credential, Provider, ProviderKind};
+use crate::config::Credential;
 use crate::engine::Engine;
 use crate::integrations::claude_code;
 use crate::protocol::anthropic::ErrorType;
@@ -20,37 +20,6 @@ use crate::protocol::anthropic::ErrorType;
 /// `GET /api/presets`.
 pub async fn presets() -> Json<serde_json::Value> {
     Json(json!({ "presets": crate::presets::all() }))
-}
-
-/// The free listing endpoint of a provider, and how to authenticate there.
-fn probe_request(
-    client: &reqwest::Client,
-    p: &Provider,
-    key: Option<&str>,
-) -> reqwest::RequestBuilder {
-    let base = p.base_url.trim_end_matches('/');
-    let v1 = base.ends_with("/v1");
-    let url = match p.kind {
-        ProviderKind::Anthropic => crate::upstream::anthropic::endpoint(
-            base,
-            crate::upstream::anthropic::Route::Models,
-            None,
-        ),
-        ProviderKind::Openai if v1 => format!("{base}/models"),
-        ProviderKind::Openai => format!("{base}/v1/models"),
-        ProviderKind::Gemini => format!("{base}/v1beta/models"),
-    };
-    let mut r = client.get(url);
-    if let Some(k) = key {
-        r = match (p.kind, p.auth_scheme) {
-            (ProviderKind::Gemini, _) => r.header("x-goog-api-key", k),
-            (ProviderKind::Openai, _) | (_, crate::config::AuthScheme::Bearer) => r.bearer_auth(k),
-            (ProviderKind::Anthropic, crate::config::AuthScheme::XApiKey) => r
-                .header("x-api-key", k)
-                .header("anthropic-version", "2023-06-01"),
-        };
-    }
-    r
 }
 
 /// `POST /api/providers/{id}/test`: a free call (`GET …/models`) with the provider's own key;
@@ -84,7 +53,7 @@ pub async fn test_provider(
     };
     let client = e.client.load_full();
     let started = Instant::now();
-    let req = probe_request(&client, &p, key.as_ref().map(|k| k.expose()))
+    let req = super::probe::probe_request(&client, &p, key.as_ref().map(|k| k.expose()))
         .timeout(Duration::from_secs(15));
     let out = match req.send().await {
         Err(err) => {

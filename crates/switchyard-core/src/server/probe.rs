@@ -4,16 +4,44 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::HeaderMap;
 use tokio::sync::watch;
 
 use super::proxy::{auth_for, note_failure};
-use crate::config::Credential;
+use crate::config::{Credential, Provider, ProviderKind};
 use crate::engine::Engine;
 use crate::events::FailoverReason;
-use crate::upstream::anthropic::{self, Route};
-use crate::upstream::Outcome;
+use crate::routing::Failure;
+
+/// The free listing endpoint of a provider, and how to authenticate there.
+pub(crate) fn probe_request(
+    client: &reqwest::Client,
+    p: &Provider,
+    key: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let base = p.base_url.trim_end_matches('/');
+    let v1 = base.ends_with("/v1");
+    let url = match p.kind {
+        ProviderKind::Anthropic => crate::upstream::anthropic::endpoint(
+            base,
+            crate::upstream::anthropic::Route::Models,
+            None,
+        ),
+        ProviderKind::Openai if v1 => format!("{base}/models"),
+        ProviderKind::Openai => format!("{base}/v1/models"),
+        ProviderKind::Gemini => format!("{base}/v1beta/models"),
+    };
+    let mut r = client.get(url);
+    if let Some(k) = key {
+        r = match (p.kind, p.auth_scheme) {
+            (ProviderKind::Gemini, _) => r.header("x-goog-api-key", k),
+            (ProviderKind::Openai, _) | (_, crate::config::AuthScheme::Bearer) => r.bearer_auth(k),
+            (ProviderKind::Anthropic, crate::config::AuthScheme::XApiKey) => r
+                .header("x-api-key", k)
+                .header("anthropic-version", "2023-06-01"),
+        };
+    }
+    r
+}
 
 /// Run until `stop`; does nothing while `health.probe_interval_secs` is 0.
 pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
@@ -47,43 +75,39 @@ pub async fn probe_all(engine: &Engine) {
         {
             continue;
         }
-        let auth = match auth_for(engine, p).await {
-            Ok(a) => a,
-            Err(f) => {
-                note_failure(engine, p, &f, true);
-                continue;
-            }
-        };
-        let out = anthropic::attempt(anthropic::Attempt {
-            client: &client,
-            provider: p,
-            route: Route::Models,
-            query: None,
-            client_headers: &HeaderMap::new(),
-            body: &Bytes::new(),
-            client_model: "",
-            upstream_model: "",
-            stream: false,
-            auth: auth.as_auth(p),
-            timeouts: &cfg.timeouts,
-            indicators: &[],
-        })
-        .await;
-        match out {
-            Outcome::Retry(f, _) => {
-                // Without a key of our own, a 401 only proves the server is up.
-                let keyless = matches!(p.credential, Credential::Passthrough | Credential::None);
-                let counts = match f.reason {
-                    FailoverReason::Unreachable | FailoverReason::Timeout => true,
-                    FailoverReason::KeyRejected => !keyless,
-                    _ => false,
-                };
-                if counts {
-                    tracing::warn!(provider = %p.id, "health probe failed: {}", f.message);
-                    note_failure(engine, p, &f, true);
+        let key = match &p.credential {
+            Credential::Passthrough | Credential::None => None,
+            cred => match engine.provider_key(&p.id, cred).await {
+                Ok(Some(k)) => Some(k),
+                Ok(None) | Err(_) => {
+                    if let Err(f) = auth_for(engine, p).await {
+                        note_failure(engine, p, &f, true);
+                    }
+                    continue;
                 }
-            }
-            Outcome::Success(_) | Outcome::ClientError(_) | Outcome::Unsupported(_) => {}
+            },
+        };
+        let req = probe_request(&client, p, key.as_ref().map(|k| k.expose())).timeout(
+            Duration::from_millis(cfg.timeouts.connect_ms).saturating_add(Duration::from_secs(10)),
+        );
+        let failure = match req.send().await {
+            Err(e) => Some(crate::upstream::anthropic::net_failure(&e, p)),
+            // Without a key of our own, a 401 only proves the server is up.
+            Ok(r) if matches!(r.status().as_u16(), 401 | 403) && key.is_some() => Some(Failure {
+                reason: FailoverReason::KeyRejected,
+                status: Some(r.status().as_u16()),
+                hint: None,
+                message: format!(
+                    "{} refused the key (HTTP {})",
+                    p.display_name(),
+                    r.status().as_u16()
+                ),
+            }),
+            Ok(_) => None,
+        };
+        if let Some(f) = failure {
+            tracing::warn!(provider = %p.id, "health probe failed: {}", f.message);
+            note_failure(engine, p, &f, true);
         }
     }
 }
