@@ -6,4 +6,5 @@ pub mod check;
 pub mod gemini;
 pub mod history;
 pub mod openai;
+pub mod tokens;
 pub mod writer;
