@@ -89,40 +89,37 @@ pub struct Target<'a> {
 }
 
 fn needs_work(body: &[u8], t: &Target<'_>) -> bool {
-    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| memchr::memmem::find(body, needle).is_some();
     if has(b"\"sy1.") {
         return true;
     }
-    if !t.is_anthropic && (has(b"\"thinking\"") || has(b"\"redacted_thinking\"")) {
+    // Block types, not the top-level `"thinking": {...}` setting. Compact and spaced JSON.
+    if !t.is_anthropic
+        && [
+            "\"type\":\"thinking\"",
+            "\"type\": \"thinking\"",
+            "\"type\":\"redacted_thinking\"",
+            "\"type\": \"redacted_thinking\"",
+        ]
+        .iter()
+        .any(|n| has(n.as_bytes()))
+    {
         return true;
     }
-    // Tool ids from other vendors that Anthropic would refuse (e.g. `functions.x:1`).
-    has(b"\"tool_use_id\"") && has(b"\"tool_use\"") && tool_ids_need_fixing(body)
-}
-
-fn tool_ids_need_fixing(body: &[u8]) -> bool {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return false;
-    };
-    let mut bad = false;
-    visit_blocks(&v, &mut |b| {
-        for key in ["id", "tool_use_id"] {
-            if matches!(b["type"].as_str(), Some("tool_use" | "tool_result")) {
-                if let Some(id) = b.get(key).and_then(Value::as_str) {
-                    bad |= !valid_tool_id(id);
-                }
-            }
-        }
-    });
-    bad
-}
-
-fn visit_blocks(v: &Value, f: &mut impl FnMut(&Value)) {
-    for m in v["messages"].as_array().into_iter().flatten() {
-        for b in m["content"].as_array().into_iter().flatten() {
-            f(b);
-        }
-    }
+    // Tool ids from other vendors that Anthropic would refuse (e.g. `functions.x:1`). Every
+    // `tool_use_id` mirrors a `tool_use.id`, so checking these finds the bad ids of answered
+    // calls without parsing the body.
+    memchr::memmem::find_iter(body, b"\"tool_use_id\"").any(|at| {
+        let rest = &body[at + 13..];
+        let rest = rest.iter().position(|b| *b == b'"').map(|i| &rest[i + 1..]);
+        let Some(rest) = rest else { return false };
+        let end = rest.iter().position(|b| *b == b'"').unwrap_or(rest.len());
+        let id = &rest[..end];
+        id.is_empty()
+            || !id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+    })
 }
 
 /// Rewrite a Messages request body for `target`. `None` when nothing needs to change (the
@@ -349,6 +346,39 @@ mod tests {
         assert_eq!(blocks(&v, 1), ["text"]);
         assert_eq!(blocks(&v, 3), ["thinking", "tool_use"]);
         assert_eq!(v["messages"][3]["content"][0]["signature"], "dsSig");
+    }
+
+    #[test]
+    fn spaced_json_from_python_clients_is_recognised() {
+        let body = br#"{"model": "m", "messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "functions.f:0", "name": "f", "input": {}}]}, {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "functions.f:0", "content": "ok"}]}]}"#;
+        let out = normalize_request(
+            body,
+            &Target {
+                provider_id: "anthropic",
+                is_anthropic: true,
+            },
+        )
+        .expect("fixed");
+        let v: Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(
+            v["messages"][0]["content"][0]["id"],
+            v["messages"][1]["content"][0]["tool_use_id"]
+        );
+        assert!(valid_tool_id(
+            v["messages"][0]["content"][0]["id"].as_str().expect("id")
+        ));
+        let thinking = br#"{"model": "m", "thinking": {"type": "enabled"}, "messages": [{"role": "user", "content": "hi"}]}"#;
+        assert!(
+            normalize_request(
+                thinking,
+                &Target {
+                    provider_id: "ds",
+                    is_anthropic: false
+                }
+            )
+            .is_none(),
+            "the thinking setting alone is not a block"
+        );
     }
 
     #[test]
