@@ -443,3 +443,103 @@ def make_yard(procs: ProcGroup, http: Http, tmp_path: Path) -> YardFactory:
 @pytest.fixture
 def yard(make_yard: YardFactory) -> Yard:
     return make_yard()
+
+
+# --------------------------------------------------------------------------------------------
+# Translated providers (kind = "openai" / "gemini"), for test_translated.py
+# --------------------------------------------------------------------------------------------
+
+# Vendor keys the proxy reads from the environment; the client's key must never reach a vendor.
+OPENAI_KEY_ENV = "SWITCHYARD_TEST_DS_KEY"
+OPENAI_KEY = "sk-deepseek-vendor-0003"
+GEMINI_KEY_ENV = "SWITCHYARD_TEST_GM_KEY"
+GEMINI_KEY = "AIza-gemini-vendor-0004"
+OPENAI_UPSTREAM_MODEL = "deepseek-chat"
+GEMINI_UPSTREAM_MODEL = "gemini-2.5-pro"
+OPENAI_TEXT = "Hello from the openai vendor"
+GEMINI_TEXT = "Hello from the gemini vendor"
+
+
+def toml_value(v: Any) -> str:
+    """A TOML literal for a str / bool / int (the only quirk value types)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return toml_str(str(v))
+
+
+@dataclass
+class KindProviderSpec:
+    """A provider of any kind, with optional quirks. Has the same `toml()` as ProviderSpec, so
+    write_config() takes either."""
+
+    id: str
+    kind: str  # "anthropic" | "openai" | "gemini"
+    base_url: str
+    credential: str
+    models: dict[str, str] | None = None
+    quirks: dict[str, Any] | None = None
+
+    def toml(self) -> str:
+        lines = [
+            "[[providers]]",
+            f"id = {toml_str(self.id)}",
+            f"kind = {toml_str(self.kind)}",
+            f"base_url = {toml_str(self.base_url)}",
+            f"credential = {toml_str(self.credential)}",
+        ]
+        if self.models:
+            lines.append("[providers.models]")
+            lines += [f"{toml_str(k)} = {toml_str(v)}" for k, v in self.models.items()]
+        if self.quirks:
+            lines.append("[providers.quirks]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in self.quirks.items()]
+        return "\n".join(lines) + "\n"
+
+
+# provider id -> (kind, default text)
+TRANSLATED_PROVIDERS = {"primary": ("anthropic", PRIMARY_TEXT), "ds": ("openai", OPENAI_TEXT),
+                        "gm": ("gemini", GEMINI_TEXT)}
+PROVIDER_FOR_KIND = {"openai": "ds", "gemini": "gm"}
+
+
+@pytest.fixture
+def make_translated_yard(procs: ProcGroup, http: Http, tmp_path: Path) -> YardFactory:
+    """make_translated_yard(order=("primary", "ds", "gm")) -> Yard; yard.mocks is keyed by provider id.
+
+    primary: kind anthropic, passthrough, `anthropic_native = true` (it plays Anthropic itself:
+             its unstamped thinking signatures are its own), answers PRIMARY_TEXT.
+    ds:      kind openai, base_url <mock>/v1, key from env (OPENAI_KEY), `* -> deepseek-chat`,
+             DeepSeek quirks (reasoning_content, reasoning_round_trip), answers OPENAI_TEXT.
+    gm:      kind gemini, key from env (GEMINI_KEY), `* -> gemini-2.5-pro`, answers GEMINI_TEXT.
+    The order given is the failover priority; providers not named are left out.
+    """
+
+    def factory(order: tuple[str, ...] | list[str] = ("primary", "ds", "gm"),
+                env: dict[str, str] | None = None) -> Yard:
+        mocks: dict[str, Mock] = {}
+        specs: list[KindProviderSpec] = []
+        for pid in order:
+            kind, text = TRANSLATED_PROVIDERS[pid]
+            mock = start_mock(procs, f"mock-{pid}", http)
+            mock.default(reply_message(text))
+            mocks[pid] = mock
+            if kind == "anthropic":
+                specs.append(KindProviderSpec(pid, kind, mock.url, "passthrough",
+                                              quirks={"anthropic_native": True}))
+            elif kind == "openai":
+                specs.append(KindProviderSpec(pid, kind, f"{mock.url}/v1", f"env:{OPENAI_KEY_ENV}",
+                                              {"*": OPENAI_UPSTREAM_MODEL},
+                                              {"reasoning": "reasoning_content", "reasoning_round_trip": True}))
+            else:
+                specs.append(KindProviderSpec(pid, kind, mock.url, f"env:{GEMINI_KEY_ENV}",
+                                              {"*": GEMINI_UPSTREAM_MODEL}))
+        config = write_config(tmp_path / "switchyard.toml", specs)  # type: ignore[arg-type]
+        check = run_cli(["check", "--config", str(config)],
+                        env=proxy_env({OPENAI_KEY_ENV: OPENAI_KEY, GEMINI_KEY_ENV: GEMINI_KEY}))
+        assert check.returncode == 0, f"switchyard check rejected our config:\n{check.stderr}\n{config.read_text()}"
+        return start_switchyard(procs, http, config, mocks,
+                                env={OPENAI_KEY_ENV: OPENAI_KEY, GEMINI_KEY_ENV: GEMINI_KEY, **(env or {})})
+
+    return factory
