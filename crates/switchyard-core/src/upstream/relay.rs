@@ -363,12 +363,14 @@ impl Committed {
                         }
                         return Some((Ok(buf), r));
                     }
+                    // A cut stream is reported as overloaded, as the translators do: clients
+                    // (Claude Code included) retry that.
                     Ok(None) => (
-                        ErrorType::Api,
+                        ErrorType::Overloaded,
                         "the upstream closed the stream before it finished".to_string(),
                     ),
                     Ok(Some(Err(e))) => (
-                        ErrorType::Api,
+                        ErrorType::Overloaded,
                         format!("connection to the upstream lost mid-stream: {e}"),
                     ),
                     Err(_) => (

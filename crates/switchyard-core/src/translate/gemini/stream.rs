@@ -121,8 +121,9 @@ impl StreamState {
         match (self.stop, clean) {
             (Some(stop), _) => w.finish(stop.as_str(), None, self.usage),
             (None, true) => w.finish("end_turn", None, self.usage),
+            // Same type as every other cut stream: clients retry overloaded errors.
             (None, false) => w.error(
-                ErrorType::Api,
+                ErrorType::Overloaded,
                 "the Gemini stream ended before the answer was complete",
             ),
         }
