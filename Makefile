@@ -11,7 +11,7 @@ CARGO ?= cargo
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run serve build build-deps test test-rust test-clients lint fmt bench clean-test
+.PHONY: run serve build build-deps test test-rust test-clients test-browser lint fmt bench clean-test
 
 ## Build-time dependencies: a Rust toolchain (>= 1.85) and a C compiler for the TLS library.
 build-deps:
@@ -36,6 +36,7 @@ test: build-deps
 	$(MAKE) lint
 	$(MAKE) test-rust
 	$(MAKE) test-clients
+	$(MAKE) test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -47,6 +48,13 @@ test-rust:
 test-clients:
 	$(CARGO) build -p switchyard-cli -p switchyard-mock
 	scripts/desktop-session.sh .venv/bin/python -m pytest tests/clients -q
+
+## The web UI in real Chromium (playwright-core), against the real binaries and keychain.
+test-browser:
+	$(CARGO) build -p switchyard-cli -p switchyard-mock
+	@test -x /usr/bin/chromium || { echo "chromium is missing: run scripts/setup-test-deps.sh (apt package: chromium)"; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	scripts/desktop-session.sh node --test tests/browser/
 
 fmt:
 	$(CARGO) fmt --all

@@ -39,6 +39,7 @@ APT_PACKAGES=(
     keyutils                             # keyctl: a fresh session keyring per test session
     dunst libnotify-bin                  # notification daemon + notify-send
     nodejs npm                           # Claude Code CLI (only installed when node is absent)
+    chromium                             # browser tests of the web UI (tests/browser)
 )
 
 install_apt_packages() {

@@ -188,16 +188,32 @@ async fn requests_a_vendor_cannot_take_go_to_one_that_can() {
 #[tokio::test]
 async fn provider_tests_and_probes_use_each_vendors_free_listing_call() {
     let e = env_with(3, |c| {
-        kinds(c, &[ProviderKind::Anthropic, ProviderKind::Openai, ProviderKind::Gemini]);
+        kinds(
+            c,
+            &[
+                ProviderKind::Anthropic,
+                ProviderKind::Openai,
+                ProviderKind::Gemini,
+            ],
+        );
         c.providers[1].base_url.push_str("/v1");
     })
     .await;
-    for (i, path, header) in [(1usize, "/v1/models", "authorization"), (2, "/v1beta/models", "x-goog-api-key")] {
+    for (i, path, header) in [
+        (1usize, "/v1/models", "authorization"),
+        (2, "/v1beta/models", "x-goog-api-key"),
+    ] {
         let id = format!("p{i}");
-        let r = e.post_json(&format!("/api/providers/{id}/test"), &json!({})).await;
+        let r = e
+            .post_json(&format!("/api/providers/{id}/test"), &json!({}))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text);
         let got = e.mocks[i].requests().last().cloned().expect("probe");
         assert_eq!((got.method.as_str(), got.path.as_str()), ("GET", path));
-        assert!(got.header(header).is_some_and(|v| v.contains(&key_of(&id))), "{:?}", got.headers);
+        assert!(
+            got.header(header).is_some_and(|v| v.contains(&key_of(&id))),
+            "{:?}",
+            got.headers
+        );
     }
 }

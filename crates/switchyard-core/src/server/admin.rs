@@ -10,7 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::Stream;
 use serde::Deserialize;
@@ -45,21 +45,6 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(v)| v)
         .map_err(|r| ApiError::bad_request(r.body_text()))
-}
-
-/// `GET /`: a small landing page until the web UI is served here.
-pub async fn root(State(e): State<Arc<Engine>>) -> Html<String> {
-    let s = e.status();
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Switchyard</title>\
-         <h1>Switchyard {}</h1><p>Status: {} &middot; current provider: {}</p>\
-         <p>Point Anthropic clients at <code>http://{}</code>. \
-         <a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p>",
-        crate::VERSION,
-        s.status,
-        s.current_provider.as_deref().unwrap_or("none"),
-        s.listen
-    ))
 }
 
 /// `HEAD /`, `HEAD /api/hello`: connectivity checks.

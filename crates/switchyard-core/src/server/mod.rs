@@ -7,6 +7,7 @@ pub mod guard;
 pub mod manage;
 pub mod probe;
 pub mod proxy;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -68,7 +69,9 @@ pub fn app(engine: Arc<Engine>) -> App {
         .route("/messages/count_tokens", post(proxy::count_tokens))
         .route("/v1/models", get(proxy::models))
         .route("/models", get(proxy::models))
-        .route("/", get(admin::root).head(admin::hello))
+        .route("/", get(ui::index).head(admin::hello))
+        .route("/ui", get(ui::index))
+        .route("/ui/{*path}", get(ui::asset))
         .route("/api/hello", get(admin::hello).head(admin::hello))
         .route("/health", get(admin::health))
         .route("/v1/health", get(admin::v1_health))

@@ -1,0 +1,109 @@
+// The Integrations screen: configure Claude Code (and undo it), the SillyTavern proxy URL, the
+// shell line, each with a copy button.
+
+import { h, icon, replace, rerender, announce, button } from './dom.js';
+import { t, onLanguage } from './i18n.js';
+import { state, on, refreshClaude } from './store.js';
+import { api } from './api.js';
+import { toast } from './toast.js';
+
+export function baseUrl() {
+  const listen = state.status?.listen || state.claude?.base_url?.replace(/^http:\/\//, '') || location.host;
+  return `http://${listen}`;
+}
+
+async function copy(text, btn) {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    ok = true;
+  } catch {
+    // Older engines or a denied permission: copy through a selected text field.
+    const ta = h('textarea', { class: 'sr-only', readonly: true });
+    ta.value = text;
+    document.body.append(ta);
+    ta.select();
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+    ta.remove();
+  }
+  if (ok) {
+    const label = btn.querySelector('span');
+    const before = label.textContent;
+    label.textContent = t('action.copied');
+    announce(t('action.copied'));
+    setTimeout(() => { label.textContent = before; }, 1600);
+  } else {
+    toast(t('integrations.copy_failed'), 'error');
+  }
+}
+
+function copyField(id, label, value) {
+  const input = h('input', { type: 'text', id, class: 'mono', readonly: true, value, onfocus: (e) => e.target.select() });
+  const btn = button(t('action.copy'), { icon: 'copy', cls: 'btn', 'data-focus': `copy-${id}`, 'aria-label': t('integrations.copy_label', { what: label }) });
+  btn.addEventListener('click', () => copy(input.value, btn));
+  return h('div', { class: 'field' }, h('label', { for: id, text: label }), h('div', { class: 'row copy-row' }, input, btn));
+}
+
+async function claudeCode(undo) {
+  try {
+    const r = await api.setupClaudeCode(undo);
+    toast(undo ? t('integrations.cc_undone', { path: r.settings_path }) : t('integrations.cc_done', { path: r.settings_path }), 'ok');
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+  await refreshClaude().catch(() => {});
+}
+
+function claudeCard() {
+  const c = state.claude;
+  const configured = Boolean(c?.configured);
+  return h('section', { class: 'card', 'aria-labelledby': 'int-cc-title' },
+    h('div', { class: 'card-head' },
+      h('h2', { id: 'int-cc-title' }, icon('terminal'), h('span', { text: 'Claude Code' })),
+      h('span', { id: 'cc-state', class: ['badge', configured ? 'state-available' : 'state-disabled'] },
+        icon(configured ? 'check' : 'circle'), h('span', { text: configured ? t('integrations.cc_configured') : t('integrations.cc_not_configured') }))),
+    h('p', { class: 'card-sub muted', text: t('integrations.cc_explain') }),
+    h('dl', { class: 'kv' },
+      h('dt', { text: t('integrations.cc_settings') }), h('dd', { class: 'mono', id: 'cc-path', text: c?.settings_path || t('common.unknown') })),
+    h('div', { class: 'row actions' },
+      button(t('integrations.cc_configure'), { icon: 'check', cls: 'btn btn-primary', id: 'cc-configure', 'data-focus': 'cc-configure', onclick: () => claudeCode(false) }),
+      button(t('integrations.cc_undo'), { icon: 'undo', cls: 'btn', id: 'cc-undo', 'data-focus': 'cc-undo', disabled: !configured, onclick: () => claudeCode(true) })),
+    h('p', { class: 'help', text: t('integrations.cc_restart') }),
+    h('hr'),
+    h('p', { text: t('integrations.shell_explain') }),
+    copyField('shell-line', t('integrations.shell_label'), `export ANTHROPIC_BASE_URL=${baseUrl()}`));
+}
+
+function sillyCard() {
+  return h('section', { class: 'card', 'aria-labelledby': 'int-st-title' },
+    h('h2', { id: 'int-st-title' }, icon('link'), h('span', { text: 'SillyTavern' })),
+    copyField('st-url', t('integrations.st_label'), `${baseUrl()}/v1`),
+    h('p', { class: 'help', text: t('integrations.st_explain') }));
+}
+
+function otherCard() {
+  return h('section', { class: 'card', 'aria-labelledby': 'int-other-title' },
+    h('h2', { id: 'int-other-title' }, icon('signal'), h('span', { text: t('integrations.other_title') })),
+    copyField('base-url', t('integrations.other_label'), baseUrl()),
+    h('p', { class: 'help', text: t('integrations.other_explain') }));
+}
+
+export function mountIntegrations(panel) {
+  const render = () => rerender(panel, () => {
+    replace(panel, claudeCard(), h('div', { class: 'grid-2' }, sillyCard(), otherCard()));
+  });
+  let seen = '';
+  on('status', () => {
+    if (state.status?.listen !== seen) {
+      seen = state.status?.listen;
+      render();
+    }
+  });
+  on('claude', render);
+  onLanguage(render);
+  render();
+}
