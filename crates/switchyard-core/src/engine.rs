@@ -151,6 +151,8 @@ fn http_client(cfg: &Config) -> reqwest::Client {
         .connect_timeout(Duration::from_millis(cfg.timeouts.connect_ms))
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
+        // Enough for a busy team; more idle connections only hold memory.
+        .pool_max_idle_per_host(32)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
         .build()

@@ -109,7 +109,12 @@ impl Stats {
         g.total += 1;
         match &rec.provider {
             Some(p) => {
-                let c = g.providers.entry(p.clone()).or_default();
+                if !g.providers.contains_key(p.as_str()) {
+                    g.providers.insert(p.clone(), ProviderCounters::default());
+                }
+                let Some(c) = g.providers.get_mut(p.as_str()) else {
+                    return;
+                };
                 *c.by_status.entry(rec.status).or_default() += 1;
                 let secs = rec.latency_ms / 1000.0;
                 if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
@@ -122,10 +127,15 @@ impl Stats {
             }
             None => *g.local.entry(rec.status).or_default() += 1,
         }
-        if g.recent.len() == RECENT_CAPACITY {
-            g.recent.pop_front();
-        }
+        let evicted = if g.recent.len() == RECENT_CAPACITY {
+            g.recent.pop_front()
+        } else {
+            None
+        };
         g.recent.push_back(rec);
+        drop(g);
+        // Freed after the lock is released.
+        drop(evicted);
     }
 
     /// Count a failover away from `provider`.

@@ -2,7 +2,6 @@
 //! and a zero-copy look at a request body.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -140,14 +139,25 @@ pub fn parse_error(text: &[u8]) -> Option<(Option<ErrorType>, String)> {
     ))
 }
 
-/// What the proxy needs to know about a request, read without re-serialising it. Top-level
-/// values stay borrowed slices of the original body.
+/// What the proxy needs to know about a request, read without re-serialising it: one typed
+/// pass that skips every other field. Values stay borrowed slices of the original body.
 pub struct RequestPeek<'a> {
-    fields: HashMap<Cow<'a, str>, &'a RawValue>,
+    model_raw: &'a RawValue,
+    max_tokens: Option<&'a RawValue>,
     /// The model the client asked for.
     pub model: String,
     /// Whether the client wants SSE.
     pub stream: bool,
+}
+
+#[derive(Deserialize)]
+struct PeekFields<'a> {
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    max_tokens: Option<&'a RawValue>,
 }
 
 /// Why a body was refused before any provider saw it.
@@ -164,26 +174,35 @@ pub enum PeekError {
 impl<'a> RequestPeek<'a> {
     /// Look at a Messages API body.
     pub fn parse(body: &'a [u8]) -> Result<Self, PeekError> {
-        let fields: HashMap<Cow<'a, str>, &'a RawValue> =
+        // A typed struct would also accept a JSON array; the API takes objects only.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(PeekError::Json("expected a JSON object".into()));
+        }
+        let f: PeekFields<'a> =
             serde_json::from_slice(body).map_err(|e| PeekError::Json(e.to_string()))?;
-        let model = fields
-            .get("model")
-            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
-            .ok_or(PeekError::Model)?;
-        let stream = fields
-            .get("stream")
+        let model_raw = f.model.ok_or(PeekError::Model)?;
+        let model = serde_json::from_str::<Cow<'_, str>>(model_raw.get())
+            .map_err(|_| PeekError::Model)?
+            .into_owned();
+        let stream = f
+            .stream
             .and_then(|v| serde_json::from_str::<bool>(v.get()).ok())
             .unwrap_or(false);
         Ok(RequestPeek {
-            fields,
+            model_raw,
+            max_tokens: f.max_tokens,
             model,
             stream,
         })
     }
 
-    /// A top-level field's raw JSON.
+    /// The raw JSON of `model` or `max_tokens` (the fields the proxy may rewrite).
     pub fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.fields.get(name).copied()
+        match name {
+            "model" => Some(self.model_raw),
+            "max_tokens" => self.max_tokens,
+            _ => None,
+        }
     }
 }
 
@@ -205,10 +224,14 @@ pub fn splice(body: &[u8], raw: &RawValue, new_json: &str) -> Option<Bytes> {
 
 /// Replace the top-level `model` of a JSON object body (request or non-streaming response).
 pub fn replace_model(body: &[u8], model: &str) -> Option<Bytes> {
-    let fields: HashMap<Cow<'_, str>, &RawValue> = serde_json::from_slice(body).ok()?;
-    let raw = fields.get("model")?;
+    #[derive(Deserialize)]
+    struct M<'a> {
+        #[serde(borrow)]
+        model: &'a RawValue,
+    }
+    let m: M<'_> = serde_json::from_slice(body).ok()?;
     let new = serde_json::to_string(model).ok()?;
-    splice(body, raw, &new)
+    splice(body, m.model, &new)
 }
 
 #[cfg(test)]

@@ -195,6 +195,19 @@ impl Router {
         (d, b.until_wall(now).unwrap_or_else(Utc::now))
     }
 
+    /// Record a success and note which provider served, under one lock. Returns the
+    /// previous active provider when it changed.
+    pub fn served(&self, id: &str) -> Option<Option<String>> {
+        let mut st = self.state.lock();
+        if let Some(b) = st.breakers.get_mut(id) {
+            b.success();
+        }
+        if st.active.as_deref() == Some(id) {
+            return None;
+        }
+        Some(st.active.replace(id.to_string()))
+    }
+
     /// Note which provider served; returns the previous one when it changed.
     pub fn set_active(&self, id: &str) -> Option<Option<String>> {
         let mut st = self.state.lock();

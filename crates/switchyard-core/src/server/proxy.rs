@@ -320,8 +320,7 @@ pub(crate) fn note_failure(e: &Engine, p: &Provider, f: &Failure, cool: bool) {
 
 /// A provider served: close its breaker and, when traffic moved, say so once.
 fn on_success(e: &Engine, cfg: &Config, p: &Provider, failed: &[Failed]) {
-    e.router.succeeded(&p.id);
-    let Some(prev) = e.router.set_active(&p.id) else {
+    let Some(prev) = e.router.served(&p.id) else {
         return;
     };
     let rank = |id: &str| {

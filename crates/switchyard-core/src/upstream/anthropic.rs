@@ -8,13 +8,13 @@ use futures_util::StreamExt;
 use http::{HeaderMap, Method};
 use tokio::time::Instant;
 
-use super::classify::{error_reason, is_empty_message, message_usage};
+use super::classify::{error_reason, message_facts};
 use super::headers::{relay_back, upstream_headers, Auth};
 use super::relay::{self, ByteStream};
 use super::{Answer, AnswerBody, FailedAnswer, Outcome};
 use crate::config::{Provider, Timeouts};
 use crate::events::FailoverReason;
-use crate::protocol::anthropic::{parse_error, replace_model};
+use crate::protocol::anthropic::{parse_error, replace_model, splice};
 use crate::routing::{hints::cooldown_hint, Failure};
 use crate::translate::history;
 
@@ -307,8 +307,10 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
         Ok(b) => b,
         Err(f) => return Outcome::Retry(f, None),
     };
-    if a.route == Route::Messages {
-        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+    let (mut input_tokens, mut output_tokens) = (0, 0);
+    let body = if a.route == Route::Messages {
+        // One typed pass: valid JSON, empty or not, tokens, where the model is.
+        let Some(facts) = message_facts(&body) else {
             return Outcome::Retry(
                 Failure {
                     reason: FailoverReason::Malformed,
@@ -318,8 +320,8 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
                 },
                 None,
             );
-        }
-        if is_empty_message(&body) {
+        };
+        if facts.empty {
             return Outcome::Retry(
                 Failure {
                     reason: FailoverReason::EmptyAnswer,
@@ -330,10 +332,20 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
                 None,
             );
         }
-    }
-    let (input_tokens, output_tokens) = message_usage(&body);
-    let body = if a.route == Route::Messages {
-        let body = replace_model(&body, a.client_model).unwrap_or(body);
+        (input_tokens, output_tokens) = (facts.input_tokens, facts.output_tokens);
+        let echoed = match facts.model {
+            Some(raw)
+                if serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get())
+                    .ok()
+                    .as_deref()
+                    != Some(a.client_model) =>
+            {
+                let new = serde_json::to_string(a.client_model).unwrap_or_default();
+                splice(&body, raw, &new)
+            }
+            _ => None,
+        };
+        let body = echoed.unwrap_or(body);
         match stamp {
             Some(id) => history::stamp_response(&body, id).unwrap_or(body),
             None => body,

@@ -56,6 +56,64 @@ pub fn in_band_reason(
     }
 }
 
+/// What one pass over a non-streaming Messages answer tells: whether it is empty, its
+/// tokens, and where its `model` is (to echo the client's model without re-serialising).
+pub struct MessageFacts<'a> {
+    /// No content and 0 output tokens.
+    pub empty: bool,
+    /// Input tokens incl. cache reads and writes.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// The raw `model` value, a slice of the body.
+    pub model: Option<&'a serde_json::value::RawValue>,
+}
+
+/// Read a non-streaming Messages answer once; `None` when it is not a JSON object.
+pub fn message_facts(body: &[u8]) -> Option<MessageFacts<'_>> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Block<'a> {
+        #[serde(borrow, rename = "type", default)]
+        kind: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        text: Option<Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Usage {
+        #[serde(default)]
+        input_tokens: u64,
+        #[serde(default)]
+        output_tokens: u64,
+        #[serde(default)]
+        cache_read_input_tokens: Option<u64>,
+        #[serde(default)]
+        cache_creation_input_tokens: Option<u64>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Msg<'a> {
+        #[serde(borrow, default)]
+        model: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow, default)]
+        content: Vec<Block<'a>>,
+        #[serde(default)]
+        usage: Option<Usage>,
+    }
+    let m: Msg<'_> = serde_json::from_slice(body).ok()?;
+    let no_content = m.content.iter().all(|b| {
+        b.kind.as_deref() == Some("text") && b.text.as_deref().is_none_or(|t| t.trim().is_empty())
+    });
+    let u = m.usage.unwrap_or_default();
+    Some(MessageFacts {
+        empty: no_content && u.output_tokens == 0,
+        input_tokens: u.input_tokens
+            + u.cache_read_input_tokens.unwrap_or(0)
+            + u.cache_creation_input_tokens.unwrap_or(0),
+        output_tokens: u.output_tokens,
+        model: m.model,
+    })
+}
+
 /// Is a non-streaming Messages answer empty (no content and 0 output tokens)?
 pub fn is_empty_message(body: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
