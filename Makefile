@@ -1,5 +1,5 @@
 # Switchyard — the two commands that matter:
-#   make run    build and start Switchyard (headless engine until the desktop app lands)
+#   make run    build and start the Switchyard desktop app (tray + window; `make serve` = headless engine)
 #   make test   install test dependencies, then run every test (Rust, real clients, keychain)
 # Both install what they need on a fresh Debian/Ubuntu machine (apt packages, a local Python
 # venv in .venv/, local npm packages in tests/clients/node_modules). Nothing is installed globally
@@ -11,32 +11,38 @@ CARGO ?= cargo
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run serve build build-deps test test-rust test-clients test-browser lint fmt bench clean-test
+.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop lint fmt bench clean-test
 
 ## Build-time dependencies: a Rust toolchain (>= 1.85) and a C compiler for the TLS library.
 build-deps:
 	@scripts/setup-build-deps.sh
 
-## Start the engine with your config (~/.config/switchyard/config.toml or $$SWITCHYARD_CONFIG),
-## or the built-in default (Anthropic, passthrough) when there is none. Ctrl-C stops it.
+## The desktop app (release build): the engine in-process with your config
+## (~/.config/switchyard/config.toml or $$SWITCHYARD_CONFIG, else the built-in default: Anthropic,
+## passthrough), a tray menu, notifications, and the web UI in a window. Needs a graphical session.
 run: build-deps
+	$(CARGO) build --release -p switchyard-desktop --features custom-protocol
+	./target/release/switchyard-desktop
+
+## The headless engine (no display needed), same config. Ctrl-C stops it.
+serve: build-deps
 	$(CARGO) build --release -p switchyard-cli
 	./target/release/switchyard serve
-
-serve: run
 
 build: build-deps
 	$(CARGO) build --workspace
 
 ## Every test: formatting and lints, Rust unit + integration tests, then the real clients
 ## (official Anthropic SDK, Claude Code CLI) and the real OS keychain (gnome-keyring in a
-## private D-Bus session) against the built binaries.
+## private D-Bus session) against the built binaries, the web UI in a browser, and the desktop
+## app under Xvfb.
 test: build-deps
 	@scripts/setup-test-deps.sh
 	$(MAKE) lint
 	$(MAKE) test-rust
 	$(MAKE) test-clients
 	$(MAKE) test-browser
+	$(MAKE) test-desktop
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -49,12 +55,21 @@ test-clients:
 	$(CARGO) build -p switchyard-cli -p switchyard-mock
 	scripts/desktop-session.sh .venv/bin/python -m pytest tests/clients -q
 
-## The web UI in real Chromium (playwright-core), against the real binaries and keychain.
+## The web UI in a real browser: Debian's chromium driven by playwright-core (pinned in
+## tests/browser/package-lock.json), against the built binaries, inside the desktop session
+## (real Secret Service for the key tests). Screenshots go to docs/screenshot-ui*.png.
 test-browser:
 	$(CARGO) build -p switchyard-cli -p switchyard-mock
 	@test -x /usr/bin/chromium || { echo "chromium is missing: run scripts/setup-test-deps.sh (apt package: chromium)"; exit 1; }
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	scripts/desktop-session.sh node --test tests/browser/
+
+## The desktop app end to end under Xvfb: tauri-driver + WebKitWebDriver, a real tray host
+## (trayer), dunst, gnome-keyring. Screenshots go to docs/screenshot-app.png, docs/screenshot-tray.png.
+test-desktop:
+	$(CARGO) build -p switchyard-desktop -p switchyard-mock
+	@test -x .tools/bin/tauri-driver || { echo "tauri-driver is missing: run scripts/setup-test-deps.sh"; exit 1; }
+	scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop -q
 
 fmt:
 	$(CARGO) fmt --all
@@ -63,3 +78,4 @@ fmt:
 bench: build-deps
 	@scripts/setup-test-deps.sh
 	bench/run.sh
+	bench/desktop-rss.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure this machine can build Switchyard: a C toolchain and pkg-config from apt (the TLS
-# library has C parts), and a Rust toolchain new enough for the workspace (rust-version in
-# Cargo.toml). Installs only what is missing; a second run takes a moment.
+# library has C parts), the GTK/WebKitGTK/appindicator/D-Bus development packages the desktop
+# app (src-tauri, Tauri v2) links against, and a Rust toolchain new enough for the workspace
+# (rust-version in Cargo.toml). Installs only what is missing; a second run takes a moment.
 set -euo pipefail
 
 say() { printf '[setup-build-deps] %s\n' "$*"; }
@@ -11,7 +12,10 @@ as_root() {
     else say "need root (or sudo) to run: $*"; exit 1; fi
 }
 
-APT_PACKAGES=(build-essential pkg-config curl ca-certificates)
+APT_PACKAGES=(build-essential pkg-config curl ca-certificates
+    # The desktop app (Tauri v2 on Linux). Debian 12 has no libappindicator3-dev: the ayatana one.
+    libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
+    libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev)
 if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do

@@ -40,6 +40,9 @@ APT_PACKAGES=(
     dunst libnotify-bin                  # notification daemon + notify-send
     nodejs npm                           # Claude Code CLI (only installed when node is absent)
     chromium                             # browser tests of the web UI (tests/browser)
+    xvfb xauth x11-utils x11-xserver-utils openbox  # a display for the desktop app (tests/desktop)
+    imagemagick xdotool trayer           # screenshots, input, a real XEmbed tray host
+    at-spi2-core webkit2gtk-driver       # WebKitWebDriver (tauri-driver drives it)
 )
 
 install_apt_packages() {
@@ -83,11 +86,12 @@ install_apt_packages() {
 # ---------------------------------------------------------------------------------------------
 install_python_venv() {
     local req="$CLIENTS/requirements.txt" stamp="$VENV/.switchyard-requirements.sha256"
+    local req_desktop="$ROOT/tests/desktop/requirements.txt"
     [ -f "$req" ] || die "missing $req"
     command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found"
     local pyver='import sys; print("%d.%d.%d" % sys.version_info[:3])'
     local want have_py
-    want="$(hash_of "$req") $("$PYTHON" -c "$pyver")"
+    want="$(hash_of "$req" "$req_desktop") $("$PYTHON" -c "$pyver")"
     have_py="$("$VENV/bin/python" -c "$pyver" 2>/dev/null || true)"
     if [ -n "$have_py" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         say "venv: $VENV is up to date with tests/clients/requirements.txt"
@@ -99,7 +103,7 @@ install_python_venv() {
         "$PYTHON" -m venv --clear "$VENV"
     fi
     say "venv: installing tests/clients/requirements.txt"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" -r "$req_desktop"
     printf '%s\n' "$want" > "$stamp"
     say "venv: done ($("$VENV/bin/python" -m pip freeze --disable-pip-version-check | grep -Ei '^(anthropic|openai|pytest)' | tr '\n' ' '))"
 }
@@ -136,8 +140,23 @@ install_claude_code() {
     say "npm: installed $("$bin" --version)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# 4. tauri-driver (WebDriver for the desktop app) into <repo>/.tools, from crates.io.
+# ---------------------------------------------------------------------------------------------
+install_tauri_driver() {
+    local bin="$ROOT/.tools/bin/tauri-driver"
+    if [ -x "$bin" ]; then
+        say "tauri-driver: $("$bin" --version 2>/dev/null || echo present) in .tools/"
+        return
+    fi
+    command -v cargo >/dev/null 2>&1 || die "cargo not found (run scripts/setup-build-deps.sh)"
+    say "tauri-driver: cargo install tauri-driver --locked --version '^2' --root .tools (about 30 s)"
+    cargo install -q tauri-driver --locked --version '^2' --root "$ROOT/.tools"
+}
+
 install_apt_packages
 install_python_venv
 install_claude_code
+install_tauri_driver
 say "all set. Run the client tests with:"
 say "  scripts/desktop-session.sh .venv/bin/python -m pytest tests/clients -q"

@@ -2,6 +2,7 @@
 //! `switchyard_core`; no proxy logic lives here.
 
 mod admin;
+mod integrations;
 mod keys;
 mod providers;
 
@@ -69,6 +70,13 @@ enum Command {
         #[command(subcommand)]
         action: providers::Action,
     },
+    /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
+    Code(integrations::CodeArgs),
+    /// Point a client's own settings at Switchyard (or undo it).
+    Setup {
+        #[command(subcommand)]
+        client: integrations::SetupTarget,
+    },
 }
 
 /// The config to use and where it came from: an explicit file must exist; the default path
@@ -87,17 +95,24 @@ fn load_config(explicit: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), S
     }
 }
 
-fn init_logs(json: bool) {
+/// Logs go to stderr from a background thread, so a request never waits for a log write.
+/// Keep the returned guard alive: dropping it flushes what is queued.
+fn init_logs(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn"));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     if json {
         b.json().init();
     } else {
         b.init();
     }
+    guard
 }
 
 async fn serve(
@@ -105,7 +120,7 @@ async fn serve(
     listen: Option<SocketAddr>,
     json_logs: bool,
 ) -> Result<(), String> {
-    init_logs(json_logs);
+    let _logs = init_logs(json_logs);
     let (cfg, path) = load_config(config)?;
     match &path {
         Some(p) => tracing::info!(config = %p.display(), providers = cfg.providers.len(), "config loaded"),
@@ -171,6 +186,11 @@ fn check(config: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
+/// mimalloc: less time in the allocator on the request path, and memory goes back to the
+/// system after a burst instead of staying with glibc's arenas.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -185,6 +205,8 @@ async fn main() -> ExitCode {
         Command::Check { config } => check(config),
         Command::Keys { action } => keys::run(action).await,
         Command::Providers { action } => providers::run(action),
+        Command::Code(args) => return integrations::code(args).await,
+        Command::Setup { client } => integrations::setup(client),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

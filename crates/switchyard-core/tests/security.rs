@@ -254,7 +254,9 @@ async fn an_access_token_is_required_when_configured_and_never_forwarded() {
     let e = env_with(1, |c| {
         c.security.access_token = Some(switchyard_core::config::Credential::Env(
             "SY_TEST_TOKEN_A".into(),
-        ))
+        ));
+        // The test client is on this machine: make the token mandatory for it too.
+        c.security.local_without_token = false;
     })
     .await;
     let r = e.messages(false).await;
@@ -299,6 +301,41 @@ async fn an_access_token_is_required_when_configured_and_never_forwarded() {
         )
         .await;
     assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn local_clients_need_no_token_by_default_but_never_forward_it() {
+    std::env::set_var("SY_TEST_TOKEN_B", "team-token-abcdef");
+    let e = env_with(1, |c| {
+        c.security.access_token = Some(switchyard_core::config::Credential::Env(
+            "SY_TEST_TOKEN_B".into(),
+        ))
+    })
+    .await;
+    assert_eq!(
+        e.get("/").await.status,
+        200,
+        "the UI loads in the desktop window without a token"
+    );
+    assert_eq!(e.messages(false).await.status, 200);
+    let r = e
+        .send(
+            e.http
+                .post(e.url("/v1/messages"))
+                .header("authorization", "Bearer team-token-abcdef")
+                .header("content-type", "application/json")
+                .body(body(false).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        e.mocks[0]
+            .requests()
+            .last()
+            .and_then(|q| q.header("authorization").map(String::from)),
+        None,
+        "the token stays here"
+    );
 }
 
 #[tokio::test]

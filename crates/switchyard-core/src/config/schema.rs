@@ -223,7 +223,7 @@ pub struct Health {
 }
 
 /// Who may talk to Switchyard.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Security {
     /// Browser origins allowed to call the API (the UI's own origin is always allowed).
@@ -236,6 +236,21 @@ pub struct Security {
     /// Required when `listen` is not a loopback address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<Credential>,
+    /// Clients on this machine (loopback peers) need no token; other machines always do.
+    /// Set to false to require the token from everyone.
+    #[serde(default = "yes")]
+    pub local_without_token: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            access_token: None,
+            local_without_token: true,
+        }
+    }
 }
 
 /// One upstream provider.

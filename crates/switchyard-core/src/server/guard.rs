@@ -156,6 +156,11 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         return resp;
     }
     let token = engine.access_token.load();
+    let local_peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    let exempt = local_peer && sec.local_without_token;
     if let Some(token) = token.as_ref() {
         let t = token.expose().as_bytes();
         let headers = req.headers();
@@ -169,14 +174,15 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
             .get(header::AUTHORIZATION)
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
             .is_some_and(|v| same(v, t));
-        if !(by_own || by_key || by_bearer) {
+        if !(by_own || by_key || by_bearer || exempt) {
             return ApiError::new(
                 ErrorType::Authentication,
                 "this Switchyard requires an access token: send it as x-switchyard-token (or as the API key)",
             )
             .into_response();
         }
-        // A token sent as the API key is ours; it must not travel to a provider.
+        // A token sent as the API key is ours; it must not travel to a provider (local
+        // clients set up with it send it too).
         if by_key {
             req.headers_mut().remove("x-api-key");
         }

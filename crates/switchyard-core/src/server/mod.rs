@@ -57,7 +57,10 @@ fn normalize(mut req: Request) -> Request {
 }
 
 /// The router behind the path normaliser.
-pub type App = axum::routing::IntoMakeService<tower::util::MapRequest<Router, NormalizeFn>>;
+pub type App = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<
+    tower::util::MapRequest<Router, NormalizeFn>,
+    std::net::SocketAddr,
+>;
 type NormalizeFn = fn(Request) -> Request;
 
 /// The complete service, ready for `axum::serve`.
@@ -102,7 +105,10 @@ pub fn app(engine: Arc<Engine>) -> App {
             guard::guard,
         ))
         .with_state(engine);
-    axum::ServiceExt::<Request>::into_make_service(router.map_request(normalize as NormalizeFn))
+    // The peer address lets the guard tell this machine's clients from other machines'.
+    axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
+        router.map_request(normalize as NormalizeFn),
+    )
 }
 
 #[cfg(test)]

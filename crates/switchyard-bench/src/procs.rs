@@ -1,0 +1,248 @@
+//! Child processes (the mock upstream, Switchyard) and what /proc says about them.
+//!
+//! Every child is killed when its [`Proc`] is dropped; its pid is also appended to an optional
+//! pid file so that `bench/run.sh` can clean up if this program itself is killed.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running child that announced its address.
+pub struct Proc {
+    /// For messages.
+    pub name: String,
+    /// The address from its "listening" line.
+    pub addr: SocketAddr,
+    /// Where its stderr goes.
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Proc {
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Remember a pid for the shell wrapper's cleanup.
+pub fn record_pid(pidfile: Option<&Path>, pid: u32) {
+    if let Some(p) = pidfile {
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(p) {
+            let _ = writeln!(f, "{pid}");
+        }
+    }
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Parse `...http://IP:PORT` at the end of a line.
+fn addr_in(line: &str) -> Option<SocketAddr> {
+    let i = line.find("http://")?;
+    line[i + "http://".len()..]
+        .trim()
+        .trim_end_matches('/')
+        .parse()
+        .ok()
+}
+
+/// Start `cmd` with stdout piped and stderr appended to `log`, and wait (at most `timeout`)
+/// for a stdout line starting with `prefix` and naming `http://IP:PORT`. Returns the child
+/// and the time from just before the spawn to that line.
+pub fn spawn(
+    name: &str,
+    mut cmd: Command,
+    prefix: &str,
+    log: &Path,
+    timeout: Duration,
+    pidfile: Option<&Path>,
+) -> Result<(Proc, Duration), String> {
+    let err = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(err));
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {name} ({:?}): {e}", cmd.get_program()))?;
+    record_pid(pidfile, child.id());
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("{name}: no stdout pipe"));
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let want = prefix.to_string();
+    std::thread::spawn(move || {
+        // Read the announcement, then keep draining so the child never blocks on a full pipe.
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && line.starts_with(&want) {
+                sent = true;
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let deadline = started + timeout;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => {
+                let elapsed = started.elapsed();
+                let Some(addr) = addr_in(&line) else {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("{name}: cannot read the address in {line:?}"));
+                };
+                let proc = Proc {
+                    name: name.to_string(),
+                    addr,
+                    log: log.to_path_buf(),
+                    child,
+                };
+                return Ok((proc, elapsed));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // stdout closed without the line: the process is exiting.
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                return Err(format!(
+                    "{name} exited ({status}) before printing {prefix:?}; its log ({}):\n{}",
+                    log.display(),
+                    tail(log, 20)
+                ));
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{name} exited ({status}) before printing {prefix:?}; its log ({}):\n{}",
+                log.display(),
+                tail(log, 20)
+            ));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{name} did not print {prefix:?} within {} ms; its log ({}):\n{}",
+                timeout.as_millis(),
+                log.display(),
+                tail(log, 20)
+            ));
+        }
+    }
+}
+
+/// Memory figures from /proc/PID/status, in KiB.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Memory {
+    /// Resident set size now.
+    pub rss_kb: u64,
+    /// Peak resident set size.
+    pub hwm_kb: u64,
+    /// Threads.
+    pub threads: u64,
+}
+
+/// Read VmRSS, VmHWM and Threads of a process.
+pub fn memory(pid: u32) -> Result<Memory, String> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    Ok(Memory {
+        rss_kb: field("VmRSS:").ok_or_else(|| format!("{path}: no VmRSS"))?,
+        hwm_kb: field("VmHWM:").unwrap_or(0),
+        threads: field("Threads:").unwrap_or(0),
+    })
+}
+
+/// User + system CPU time a process has used so far, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let after = text
+        .rfind(')')
+        .map(|i| &text[i + 1..])
+        .ok_or_else(|| format!("{path}: unexpected format"))?;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // utime is field 14, stime field 15: indexes 11 and 12 counting from the state.
+    let get = |i: usize| -> Result<u64, String> {
+        f.get(i)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{path}: no field {}", i + 3))
+    };
+    Ok(get(11)? + get(12)?)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on every common Linux).
+pub fn clock_ticks_per_sec() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(100)
+}
+
+/// Write a minimal Switchyard config pointing at one mock upstream.
+pub fn write_config(path: &Path, mock: SocketAddr) -> Result<(), String> {
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\n\n[[providers]]\nid = \"mock\"\nbase_url = \"http://{mock}\"\ncredential = \"none\"\n"
+    );
+    File::create(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_lines() {
+        assert_eq!(
+            addr_in("switchyard listening on http://127.0.0.1:4242"),
+            Some("127.0.0.1:4242".parse().expect("addr"))
+        );
+        assert_eq!(
+            addr_in("listening on http://127.0.0.1:1/"),
+            Some("127.0.0.1:1".parse().expect("addr"))
+        );
+        assert_eq!(addr_in("listening"), None);
+    }
+
+    #[test]
+    fn own_process() {
+        let pid = std::process::id();
+        let m = memory(pid).expect("status");
+        assert!(m.rss_kb > 0 && m.threads >= 1);
+        cpu_ticks(pid).expect("stat");
+    }
+}

@@ -1,0 +1,218 @@
+//! Client integrations: `switchyard code` runs Claude Code through a running Switchyard, and
+//! `switchyard setup claude-code [--undo]` points Claude Code's own settings at it (or puts
+//! them back).
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use switchyard_core::config::{Config, Credential};
+use switchyard_core::integrations::claude_code;
+use switchyard_core::secrets::{self, KeychainStore, SecretStore};
+
+use crate::admin::Target;
+
+/// The keychain entry of the client access token (as the engine names it).
+const ACCESS_TOKEN_ENTRY: &str = "access-token";
+
+/// `switchyard code [OPTIONS] [CLAUDE ARGS...]`.
+#[derive(clap::Args)]
+pub struct CodeArgs {
+    /// Base URL of the running Switchyard [default: from the config's `listen`].
+    #[arg(long, env = "SWITCHYARD_URL")]
+    url: Option<String>,
+    /// Config file used to find the address when --url is not given. (No short flags here:
+    /// `-c`, `-p` ... belong to Claude Code.)
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Access token, when the instance requires one.
+    #[arg(long, env = "SWITCHYARD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The Claude Code program [default: `claude` on PATH].
+    #[arg(long, env = "SWITCHYARD_CLAUDE", value_name = "PROGRAM")]
+    claude: Option<OsString>,
+    /// Arguments for Claude Code, passed through as they are (put `--` first if one of them
+    /// is also a `switchyard code` option).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CLAUDE ARGS"
+    )]
+    args: Vec<OsString>,
+}
+
+/// `switchyard setup <client>`.
+#[derive(clap::Subcommand)]
+pub enum SetupTarget {
+    /// Set ANTHROPIC_BASE_URL (and, when needed, ANTHROPIC_AUTH_TOKEN) in Claude Code's
+    /// settings.json ($CLAUDE_CONFIG_DIR or ~/.claude); everything else in the file stays.
+    ClaudeCode {
+        #[command(flatten)]
+        target: Target,
+        /// Put the settings back as they were before.
+        #[arg(long)]
+        undo: bool,
+    },
+}
+
+/// The config for finding the address and the auth rule.
+fn config_of(target: &Target) -> Result<Config, String> {
+    crate::load_config(target.config.clone()).map(|(c, _)| c)
+}
+
+/// The client access token: `--token` / `SWITCHYARD_TOKEN`, else where the config keeps it.
+fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String> {
+    if let Some(t) = &target.token {
+        return Ok(Some(t.clone()));
+    }
+    let v = match &cfg.security.access_token {
+        None => return Ok(None),
+        Some(Credential::Env(var)) => secrets::from_env(var),
+        Some(_) => KeychainStore.get(ACCESS_TOKEN_ENTRY),
+    };
+    match v {
+        Ok(Some(s)) => Ok(Some(s.expose().to_string())),
+        Ok(None) => Err(
+            "this Switchyard requires an access token, but none is stored: pass --token or set SWITCHYARD_TOKEN"
+                .into(),
+        ),
+        Err(e) => Err(format!("cannot read the access token: {e}")),
+    }
+}
+
+/// Does a Switchyard answer at `base`?
+async fn check_running(base: &str, token: Option<&str>) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut req = client.get(format!("{base}/v1/health"));
+    if let Some(t) = token {
+        req = req.header("x-switchyard-token", t);
+    }
+    let resp = req.send().await.map_err(|e| {
+        format!(
+            "Switchyard is not running at {base} ({e}).\n\
+             Start it first (the desktop app, or `switchyard serve` in another terminal), \
+             or pass --url to reach another instance."
+        )
+    })?;
+    match resp.status().as_u16() {
+        200..=299 => Ok(()),
+        401 => Err(format!(
+            "Switchyard at {base} requires an access token: pass --token or set SWITCHYARD_TOKEN"
+        )),
+        s => Err(format!(
+            "{base}/v1/health answered HTTP {s}: is that really Switchyard? (check --url)"
+        )),
+    }
+}
+
+/// `switchyard code`: check the instance answers, then run Claude Code with
+/// `ANTHROPIC_BASE_URL` pointing at it. On Unix Claude Code replaces this process, so the
+/// terminal, signals and the exit status are all its own.
+pub async fn code(a: CodeArgs) -> ExitCode {
+    match prepare(&a).await {
+        Ok(cmd) => run(cmd, &a),
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn prepare(a: &CodeArgs) -> Result<std::process::Command, String> {
+    let target = Target {
+        url: a.url.clone(),
+        config: a.config.clone(),
+        token: a.token.clone(),
+    };
+    let cfg = config_of(&target)?;
+    let base = target.base_url()?;
+    let token = access_token(&target, &cfg)?;
+    check_running(&base, token.as_deref()).await?;
+    let program = a.claude.clone().unwrap_or_else(|| "claude".into());
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(&a.args).env(claude_code::BASE_URL_VAR, &base);
+    if let Some(auth) = claude_code::auth_for(&cfg, token.as_deref()) {
+        cmd.env(claude_code::AUTH_VAR, auth);
+    }
+    Ok(cmd)
+}
+
+fn not_found(a: &CodeArgs, e: &std::io::Error) -> String {
+    let program = a.claude.clone().unwrap_or_else(|| "claude".into());
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!(
+            "{} not found: install Claude Code (npm install -g @anthropic-ai/claude-code) or pass --claude PATH",
+            program.to_string_lossy()
+        )
+    } else {
+        format!("cannot run {}: {e}", program.to_string_lossy())
+    }
+}
+
+#[cfg(unix)]
+fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
+    use std::os::unix::process::CommandExt as _;
+    // Only returns on failure.
+    let e = cmd.exec();
+    eprintln!("switchyard: {}", not_found(a, &e));
+    ExitCode::from(127)
+}
+
+#[cfg(not(unix))]
+fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
+    match cmd.status() {
+        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1) & 0xff).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("switchyard: {}", not_found(a, &e));
+            ExitCode::from(127)
+        }
+    }
+}
+
+/// `switchyard setup ...`.
+pub fn setup(t: SetupTarget) -> Result<(), String> {
+    match t {
+        SetupTarget::ClaudeCode { target, undo } => setup_claude_code(&target, undo),
+    }
+}
+
+fn setup_claude_code(target: &Target, undo: bool) -> Result<(), String> {
+    let path = claude_code::settings_path()
+        .ok_or("cannot find the home directory (set CLAUDE_CONFIG_DIR)")?;
+    if undo {
+        claude_code::undo(&path).map_err(|e| e.to_string())?;
+        println!(
+            "Restored {}: Claude Code no longer goes through Switchyard.",
+            path.display()
+        );
+        println!("(Unchanged since setup: it is back byte for byte; otherwise only the variables Switchyard set were put back.)");
+        return Ok(());
+    }
+    let cfg = config_of(target)?;
+    let base = target.base_url()?;
+    let token = access_token(target, &cfg)?;
+    let auth = claude_code::auth_for(&cfg, token.as_deref());
+    claude_code::configure(&path, &base, auth.as_deref()).map_err(|e| e.to_string())?;
+    println!("Updated {}:", path.display());
+    println!("  env.{} = {base}", claude_code::BASE_URL_VAR);
+    match (&auth, token.is_some()) {
+        (Some(_), true) => println!(
+            "  env.{} = (this Switchyard's access token)",
+            claude_code::AUTH_VAR
+        ),
+        (Some(a), false) => println!(
+            "  env.{} = {a:?} (a placeholder so Claude Code does not ask for a login; your providers' keys stay in the keychain)",
+            claude_code::AUTH_VAR
+        ),
+        (None, _) => println!(
+            "  env.{} not set: the first provider passes your own Claude login through",
+            claude_code::AUTH_VAR
+        ),
+    }
+    println!("Everything else in the file is as it was. Undo: switchyard setup claude-code --undo");
+    Ok(())
+}

@@ -1,0 +1,558 @@
+//! What the tray shows, as plain data: [`tray_model`] turns the engine's status into labels,
+//! check marks and an icon state. No Tauri here, so every state is unit-tested; `tray.rs`
+//! only copies a model onto the real menu.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use switchyard_core::config::Config;
+use switchyard_core::Status;
+
+use crate::i18n::{t, tf, Lang, Text};
+
+/// A provider's routing state, as the tray needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderState {
+    /// Can take requests.
+    Available,
+    /// Skipped until its cooldown ends.
+    CoolingDown,
+    /// Failing without a known end.
+    Unhealthy,
+    /// Turned off in the config.
+    Disabled,
+}
+
+impl ProviderState {
+    fn parse(s: &str) -> ProviderState {
+        match s {
+            "available" => ProviderState::Available,
+            "cooling_down" => ProviderState::CoolingDown,
+            "disabled" => ProviderState::Disabled,
+            _ => ProviderState::Unhealthy,
+        }
+    }
+}
+
+/// One provider in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRow {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Routing state.
+    pub state: ProviderState,
+    /// End of the cooldown, when cooling down.
+    pub cooldown_until: Option<DateTime<Utc>>,
+}
+
+/// Overall health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// The primary (or the pinned provider) serves.
+    Healthy,
+    /// A backup serves.
+    Degraded,
+    /// Nothing can serve.
+    Down,
+}
+
+/// The part of the engine's [`Status`] the tray depends on (plain data, easy to build in tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Overall health.
+    pub health: Health,
+    /// Where the next request goes.
+    pub current: Option<String>,
+    /// The pinned provider.
+    pub pinned: Option<String>,
+    /// Every provider, in priority order.
+    pub providers: Vec<ProviderRow>,
+}
+
+impl Snapshot {
+    /// From the engine's status.
+    pub fn from_status(s: &Status) -> Snapshot {
+        Snapshot {
+            health: match s.status {
+                "healthy" => Health::Healthy,
+                "degraded" => Health::Degraded,
+                _ => Health::Down,
+            },
+            current: s.current_provider.clone(),
+            pinned: s.pinned.clone(),
+            providers: s
+                .providers
+                .iter()
+                .map(|p| ProviderRow {
+                    id: p.status.id.clone(),
+                    name: p.status.name.clone(),
+                    state: if p.status.enabled {
+                        ProviderState::parse(p.status.state)
+                    } else {
+                        ProviderState::Disabled
+                    },
+                    cooldown_until: p.status.cooldown_until,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Which tray icon to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IconState {
+    /// All is well.
+    Normal,
+    /// A backup serves.
+    OnBackup,
+    /// Nothing can serve (or the engine is not running).
+    AllDown,
+}
+
+/// A check item: label and mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Label.
+    pub label: String,
+    /// Checked.
+    pub checked: bool,
+    /// Can be clicked.
+    pub enabled: bool,
+}
+
+/// A provider entry of the menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderItem {
+    /// Provider id (the menu item id is derived from it).
+    pub id: String,
+    /// Label and marks.
+    pub item: Check,
+}
+
+/// Everything the tray menu shows, top to bottom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayModel {
+    /// Icon.
+    pub icon: IconState,
+    /// The first, disabled line.
+    pub status_line: String,
+    /// Providers as a radio-like list (checked = where requests go).
+    pub providers: Vec<ProviderItem>,
+    /// Checked when nothing is pinned.
+    pub automatic: Check,
+    /// "Open Switchyard".
+    pub open: String,
+    /// "Copy endpoint URL" (disabled when the engine is not running).
+    pub copy: Check,
+    /// "Configure Claude Code" (checked = Switchyard's setup is in its settings).
+    pub claude_code: Check,
+    /// "Start at login".
+    pub start_at_login: Check,
+    /// "Notify on failover".
+    pub notify_failover: Check,
+    /// "Quit".
+    pub quit: String,
+}
+
+impl TrayModel {
+    /// The provider ids, in menu order: when these change, the menu is rebuilt.
+    pub fn provider_ids(&self) -> Vec<&str> {
+        self.providers.iter().map(|p| p.id.as_str()).collect()
+    }
+}
+
+/// Facts that come from outside the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Prefs {
+    /// The OS starts Switchyard at login.
+    pub start_at_login: bool,
+    /// Claude Code's settings point at Switchyard.
+    pub claude_code_configured: bool,
+}
+
+/// `HH:MM` in the user's time zone.
+pub fn clock(at: DateTime<Utc>, tz: &FixedOffset) -> String {
+    at.with_timezone(tz).format("%H:%M").to_string()
+}
+
+fn check(label: String, checked: bool, enabled: bool) -> Check {
+    Check {
+        label,
+        checked,
+        enabled,
+    }
+}
+
+/// The tray for a running engine.
+pub fn tray_model(
+    snap: &Snapshot,
+    cfg: &Config,
+    lang: Lang,
+    tz: &FixedOffset,
+    prefs: Prefs,
+) -> TrayModel {
+    let name_of = |id: &str| {
+        snap.providers
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let enabled: Vec<&ProviderRow> = snap
+        .providers
+        .iter()
+        .filter(|p| p.state != ProviderState::Disabled)
+        .collect();
+    let (icon, status_line) = match (&snap.current, snap.health) {
+        _ if enabled.is_empty() => (IconState::AllDown, t(lang, Text::StatusNoProviders).into()),
+        (None, _) | (_, Health::Down) => {
+            let soonest = enabled.iter().filter_map(|p| p.cooldown_until).min();
+            let line = match soonest {
+                Some(at) => tf(lang, Text::StatusAllDownRetry, &[("time", &clock(at, tz))]),
+                None => t(lang, Text::StatusAllDown).into(),
+            };
+            (IconState::AllDown, line)
+        }
+        (Some(cur), Health::Healthy) => {
+            let text = if snap.pinned.as_deref() == Some(cur.as_str()) {
+                Text::StatusPinned
+            } else {
+                Text::StatusActive
+            };
+            (
+                IconState::Normal,
+                tf(lang, text, &[("name", &name_of(cur))]),
+            )
+        }
+        (Some(cur), Health::Degraded) => {
+            // The provider that should be serving: the pinned one, else the first enabled.
+            let wanted = snap
+                .pinned
+                .as_deref()
+                .and_then(|id| enabled.iter().find(|p| p.id == id))
+                .or_else(|| enabled.first())
+                .copied();
+            let to = name_of(cur);
+            let line = match wanted {
+                Some(w) if w.state == ProviderState::CoolingDown && w.cooldown_until.is_some() => {
+                    let time = w.cooldown_until.map(|u| clock(u, tz)).unwrap_or_default();
+                    tf(
+                        lang,
+                        Text::StatusBackupCooling,
+                        &[("to", &to), ("from", &w.name), ("time", &time)],
+                    )
+                }
+                Some(w) => tf(
+                    lang,
+                    Text::StatusBackupUnavailable,
+                    &[("to", &to), ("from", &w.name)],
+                ),
+                None => tf(lang, Text::StatusActive, &[("name", &to)]),
+            };
+            (IconState::OnBackup, line)
+        }
+    };
+    let providers = snap
+        .providers
+        .iter()
+        .map(|p| {
+            let label = match (p.state, p.cooldown_until) {
+                (ProviderState::Available, _) => p.name.clone(),
+                (ProviderState::CoolingDown, Some(u)) => tf(
+                    lang,
+                    Text::ProviderCooling,
+                    &[("name", &p.name), ("time", &clock(u, tz))],
+                ),
+                (ProviderState::CoolingDown | ProviderState::Unhealthy, _) => {
+                    tf(lang, Text::ProviderUnavailable, &[("name", &p.name)])
+                }
+                (ProviderState::Disabled, _) => {
+                    tf(lang, Text::ProviderDisabled, &[("name", &p.name)])
+                }
+            };
+            ProviderItem {
+                id: p.id.clone(),
+                item: check(
+                    label,
+                    snap.current.as_deref() == Some(p.id.as_str()),
+                    p.state != ProviderState::Disabled,
+                ),
+            }
+        })
+        .collect();
+    TrayModel {
+        icon,
+        status_line,
+        providers,
+        automatic: check(
+            t(lang, Text::Automatic).into(),
+            snap.pinned.is_none(),
+            !enabled.is_empty(),
+        ),
+        open: t(lang, Text::Open).into(),
+        copy: check(t(lang, Text::CopyEndpoint).into(), false, true),
+        claude_code: check(
+            t(lang, Text::ConfigureClaudeCode).into(),
+            prefs.claude_code_configured,
+            true,
+        ),
+        start_at_login: check(
+            t(lang, Text::StartAtLogin).into(),
+            prefs.start_at_login,
+            true,
+        ),
+        notify_failover: check(
+            t(lang, Text::NotifyOnFailover).into(),
+            cfg.notifications.failover,
+            true,
+        ),
+        quit: t(lang, Text::Quit).into(),
+    }
+}
+
+/// The tray when the engine did not start: the reason, "Open" (shows it in full) and "Quit".
+pub fn not_running_model(error: &str, lang: Lang, prefs: Prefs) -> TrayModel {
+    // A tray line has no room for a paragraph.
+    let short: String = error.chars().take(90).collect();
+    let short = if short.len() < error.len() {
+        format!("{short}…")
+    } else {
+        short
+    };
+    TrayModel {
+        icon: IconState::AllDown,
+        status_line: tf(lang, Text::StatusNotRunning, &[("error", &short)]),
+        providers: Vec::new(),
+        automatic: check(t(lang, Text::Automatic).into(), true, false),
+        open: t(lang, Text::Open).into(),
+        copy: check(t(lang, Text::CopyEndpoint).into(), false, false),
+        claude_code: check(
+            t(lang, Text::ConfigureClaudeCode).into(),
+            prefs.claude_code_configured,
+            false,
+        ),
+        start_at_login: check(
+            t(lang, Text::StartAtLogin).into(),
+            prefs.start_at_login,
+            true,
+        ),
+        notify_failover: check(t(lang, Text::NotifyOnFailover).into(), false, false),
+        quit: t(lang, Text::Quit).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn tz() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).expect("offset")
+    }
+
+    /// 14:05 in UTC+8.
+    fn at_1405() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 1, 6, 5, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn row(id: &str, name: &str, state: ProviderState) -> ProviderRow {
+        ProviderRow {
+            id: id.into(),
+            name: name.into(),
+            state,
+            cooldown_until: (state == ProviderState::CoolingDown).then(at_1405),
+        }
+    }
+
+    fn snap(health: Health, current: Option<&str>, rows: Vec<ProviderRow>) -> Snapshot {
+        Snapshot {
+            health,
+            current: current.map(String::from),
+            pinned: None,
+            providers: rows,
+        }
+    }
+
+    fn two(claude: ProviderState, deepseek: ProviderState) -> Vec<ProviderRow> {
+        vec![
+            row("claude", "Claude", claude),
+            row("deepseek", "DeepSeek", deepseek),
+        ]
+    }
+
+    fn checked(m: &TrayModel) -> Vec<&str> {
+        m.providers
+            .iter()
+            .filter(|p| p.item.checked)
+            .map(|p| p.id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn healthy() {
+        let s = snap(
+            Health::Healthy,
+            Some("claude"),
+            two(ProviderState::Available, ProviderState::Available),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.icon, IconState::Normal);
+        assert_eq!(m.status_line, "Active: Claude");
+        assert_eq!(checked(&m), ["claude"]);
+        assert_eq!(m.providers[0].item.label, "Claude");
+        assert_eq!(m.providers[1].item.label, "DeepSeek");
+        assert!(m.automatic.checked && m.automatic.enabled);
+        assert!(m.notify_failover.checked, "the default config notifies");
+        assert!(!m.start_at_login.checked);
+        assert_eq!(m.provider_ids(), ["claude", "deepseek"]);
+        assert_eq!(m.quit, "Quit");
+    }
+
+    #[test]
+    fn on_backup_with_cooldown_time_in_both_languages() {
+        let s = snap(
+            Health::Degraded,
+            Some("deepseek"),
+            two(ProviderState::CoolingDown, ProviderState::Available),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.icon, IconState::OnBackup);
+        assert_eq!(
+            m.status_line,
+            "On backup: DeepSeek — Claude cooling down until 14:05"
+        );
+        assert_eq!(checked(&m), ["deepseek"]);
+        assert_eq!(
+            m.providers[0].item.label,
+            "Claude (cooling down until 14:05)"
+        );
+        assert!(
+            m.providers[0].item.enabled,
+            "a cooling provider can be pinned"
+        );
+
+        let zh = tray_model(&s, &Config::default(), Lang::ZhCn, &tz(), Prefs::default());
+        assert_eq!(
+            zh.status_line,
+            "使用备用：DeepSeek — Claude 冷却中，14:05 恢复"
+        );
+        assert_eq!(zh.automatic.label, "自动");
+        assert_eq!(zh.quit, "退出");
+    }
+
+    #[test]
+    fn on_backup_without_a_known_end() {
+        let s = snap(
+            Health::Degraded,
+            Some("deepseek"),
+            two(ProviderState::Unhealthy, ProviderState::Available),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.status_line, "On backup: DeepSeek — Claude unavailable");
+        assert_eq!(m.providers[0].item.label, "Claude (unavailable)");
+    }
+
+    #[test]
+    fn all_down_with_and_without_retry_time() {
+        let s = snap(
+            Health::Down,
+            None,
+            two(ProviderState::CoolingDown, ProviderState::Unhealthy),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.icon, IconState::AllDown);
+        assert_eq!(m.status_line, "All providers down — next retry at 14:05");
+        assert!(checked(&m).is_empty());
+
+        let s = snap(
+            Health::Down,
+            None,
+            two(ProviderState::Unhealthy, ProviderState::Unhealthy),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.status_line, "All providers down");
+    }
+
+    #[test]
+    fn pinned() {
+        let mut s = snap(
+            Health::Healthy,
+            Some("deepseek"),
+            two(ProviderState::Available, ProviderState::Available),
+        );
+        s.pinned = Some("deepseek".into());
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.icon, IconState::Normal);
+        assert_eq!(m.status_line, "Pinned: DeepSeek");
+        assert_eq!(checked(&m), ["deepseek"]);
+        assert!(!m.automatic.checked);
+
+        // The pinned provider cools down and the fallback serves.
+        s.health = Health::Degraded;
+        s.current = Some("claude".into());
+        s.providers = two(ProviderState::Available, ProviderState::CoolingDown);
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(
+            m.status_line,
+            "On backup: Claude — DeepSeek cooling down until 14:05"
+        );
+    }
+
+    #[test]
+    fn disabled_providers_are_shown_but_not_clickable() {
+        let s = snap(
+            Health::Healthy,
+            Some("deepseek"),
+            two(ProviderState::Disabled, ProviderState::Available),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.status_line, "Active: DeepSeek");
+        assert_eq!(m.providers[0].item.label, "Claude (disabled)");
+        assert!(!m.providers[0].item.enabled);
+        assert!(m.providers[1].item.enabled);
+
+        let s = snap(
+            Health::Down,
+            None,
+            two(ProviderState::Disabled, ProviderState::Disabled),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        assert_eq!(m.status_line, "No provider is enabled");
+        assert_eq!(m.icon, IconState::AllDown);
+        assert!(!m.automatic.enabled);
+    }
+
+    #[test]
+    fn prefs_and_config_switches_show_as_checks() {
+        let s = snap(
+            Health::Healthy,
+            Some("claude"),
+            two(ProviderState::Available, ProviderState::Available),
+        );
+        let mut cfg = Config::default();
+        cfg.notifications.failover = false;
+        let prefs = Prefs {
+            start_at_login: true,
+            claude_code_configured: true,
+        };
+        let m = tray_model(&s, &cfg, Lang::En, &tz(), prefs);
+        assert!(!m.notify_failover.checked);
+        assert!(m.start_at_login.checked);
+        assert!(m.claude_code.checked);
+    }
+
+    #[test]
+    fn not_running_shows_the_reason_short() {
+        let long = "cannot listen on 127.0.0.1:3535: the port is already in use (is another Switchyard running? change `listen` in the config or pass --listen 127.0.0.1:PORT)";
+        let m = not_running_model(long, Lang::En, Prefs::default());
+        assert_eq!(m.icon, IconState::AllDown);
+        assert!(m
+            .status_line
+            .starts_with("Not running: cannot listen on 127.0.0.1:3535"));
+        assert!(m.status_line.ends_with('…'));
+        assert!(m.providers.is_empty());
+        assert!(!m.copy.enabled && !m.claude_code.enabled);
+    }
+}
