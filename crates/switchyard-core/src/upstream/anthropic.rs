@@ -287,20 +287,8 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
         }
         let idle = Duration::from_millis(a.timeouts.idle_ms);
         let body: ByteStream = Box::pin(resp.bytes_stream());
-        return match relay::peek(body, deadline, idle, a.client_model, &up_headers, stamp).await {
-            Ok(committed) => {
-                let (input_tokens, output_tokens) = committed.tokens();
-                Outcome::Success(Answer {
-                    status,
-                    headers: relayed,
-                    body: AnswerBody::Stream(committed),
-                    upstream_model: a.upstream_model.to_string(),
-                    input_tokens,
-                    output_tokens,
-                })
-            }
-            Err((f, ans)) => Outcome::Retry(f, ans),
-        };
+        let peeked = relay::peek(body, deadline, idle, a.client_model, &up_headers, stamp).await;
+        return super::stream_outcome(peeked, status, relayed, a.upstream_model);
     }
 
     let body = match read_limited(resp, usize::MAX, deadline).await {

@@ -52,6 +52,29 @@ pub enum Outcome {
     Unsupported(String),
 }
 
+/// The outcome of a stream whose opening was peeked: served, or fail over.
+pub(crate) fn stream_outcome(
+    peeked: Result<relay::Committed, (Failure, Option<FailedAnswer>)>,
+    status: StatusCode,
+    headers: HeaderMap,
+    upstream_model: &str,
+) -> Outcome {
+    match peeked {
+        Ok(committed) => {
+            let (input_tokens, output_tokens) = committed.tokens();
+            Outcome::Success(Answer {
+                status,
+                headers,
+                body: AnswerBody::Stream(committed),
+                upstream_model: upstream_model.to_string(),
+                input_tokens,
+                output_tokens,
+            })
+        }
+        Err((f, ans)) => Outcome::Retry(f, ans),
+    }
+}
+
 /// Run one attempt with the adapter for the provider's kind.
 pub async fn attempt(a: anthropic::Attempt<'_>) -> Outcome {
     match a.provider.kind {

@@ -336,7 +336,7 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
         let writer = StreamWriter::new(a.client_model, &message_id(), &format!("sy1.{}.", p.id));
         let upstream: ByteStream = Box::pin(resp.bytes_stream());
         let translated = translate_stream(upstream, machine, writer, idle);
-        return match relay::peek(
+        let peeked = relay::peek(
             translated,
             deadline,
             idle,
@@ -344,21 +344,8 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
             &up_headers,
             None,
         )
-        .await
-        {
-            Ok(committed) => {
-                let (input_tokens, output_tokens) = committed.tokens();
-                Outcome::Success(Answer {
-                    status,
-                    headers: relayed,
-                    body: AnswerBody::Stream(committed),
-                    upstream_model: a.upstream_model.to_string(),
-                    input_tokens,
-                    output_tokens,
-                })
-            }
-            Err((f, ans)) => Outcome::Retry(f, ans),
-        };
+        .await;
+        return super::stream_outcome(peeked, status, relayed, a.upstream_model);
     }
 
     let body = match read_limited(resp, usize::MAX, deadline).await {
