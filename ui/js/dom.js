@@ -65,6 +65,11 @@ export function rerender(container, render) {
     if (el && 'value' in el) {
       el.value = value;
       el.dataset.dirty = '1';
+      // A value set from script fires no `change` when the field loses focus, so what the user
+      // typed before the update would never be saved: fire it ourselves.
+      el.addEventListener('blur', () => {
+        if (el.dataset.dirty) el.dispatchEvent(new Event('change', { bubbles: true }));
+      }, { once: true });
     }
   }
   if (key) {

@@ -124,15 +124,24 @@ export function throttle(fn, ms) {
  * Save a changed copy of the config: `change(copy)` edits it, the engine validates and saves it.
  * Throws the engine's error (ApiError) unchanged, so forms can show it by their field.
  */
-export async function saveConfig(change) {
-  const next = structuredClone(state.config);
-  change(next);
-  await api.saveConfig(next);
-  state.config = next;
-  emit('config');
-  refreshStatus().catch(() => {});
-  refreshKeys().catch(() => {});
-  return next;
+// Saves run one after another, each applying its change to the config as the previous save
+// left it: two quick edits (a checkbox, then a number) must not overwrite each other.
+let saving = Promise.resolve();
+
+export function saveConfig(change) {
+  const run = async () => {
+    const next = structuredClone(state.config);
+    change(next);
+    await api.saveConfig(next);
+    state.config = next;
+    emit('config');
+    refreshStatus().catch(() => {});
+    refreshKeys().catch(() => {});
+    return next;
+  };
+  const result = saving.then(run, run);
+  saving = result.catch(() => {});
+  return result;
 }
 
 /** Display name of a provider id. */
