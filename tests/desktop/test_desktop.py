@@ -47,11 +47,18 @@ def panel_text(drv, panel: str) -> str:
 
 
 def click(drv, css: str, timeout: float = 10) -> None:
+    """Click once the element is there and usable. The UI re-renders live (engine events), so
+    the element is looked up again on every try: a handle from before a re-render is stale."""
     from selenium.webdriver.common.by import By
 
-    el = wait_for(lambda: drv.find_element(By.CSS_SELECTOR, css), timeout, f"element {css}")
-    wait_for(lambda: el.is_displayed() and el.is_enabled(), timeout, f"{css} clickable")
-    el.click()
+    def attempt() -> bool:
+        el = drv.find_element(By.CSS_SELECTOR, css)
+        if not (el.is_displayed() and el.is_enabled()):
+            return False
+        el.click()
+        return True
+
+    wait_for(attempt, timeout, f"{css} clicked")
 
 
 # --------------------------------------------------------------------------------------------
