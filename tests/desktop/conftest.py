@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +31,10 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_BIN = Path(os.environ.get("SWITCHYARD_DESKTOP_BIN", ROOT / "target/debug/switchyard-desktop"))
 MOCK_BIN = Path(os.environ.get("SWITCHYARD_MOCK_BIN", ROOT / "target/debug/switchyard-mock"))
 TAURI_DRIVER = Path(os.environ.get("TAURI_DRIVER", ROOT / ".tools/bin/tauri-driver"))
-DOCS = ROOT / "docs"
+# The committed screenshots change only when asked (SWITCHYARD_UPDATE_SCREENSHOTS=1); otherwise
+# they go to a scratch folder so a test run leaves the checkout clean.
+DOCS = ROOT / "docs" if os.environ.get("SWITCHYARD_UPDATE_SCREENSHOTS") == "1" else Path(tempfile.gettempdir()) / "switchyard-desktop-shots"
+DOCS.mkdir(parents=True, exist_ok=True)
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 PRIMARY_TEXT = "Hello from Claude mock"
