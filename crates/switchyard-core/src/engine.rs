@@ -394,6 +394,14 @@ impl Switchyard {
             let shutdown = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
+            use axum::serve::ListenerExt;
+            // Without TCP_NODELAY a stream's second small write waits for the client's
+            // delayed ACK (~40 ms on Linux): every SSE chunk after the first would be late.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!("cannot set TCP_NODELAY: {e}");
+                }
+            });
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await
