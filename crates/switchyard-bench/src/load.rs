@@ -70,6 +70,13 @@ pub struct Samples {
     pub first_byte: Vec<u64>,
     /// Request sent to the chunk completing the first `content_block_delta` (streams only).
     pub first_delta: Vec<u64>,
+    /// Request sent to the chunk completing the last `content_block_delta` (streams only).
+    pub last_delta: Vec<u64>,
+    /// Mean gap between consecutive `content_block_delta`s of one stream (streams with at
+    /// least two deltas).
+    pub delta_gap: Vec<u64>,
+    /// `content_block_delta`s over all measured streams.
+    pub deltas: u64,
     /// Failed requests (non-2xx, connection errors).
     pub errors: u64,
     /// The first error seen, for the report.
@@ -88,6 +95,11 @@ pub struct RunResult {
     pub total: Summary,
     pub first_byte: Summary,
     pub first_delta: Summary,
+    pub last_delta: Summary,
+    /// Per stream: (last delta − first delta) / (deltas − 1), µs.
+    pub delta_gap: Summary,
+    /// `content_block_delta`s per measured stream, mean.
+    pub deltas_per_stream: f64,
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed_s: f64,
@@ -106,6 +118,13 @@ impl Samples {
             total: summarize(&mut self.total),
             first_byte: summarize(&mut self.first_byte),
             first_delta: summarize(&mut self.first_delta),
+            last_delta: summarize(&mut self.last_delta),
+            delta_gap: summarize(&mut self.delta_gap),
+            deltas_per_stream: if spec.stream && n > 0 {
+                self.deltas as f64 / n as f64
+            } else {
+                0.0
+            },
             errors: self.errors,
             first_error: self.first_error,
             elapsed_s,
@@ -123,6 +142,8 @@ struct Sample {
     total: u64,
     first_byte: Option<u64>,
     first_delta: Option<u64>,
+    last_delta: Option<u64>,
+    deltas: u32,
 }
 
 struct Worker {
@@ -154,6 +175,35 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Splits an SSE body into frames (ended by a blank line) as its chunks arrive and counts the
+/// `content_block_delta` frames.
+#[derive(Default)]
+struct FrameScan {
+    /// The unfinished frame so far.
+    buf: Vec<u8>,
+}
+
+impl FrameScan {
+    /// Feed one body chunk; returns how many `content_block_delta` frames it completed.
+    fn push(&mut self, data: &[u8]) -> u32 {
+        // A blank line may straddle two chunks: look again from just before the new bytes.
+        let mut from = self.buf.len().saturating_sub(1);
+        self.buf.extend_from_slice(data);
+        let mut start = 0;
+        let mut n = 0;
+        while let Some(i) = self.buf[from..].windows(2).position(|w| w == b"\n\n") {
+            let end = from + i;
+            if contains(&self.buf[start..end], b"content_block_delta") {
+                n += 1;
+            }
+            start = end + 2;
+            from = start;
+        }
+        self.buf.drain(..start);
+        n
+    }
+}
+
 impl Worker {
     async fn new(spec: &Spec) -> Result<Worker, String> {
         let host = http::HeaderValue::from_str(&spec.addr.to_string())
@@ -173,15 +223,12 @@ impl Worker {
     }
 
     fn request(&self) -> Result<Request<Full<Bytes>>, String> {
-        Request::builder()
-            .method(Method::POST)
-            .uri(self.path.as_str())
-            .header(header::HOST, self.host.clone())
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("x-api-key", "bench")
-            .header("anthropic-version", "2023-06-01")
-            .body(Full::new(self.body.clone()))
-            .map_err(|e| format!("cannot build the request: {e}"))
+        build_request(
+            Method::POST,
+            self.host.clone(),
+            &self.path,
+            self.body.clone(),
+        )
     }
 
     /// One request, timed from just before it is handed to the connection until its body
@@ -205,7 +252,9 @@ impl Worker {
         let mut body = resp.into_body();
         let mut first_byte = None;
         let mut first_delta = None;
-        let mut seen: Vec<u8> = Vec::new();
+        let mut last_delta = None;
+        let mut deltas = 0u32;
+        let mut frames = FrameScan::default();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| format!("body read failed: {e}"))?;
             let Some(data) = frame.data_ref() else {
@@ -217,17 +266,14 @@ impl Worker {
             if first_byte.is_none() {
                 first_byte = Some(t0.elapsed().as_nanos() as u64);
             }
-            if self.stream && first_delta.is_none() {
-                seen.extend_from_slice(data);
-                // The frame is complete once its blank line has arrived.
-                if let Some(i) = seen
-                    .windows(b"content_block_delta".len())
-                    .position(|w| w == b"content_block_delta")
-                {
-                    if contains(&seen[i..], b"\n\n") {
-                        first_delta = Some(t0.elapsed().as_nanos() as u64);
-                        seen = Vec::new();
-                    }
+            if self.stream {
+                // A delta counts once its frame is complete (its blank line has arrived).
+                let n = frames.push(data);
+                if n > 0 {
+                    let at = t0.elapsed().as_nanos() as u64;
+                    first_delta.get_or_insert(at);
+                    last_delta = Some(at);
+                    deltas += n;
                 }
             }
         }
@@ -242,6 +288,8 @@ impl Worker {
             total,
             first_byte,
             first_delta,
+            last_delta,
+            deltas,
         })
     }
 }
@@ -340,7 +388,14 @@ async fn run_async(spec: &Spec) -> Result<Samples, String> {
                     }
                     if let Some(d) = s.first_delta {
                         out.first_delta.push(d);
+                        if let Some(l) = s.last_delta {
+                            out.last_delta.push(l);
+                            if s.deltas > 1 {
+                                out.delta_gap.push((l - d) / u64::from(s.deltas - 1));
+                            }
+                        }
                     }
+                    out.deltas += u64::from(s.deltas);
                 }
             }
             Ok(Err(e)) => failure = failure.or(Some(e)),
@@ -379,6 +434,64 @@ pub fn run(spec: &Spec) -> Result<RunResult, String> {
     Ok(samples.finish(spec))
 }
 
+/// The request every run sends (and [`fetch`] too): the body with the load's headers.
+fn build_request(
+    method: Method,
+    host: http::HeaderValue,
+    path: &str,
+    body: Bytes,
+) -> Result<Request<Full<Bytes>>, String> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, host)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-api-key", "bench")
+        .header("anthropic-version", "2023-06-01")
+        .body(Full::new(body))
+        .map_err(|e| format!("cannot build the request: {e}"))
+}
+
+/// One untimed request with the load's headers (for checks before and after the runs):
+/// the status and the whole body. Loopback only; at most 10 s.
+pub fn fetch(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    body: impl Into<Bytes>,
+) -> Result<(http::StatusCode, Bytes), String> {
+    if !addr.ip().is_loopback() {
+        return Err(format!("refusing to fetch from {addr}: loopback only"));
+    }
+    let host = http::HeaderValue::from_str(&addr.to_string())
+        .map_err(|e| format!("bad host header: {e}"))?;
+    let req = build_request(method, host, path, body.into())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot build the runtime: {e}"))?;
+    rt.block_on(async {
+        let work = async {
+            let mut sender = connect(addr).await?;
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|e| format!("{path}: request failed: {e}"))?;
+            let status = resp.status();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| format!("{path}: body read failed: {e}"))?
+                .to_bytes();
+            Ok((status, body))
+        };
+        tokio::time::timeout(Duration::from_secs(10), work)
+            .await
+            .map_err(|_| format!("{path}: no answer within 10 s"))?
+    })
+}
+
 /// `http://127.0.0.1:PORT[/...]` -> the socket address.
 pub fn parse_url(url: &str) -> Result<SocketAddr, String> {
     let rest = url
@@ -409,5 +522,25 @@ mod tests {
     fn finds_bytes() {
         assert!(contains(b"abc\n\ndef", b"\n\n"));
         assert!(!contains(b"abc\ndef", b"\n\n"));
+    }
+
+    #[test]
+    fn counts_delta_frames_across_chunks() {
+        let mut f = FrameScan::default();
+        assert_eq!(
+            f.push(b"event: message_start\ndata: {}\n\nevent: content_block_"),
+            0
+        );
+        assert_eq!(f.push(b"delta\ndata: {}\n"), 0);
+        // The blank line completing the frame arrives alone.
+        assert_eq!(f.push(b"\n"), 1);
+        assert_eq!(
+            f.push(
+                b"event: content_block_delta\ndata: {}\n\nevent: content_block_delta\ndata: {}\n\n"
+            ),
+            2
+        );
+        assert_eq!(f.push(b"event: message_stop\ndata: {}\n\n"), 0);
+        assert!(f.buf.is_empty());
     }
 }

@@ -199,6 +199,17 @@ pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
     Ok(get(11)? + get(12)?)
 }
 
+/// Whether a process still runs (a child that exited stays a zombie until it is waited for).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| {
+            t.rfind(')')
+                .and_then(|i| t[i + 1..].split_whitespace().next().map(str::to_owned))
+        })
+        .is_some_and(|state| state != "Z" && state != "X")
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on every common Linux).
 pub fn clock_ticks_per_sec() -> u64 {
     Command::new("getconf")
@@ -215,6 +226,18 @@ pub fn clock_ticks_per_sec() -> u64 {
 pub fn write_config(path: &Path, mock: SocketAddr) -> Result<(), String> {
     let text = format!(
         "listen = \"127.0.0.1:0\"\n\n[[providers]]\nid = \"mock\"\nbase_url = \"http://{mock}\"\ncredential = \"none\"\n"
+    );
+    File::create(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Write a Switchyard config whose one provider is the mock's OpenAI face (`kind = "openai"`):
+/// Anthropic requests are translated to Chat Completions and the answers back.
+pub fn write_openai_config(path: &Path, mock: SocketAddr) -> Result<(), String> {
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\n\n[[providers]]\nid = \"mock-openai\"\nkind = \"openai\"\n\
+         base_url = \"http://{mock}/v1\"\ncredential = \"none\"\n\n[providers.models]\n\"*\" = \"mock-model\"\n"
     );
     File::create(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
@@ -244,5 +267,22 @@ mod tests {
         let m = memory(pid).expect("status");
         assert!(m.rss_kb > 0 && m.threads >= 1);
         cpu_ticks(pid).expect("stat");
+        assert!(alive(pid));
+        assert!(!alive(u32::MAX));
+    }
+
+    #[test]
+    fn killed_child_is_not_alive() {
+        let mut child = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let pid = child.id();
+        assert!(alive(pid));
+        child.kill().expect("kill");
+        // Not waited for yet: a zombie until then.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(pid));
+        let _ = child.wait();
     }
 }
