@@ -17,6 +17,9 @@ use crate::routing::{ProviderStatus, Router};
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
 use crate::stats::{ProviderTotals, Stats};
 
+/// How long [`Handle::shutdown`] lets in-flight requests finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// The keychain name of the client access token.
 pub const ACCESS_TOKEN_NAME: &str = "access-token";
 
@@ -555,8 +558,17 @@ impl Handle {
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
         let task = self.server.lock().take();
-        if let Some(t) = task {
-            let _ = t.await;
+        if let Some(mut t) = task {
+            // Graceful shutdown waits for every connection to close, and clients keep idle
+            // keep-alive connections open: give in-flight requests a few seconds, then stop.
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut t).await.is_err() {
+                tracing::info!(
+                    "connections still open after {} s: closing them",
+                    SHUTDOWN_GRACE.as_secs()
+                );
+                t.abort();
+                let _ = t.await;
+            }
         }
     }
 

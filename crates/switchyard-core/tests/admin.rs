@@ -375,3 +375,23 @@ async fn presets_provider_tests_and_claude_code_setup() {
     assert_eq!(std::fs::read_to_string(&settings).expect("read"), original);
     let _ = std::fs::remove_dir_all(home);
 }
+
+#[tokio::test]
+async fn shutdown_finishes_with_an_idle_keep_alive_client_connected() {
+    let e = env(1).await;
+    // An idle keep-alive connection, as every HTTP client pool leaves behind.
+    let mut idle = tokio::net::TcpStream::connect(e.sy.addr())
+        .await
+        .expect("connect");
+    use tokio::io::AsyncWriteExt;
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), e.sy.shutdown())
+        .await
+        .expect("shutdown finishes");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(idle);
+}
