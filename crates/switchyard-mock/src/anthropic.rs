@@ -4,7 +4,7 @@
 //! Everything is serialized through `#[derive(Serialize)]` structs so that keys come out in
 //! Anthropic's order (`"type"` first) whatever `serde_json` map ordering the build uses.
 
-use crate::reply::{Step, ToolUse};
+use crate::reply::{Body, Step, ToolUse};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
@@ -22,6 +22,37 @@ pub(crate) struct MessageSpec<'a> {
     pub tool_use: Option<&'a ToolUse>,
     pub stop_reason: Option<&'a str>,
     pub output_tokens: Option<u64>,
+}
+
+impl<'a> MessageSpec<'a> {
+    /// The model answer a `Body::Message` asks for (any face renders it in its own format).
+    pub(crate) fn of_message(body: &'a Body) -> Option<Self> {
+        match body {
+            Body::Message {
+                text,
+                chunks,
+                chunk_delay_ms,
+                thinking,
+                tool_use,
+                stop_reason,
+                output_tokens,
+            } => Some(MessageSpec {
+                text,
+                chunks: *chunks,
+                pieces: None,
+                chunk_delay_ms: *chunk_delay_ms,
+                thinking: thinking.as_deref(),
+                tool_use: tool_use.as_ref(),
+                stop_reason: stop_reason.as_deref(),
+                output_tokens: *output_tokens,
+            }),
+            Body::EmptyMessage => Some(MessageSpec {
+                output_tokens: Some(0),
+                ..MessageSpec::default()
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Per-response facts: ids and the request's model and size.

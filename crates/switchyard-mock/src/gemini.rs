@@ -50,40 +50,21 @@ pub(crate) fn render(body: &Body, status: u16, info: &RequestInfo, id: u64) -> O
         id,
         input_tokens: info.input_tokens,
     };
-    let spec = match body {
-        Body::Message {
-            text,
-            chunks,
-            chunk_delay_ms,
-            thinking,
-            tool_use,
-            stop_reason,
-            output_tokens,
-        } => MessageSpec {
-            text,
-            chunks: *chunks,
-            pieces: None,
-            chunk_delay_ms: *chunk_delay_ms,
-            thinking: thinking.as_deref(),
-            tool_use: tool_use.as_ref(),
-            stop_reason: stop_reason.as_deref(),
-            output_tokens: *output_tokens,
-        },
-        Body::EmptyMessage => MessageSpec {
-            output_tokens: Some(0),
-            ..MessageSpec::default()
-        },
-        Body::Error {
-            error_type,
-            message,
-        } => {
-            return Some(Rendered::Json(error_json(
-                status,
-                error_type.as_deref(),
+    let spec = match MessageSpec::of_message(body) {
+        Some(spec) => spec,
+        None => match body {
+            Body::Error {
+                error_type,
                 message,
-            )))
-        }
-        _ => return None,
+            } => {
+                return Some(Rendered::Json(error_json(
+                    status,
+                    error_type.as_deref(),
+                    message,
+                )))
+            }
+            _ => return None,
+        },
     };
     Some(if info.stream {
         Rendered::Stream(stream_ops(&spec, &ctx))
