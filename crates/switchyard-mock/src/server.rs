@@ -214,32 +214,9 @@ fn render(shared: &Arc<Shared>, reply: &Reply, info: &RequestInfo, id: u64) -> R
             Some(content_type.as_deref().unwrap_or(TEXT)),
             MockBody::full(Bytes::from(text.clone())),
         ),
-        Body::Message {
-            text,
-            chunks,
-            chunk_delay_ms,
-            thinking,
-            tool_use,
-            stop_reason,
-            output_tokens,
-        } => {
-            let (ct, body) = message(MessageSpec {
-                text,
-                chunks: *chunks,
-                pieces: None,
-                chunk_delay_ms: *chunk_delay_ms,
-                thinking: thinking.as_deref(),
-                tool_use: tool_use.as_ref(),
-                stop_reason: stop_reason.as_deref(),
-                output_tokens: *output_tokens,
-            });
-            (Some(ct), body)
-        }
-        Body::EmptyMessage => {
-            let (ct, body) = message(MessageSpec {
-                output_tokens: Some(0),
-                ..MessageSpec::default()
-            });
+        Body::Message { .. } | Body::EmptyMessage => {
+            let spec = MessageSpec::of_message(&reply.body).unwrap_or_default();
+            let (ct, body) = message(spec);
             (Some(ct), body)
         }
         Body::Error {
