@@ -408,6 +408,66 @@ mod tests {
     }
 
     #[test]
+    fn spreading_strategies_rules_sticky_and_trials() {
+        use crate::config::Strategy;
+        let mut c = cfg(&["a", "b", "c"]);
+        c.routing.strategy = Strategy::RoundRobin;
+        let r = Router::new();
+        let now = Instant::now();
+        let none = RequestCtx::default();
+        let firsts: Vec<String> = (0..6)
+            .map(|_| r.plan(&c, &none, now).attempts[0].provider.clone())
+            .collect();
+        assert_eq!(firsts, ["a", "b", "c", "a", "b", "c"]);
+        // The rest follow in priority order.
+        assert_eq!(ids(&r.plan(&c, &none, now)), ["a", "b", "c"]);
+        assert_eq!(ids(&r.plan(&c, &none, now)), ["b", "a", "c"]);
+        // A rule's provider goes first; the pick is not consumed.
+        let rule = RequestCtx {
+            rule_provider: Some("c"),
+            ..none
+        };
+        assert_eq!(ids(&r.plan(&c, &rule, now)), ["c", "a", "b"]);
+        // A cooling provider is out of the rotation; after its cooldown its trial goes first.
+        r.failed("b", &fail(Some(30)), now);
+        for _ in 0..4 {
+            assert!(!ids(&r.plan(&c, &none, now)).contains(&"b"));
+        }
+        let later = now + Duration::from_secs(31);
+        let p = r.plan(&c, &none, later);
+        assert_eq!(p.attempts[0].provider, "b");
+        assert!(p.attempts[0].is_trial());
+        assert_eq!(p.attempts.len(), 3);
+        drop(p);
+        // Sticky: a served session comes back to its provider, ahead of the rotation.
+        let s = RequestCtx {
+            session: Some("s1"),
+            ..none
+        };
+        let served = Served {
+            session: Some("s1"),
+            strategy: Strategy::RoundRobin,
+            sticky: true,
+            track_active: true,
+            ttfb: None,
+        };
+        r.served("c", &served);
+        for _ in 0..3 {
+            assert_eq!(r.plan(&c, &s, later).attempts[0].provider, "c");
+        }
+        c.routing.sticky_sessions = false;
+        let firsts: Vec<String> = (0..3)
+            .map(|_| r.plan(&c, &s, later).attempts[0].provider.clone())
+            .collect();
+        assert_ne!(firsts, ["c", "c", "c"]);
+        // A pin wins over everything.
+        r.pin(Some("a".into()));
+        let p = r.plan(&c, &rule, later);
+        assert!(p.pinned);
+        assert_eq!(ids(&p), ["a", "b", "c"]);
+    }
+
+    #[test]
     fn all_cooling_tries_the_soonest_unhinted_or_nothing() {
         let c = cfg(&["a", "b"]);
         let r = Router::new();
