@@ -2,6 +2,7 @@
 // a scenario rule added in the UI that routes a real request, shown in the request log.
 
 import { test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { startEnv, eventually, assertNoPageErrors } from './harness.js';
 
@@ -33,6 +34,10 @@ test('strategy, sticky sessions and weights are saved to the config', T, async (
   const cfg = (await env.api('/api/config')).json.config;
   assert.equal(cfg.providers[0].weight, 3);
   assert.equal(cfg.providers[1].weight, undefined, 'the default weight is not written');
+  const file = await readFile(env.configPath, 'utf8');
+  assert.match(file, /strategy = "weighted"/);
+  assert.match(file, /sticky_sessions = false/);
+  assert.match(file, /weight = 3/);
   assertNoPageErrors(assert, env);
 });
 
@@ -57,6 +62,7 @@ test('a rule added in the UI routes a request, and the request log names it', T,
 
   let cfg = (await env.api('/api/config')).json.config;
   assert.deepEqual(cfg.rules, [{ name: 'background', provider: 'backup', upstream_model: 'tiny-model', model: 'claude-haiku*' }]);
+  assert.match(await readFile(env.configPath, 'utf8'), /\[\[rules\]\]\s+name = "background"\s+provider = "backup"/);
   const row = page.locator('#rule-list > li').first();
   await row.filter({ hasText: 'model matches claude-haiku*' }).filter({ hasText: 'to Backup as tiny-model' }).waitFor();
 
