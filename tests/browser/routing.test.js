@@ -100,3 +100,19 @@ test('a rule added in the UI routes a request, and the request log names it', T,
   assert.equal(cfg.rules[0].name, 'background');
   assertNoPageErrors(assert, env);
 });
+
+test('deleting a provider also deletes the rules that send requests to it', T, async (t) => {
+  const env = await startEnv(t);
+  const { page } = env;
+  const cfg = (await env.api('/api/config')).json.config;
+  cfg.rules = [{ provider: 'backup', model: 'claude-haiku*' }, { provider: 'primary', keyword: 'urgent' }];
+  assert.equal((await env.api('/api/config', { method: 'PUT', body: cfg })).status, 200);
+  await env.open('#providers');
+  await page.getByRole('button', { name: 'Delete Backup' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('Scenario rules that send requests to it are deleted too (1).').waitFor();
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await eventually(async () => (await env.api('/api/config')).json.config.providers.length === 1, 'provider deleted');
+  assert.deepEqual((await env.api('/api/config')).json.config.rules, [{ provider: 'primary', keyword: 'urgent' }]);
+  assertNoPageErrors(assert, env);
+});
