@@ -101,7 +101,7 @@ async fn least_latency_prefers_the_faster_provider_and_moves_when_it_slows() {
     let got = spread(&e, 10).await;
     assert_eq!(count(&got, "p1"), 10, "the faster one: {got:?}");
     // The fast one slows down: within a few requests its average passes the other's.
-    e.mocks[1].set_default(Reply::text("fast no more").with_delay(500));
+    e.mocks[1].set_default(Reply::text("fast no more").with_delay(1500));
     let mut moved_after = None;
     for i in 0..6 {
         if e.messages(false).await.provider() == Some("p0") {
@@ -304,6 +304,14 @@ async fn a_rule_can_override_the_model_and_falls_back_when_its_provider_fails() 
     let rec = last_record(&e).await;
     assert_eq!(rec["upstream_model"], "tiny-model-1");
     assert_eq!(rec["rule"], "cheap");
+    // Streaming takes the same route.
+    let mut streamed = haiku.clone();
+    streamed["stream"] = json!(true);
+    let r = e.post_json("/v1/messages", &streamed).await;
+    assert_eq!(r.provider(), Some("p1"));
+    assert_valid_stream(&r);
+    assert_eq!(e.mocks[1].requests()[1].json()["model"], "tiny-model-1");
+    assert_eq!(last_record(&e).await["rule"], "cheap");
     // Not a failover and not a change of the active provider: no event for rule routing.
     let mut e = e;
     assert!(

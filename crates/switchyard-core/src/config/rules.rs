@@ -67,7 +67,7 @@ impl Rule {
             return Some((
                 "provider",
                 format!(
-                    "no provider {:?}; known: {}",
+                    "no provider {:?}; known: {} (fix the id or remove this rule)",
                     self.provider,
                     known.join(", ")
                 ),
