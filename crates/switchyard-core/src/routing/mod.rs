@@ -468,6 +468,46 @@ mod tests {
     }
 
     #[test]
+    fn least_latency_measures_everyone_and_re_measures_stale_providers() {
+        use crate::config::Strategy;
+        let mut c = cfg(&["a", "b"]);
+        c.routing.strategy = Strategy::LeastLatency;
+        let r = Router::new();
+        let now = Instant::now();
+        let none = RequestCtx::default();
+        let first = |at| r.plan(&c, &none, at).attempts[0].provider.clone();
+        let served = |id: &str, ms: u64| {
+            r.served(
+                id,
+                &Served {
+                    ttfb: Some(Duration::from_millis(ms)),
+                    strategy: Strategy::LeastLatency,
+                    track_active: true,
+                    ..Served::default()
+                },
+            );
+        };
+        assert_eq!(first(now), "a");
+        served("a", 300);
+        assert_eq!(first(now), "b", "unmeasured goes next");
+        served("b", 100);
+        assert_eq!(first(now), "b");
+        assert_eq!(r.latency_ms("b"), Some(100.0));
+        served("b", 1000);
+        // 0.3 * 1000 + 0.7 * 100 = 370 > 300
+        assert_eq!(first(now), "a");
+        // Long after a's last sample, it is measured again (b would win on its average).
+        served("b", 10);
+        served("b", 10);
+        served("b", 10);
+        served("b", 10);
+        served("b", 10);
+        assert_eq!(first(Instant::now()), "b");
+        let much_later = Instant::now() + strategy::LATENCY_STALE + Duration::from_secs(1);
+        assert_eq!(first(much_later), "a");
+    }
+
+    #[test]
     fn all_cooling_tries_the_soonest_unhinted_or_nothing() {
         let c = cfg(&["a", "b"]);
         let r = Router::new();

@@ -12,6 +12,9 @@ use crate::config::{Config, Provider, Strategy};
 
 /// Weight of the newest sample in the time-to-first-byte moving average.
 pub const EWMA_ALPHA: f64 = 0.3;
+/// A provider not measured for this long counts as unmeasured again and is re-tried, so a
+/// provider that was slow once is not avoided forever.
+pub const LATENCY_STALE: Duration = Duration::from_secs(300);
 
 /// What the router knows about a request before planning it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,8 +46,8 @@ pub struct SpreadState {
     next: usize,
     /// Smooth weighted round-robin: each provider's current weight.
     current: HashMap<String, i64>,
-    /// Moving average time to first byte, ms.
-    ewma: HashMap<String, f64>,
+    /// Moving average time to first byte (ms) and when it was last updated.
+    ewma: HashMap<String, (f64, Instant)>,
     /// Session -> provider.
     pub sticky: Sticky,
 }
@@ -59,9 +62,12 @@ impl SpreadState {
             if let Some(t) = s.ttfb {
                 let ms = t.as_secs_f64() * 1000.0;
                 match self.ewma.get_mut(id) {
-                    Some(v) => *v = EWMA_ALPHA * ms + (1.0 - EWMA_ALPHA) * *v,
+                    Some((v, at)) => {
+                        *v = EWMA_ALPHA * ms + (1.0 - EWMA_ALPHA) * *v;
+                        *at = now;
+                    }
                     None => {
-                        self.ewma.insert(id.to_string(), ms);
+                        self.ewma.insert(id.to_string(), (ms, now));
                     }
                 }
             }
@@ -75,7 +81,7 @@ impl SpreadState {
 
     /// The moving average time to first byte of a provider, ms.
     pub fn latency_ms(&self, id: &str) -> Option<f64> {
-        self.ewma.get(id).copied()
+        self.ewma.get(id).map(|(v, _)| *v)
     }
 
     /// Forget providers that are gone.
@@ -128,7 +134,7 @@ impl SpreadState {
                 }
             }
             if !out.iter().any(|p| healthy(p)) {
-                let pick = self.pick(strategy, enabled().filter(|p| healthy(p)));
+                let pick = self.pick(strategy, enabled().filter(|p| healthy(p)), now);
                 out.extend(pick);
             }
         }
@@ -145,6 +151,7 @@ impl SpreadState {
         &mut self,
         strategy: Strategy,
         healthy: impl Iterator<Item = &'c Provider> + Clone,
+        now: Instant,
     ) -> Option<&'c Provider> {
         match strategy {
             Strategy::Failover => healthy.clone().next(),
@@ -185,13 +192,19 @@ impl SpreadState {
                 Some(p)
             }
             Strategy::LeastLatency => {
-                // Unmeasured providers first, so every one gets measured.
-                if let Some(p) = healthy.clone().find(|p| !self.ewma.contains_key(&p.id)) {
+                // Unmeasured (or long unmeasured) providers first, so every one gets measured.
+                let fresh = |id: &str| {
+                    self.ewma
+                        .get(id)
+                        .filter(|(_, at)| now.saturating_duration_since(*at) < LATENCY_STALE)
+                        .map(|(v, _)| *v)
+                };
+                if let Some(p) = healthy.clone().find(|p| fresh(&p.id).is_none()) {
                     return Some(p);
                 }
                 healthy.min_by(|a, b| {
-                    let la = self.ewma.get(&a.id).copied().unwrap_or(f64::MAX);
-                    let lb = self.ewma.get(&b.id).copied().unwrap_or(f64::MAX);
+                    let la = fresh(&a.id).unwrap_or(f64::MAX);
+                    let lb = fresh(&b.id).unwrap_or(f64::MAX);
                     la.total_cmp(&lb)
                 })
             }
