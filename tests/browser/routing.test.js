@@ -38,6 +38,13 @@ test('strategy, sticky sessions and weights are saved to the config', T, async (
   assert.match(file, /strategy = "weighted"/);
   assert.match(file, /sticky_sessions = false/);
   assert.match(file, /weight = 3/);
+
+  // Under least-latency the Routing tab shows each provider's measured average.
+  await page.getByRole('tab', { name: 'Routing' }).click();
+  await page.getByLabel('Strategy', { exact: true }).selectOption('least-latency');
+  await page.locator('#routing-latency', { hasText: 'Primary not measured yet · Backup not measured yet' }).waitFor();
+  assert.equal((await env.message()).provider, 'primary');
+  await page.locator('#routing-latency', { hasText: /Primary [\d.,]+\s?m?s · Backup not measured yet/ }).waitFor();
   assertNoPageErrors(assert, env);
 });
 

@@ -7,6 +7,7 @@ import { t, onLanguage, num } from './i18n.js';
 import { state, on, saveConfig, emit, providerName } from './store.js';
 import { plainMessage } from './api.js';
 import { toast } from './toast.js';
+import { latency } from './format.js';
 import { confirmDialog, openDialog } from './dialog.js';
 
 export const STRATEGIES = ['failover', 'round-robin', 'weighted', 'least-latency'];
@@ -33,6 +34,14 @@ function strategyCard() {
   }, STRATEGIES.map((s) => h('option', { value: s, text: t(`strategy.${s}`) })));
   select.value = current;
   const sticky = r.sticky_sessions !== false;
+  const measured = current === 'least-latency'
+    ? h('p', { class: 'help', id: 'routing-latency' }, t('routing.latencies', {
+      list: (state.config.providers || []).filter((p) => p.enabled !== false).map((p) => {
+        const ms = state.status?.providers?.find((x) => x.id === p.id)?.avg_ttfb_ms;
+        return `${p.name || p.id} ${ms == null ? t('routing.unmeasured') : latency(ms)}`;
+      }).join(' · '),
+    }))
+    : null;
   const weights = current === 'weighted'
     ? h('p', { class: 'help', id: 'routing-weights' }, t('routing.weights', {
       list: (state.config.providers || []).filter((p) => p.enabled !== false).map((p) => `${p.name || p.id} ${p.weight ?? 1}`).join(' · '),
@@ -43,7 +52,7 @@ function strategyCard() {
     h('div', { class: 'field' },
       h('label', { for: 'routing-strategy', text: t('routing.strategy') }), select,
       h('p', { class: 'help', id: 'routing-strategy-help', text: t(`strategy.${current}_help`) }),
-      weights),
+      weights, measured),
     h('label', { class: 'switch', for: 'sticky-sessions' },
       h('input', {
         type: 'checkbox', role: 'switch', id: 'sticky-sessions', 'data-focus': 'sticky-sessions', checked: sticky,
@@ -253,6 +262,15 @@ export function mountRouting(panel) {
     replace(panel, strategyCard(), rulesCard());
   });
   on('config', render);
+  // Status updates carry the measured latencies: redraw when they change.
+  let seen = '';
+  on('status', () => {
+    const k = (state.status?.providers || []).map((p) => `${p.id}:${Math.round(p.avg_ttfb_ms ?? -1)}`).join();
+    if (k !== seen) {
+      seen = k;
+      render();
+    }
+  });
   onLanguage(render);
   render();
 }

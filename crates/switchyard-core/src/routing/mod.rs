@@ -72,6 +72,9 @@ pub struct ProviderStatus {
     pub cooldown_remaining_secs: Option<u64>,
     /// Last failure, if any.
     pub last_error: Option<LastErrorView>,
+    /// Moving average time to first byte, ms (measured under `least-latency`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avg_ttfb_ms: Option<f64>,
 }
 
 /// A provider's last failure, for display.
@@ -325,6 +328,7 @@ impl Router {
                             status: e.failure.status,
                             message: e.failure.message.clone(),
                         }),
+                    avg_ttfb_ms: st.spread.latency_ms(&p.id),
                 }
             })
             .collect()
