@@ -261,11 +261,23 @@ pub fn run_rules(action: RulesAction) -> Result<(), String> {
                 tool,
                 keyword,
             };
+            let catch_all = rule
+                == Rule {
+                    name: rule.name.clone(),
+                    provider: rule.provider.clone(),
+                    upstream_model: rule.upstream_model.clone(),
+                    ..Rule::default()
+                };
             let path = path_for(config)?;
             let cfg = edit_file(&path, |text, _| {
                 edit::add_rule(text, &rule).map_err(|e| e.message)
             })?;
             print_rules(&cfg);
+            if catch_all {
+                println!(
+                    "note: this rule has no condition, so it matches every request it reaches"
+                );
+            }
             Ok(())
         }
         RulesAction::Remove { n, config } => {
