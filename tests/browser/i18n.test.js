@@ -63,6 +63,7 @@ test('every key the UI uses exists', async () => {
     auth: ['x-api-key', 'bearer'],
     conn: ['connecting', 'live', 'reconnecting', 'lost'],
     notify: ['failover', 'recovered', 'all_down', 'key_problem', 'failover_help', 'recovered_help', 'all_down_help', 'key_problem_help'],
+    strategy: ['failover', 'round-robin', 'weighted', 'least-latency'].flatMap((s) => [s, `${s}_help`]),
   };
   for (const [prefix, values] of Object.entries(dynamic)) for (const v of values) used.add(`${prefix}.${v}`);
   for (const v of ['all', 'failover', 'errors']) used.add(`requests.filter_${v}`);

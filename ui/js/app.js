@@ -11,6 +11,7 @@ import { mountTabs, onTab } from './tabs.js';
 import { mountStatus, mountBanner, tickCountdowns } from './status.js';
 import { mountProviders } from './providers.js';
 import { mountRequests } from './requests.js';
+import { mountRouting } from './routing.js';
 import { mountSettings } from './settings.js';
 import { mountIntegrations } from './integrations.js';
 import { toast } from './toast.js';
@@ -50,6 +51,7 @@ async function main() {
   mountStatus(document.getElementById('panel-status'));
   mountProviders(document.getElementById('panel-providers'));
   mountRequests(document.getElementById('panel-requests'));
+  mountRouting(document.getElementById('panel-routing'));
   mountIntegrations(document.getElementById('panel-integrations'));
   mountSettings(document.getElementById('panel-settings'));
   document.body.classList.remove('booting');

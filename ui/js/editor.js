@@ -127,6 +127,8 @@ function showForm(d, body, p, { editing, preset = null }) {
   const auth = h('select', {}, ['x-api-key', 'bearer'].map((a) => h('option', { value: a, text: t(`auth.${a}`) })));
   auth.value = p.auth_scheme || 'x-api-key';
   const enabled = h('input', { type: 'checkbox', id: 'f-enabled', checked: p.enabled !== false });
+  const weighted = state.config?.routing?.strategy === 'weighted';
+  const weight = h('input', { type: 'number', min: 0, max: 1000, step: 1, inputmode: 'numeric', value: String(p.weight ?? 1) });
   const models = h('ol', { class: 'model-rows', id: 'model-rows' });
   for (const [a, b] of Object.entries(p.models || {})) modelRow(models, a, b);
   const summary = h('div', { class: 'form-error', role: 'alert', id: 'form-error' });
@@ -158,7 +160,8 @@ function showForm(d, body, p, { editing, preset = null }) {
       field('credential', t('editor.credential'), credential, t('editor.credential_help')),
       envField,
       keyField,
-      field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help'))),
+      field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help')),
+      weighted ? field('weight', t('editor.weight'), weight, t('editor.weight_help')) : null),
     h('label', { class: 'check', for: 'f-enabled' }, enabled, h('span', { text: t('editor.enabled') })),
     h('fieldset', { class: 'models', dataset: { field: 'models' } },
       h('legend', { text: t('editor.models') }),
@@ -211,6 +214,8 @@ function showForm(d, body, p, { editing, preset = null }) {
     const rows = [...models.children].map((r) => [...r.querySelectorAll('input')].map((i) => i.value.trim()));
     const filled = rows.filter(([a, b]) => a || b);
     if (filled.some(([a, b]) => !a || !b)) return showError('models', t('editor.err_models'));
+    const w = Number(weight.value);
+    if (weighted && !(Number.isInteger(w) && w >= 0 && w <= 1000)) return showError('weight', t('editor.err_weight'));
 
     const out = { ...p, id: newId, kind: kind.value, base_url: baseUrl.value.trim(), enabled: enabled.checked };
     out.credential = credential.value === 'env' ? `env:${envVar.value.trim()}` : credential.value;
@@ -220,6 +225,10 @@ function showForm(d, body, p, { editing, preset = null }) {
     else out.auth_scheme = auth.value;
     if (filled.length) out.models = Object.fromEntries(filled);
     else delete out.models;
+    if (weighted) {
+      if (w === 1) delete out.weight;
+      else out.weight = w;
+    }
 
     submit.disabled = true;
     const index = editingId ? state.config.providers.findIndex((x) => x.id === editingId) : state.config.providers.length;
@@ -231,7 +240,7 @@ function showForm(d, body, p, { editing, preset = null }) {
     } catch (err) {
       submit.disabled = false;
       const where = errorField(err.message);
-      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled'];
+      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'weight'];
       if (where && where.index === index && known.includes(where.field)) showError(where.field, plainMessage(err.message));
       else showError('_', plainMessage(err.message));
       return;

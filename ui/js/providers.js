@@ -72,12 +72,16 @@ async function setEnabled(id, enabled) {
   }, enabled ? t('providers.enabled_toast', { name: id }) : t('providers.disabled_toast', { name: id }));
 }
 
+function usedByRules(id) {
+  return (state.config.rules || []).filter((r) => r.provider === id).length;
+}
+
 async function remove(p) {
   const k = state.keys[p.id];
   const hasKey = credentialOf(p) === 'keychain' && k?.set;
   const r = await confirmDialog({
     title: t('providers.delete_title', { name: p.name || p.id }),
-    message: t('providers.delete_body'),
+    message: usedByRules(p.id) ? `${t('providers.delete_body')} ${t('providers.delete_rules', { n: usedByRules(p.id) })}` : t('providers.delete_body'),
     confirmLabel: t('action.delete'),
     danger: true,
     checkbox: hasKey ? { label: t('providers.delete_key_too'), checked: true } : null,
@@ -93,6 +97,11 @@ async function remove(p) {
   }
   await save((c) => {
     c.providers = c.providers.filter((x) => x.id !== p.id);
+    // Rules that send requests to it would no longer validate.
+    if (c.rules) {
+      c.rules = c.rules.filter((r) => r.provider !== p.id);
+      if (!c.rules.length) delete c.rules;
+    }
   }, t('providers.deleted', { name: p.name || p.id }));
 }
 

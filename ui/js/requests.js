@@ -54,7 +54,8 @@ export function requestRow(rec, { compact = false } = {}) {
   return h('tr', { class: rec.status >= 400 ? 'is-error' : rec.attempts?.length > 1 ? 'is-failover' : '' },
     h('td', { class: 'c-time' }, h('time', { class: 'mono', datetime: rec.at, title: dateTime(rec.at), text: clock(rec.at) })),
     h('td', { class: 'c-req' }, modelLine(rec),
-      rec.stream ? h('span', { class: 'tag tag-quiet', text: t('requests.stream') }) : null),
+      rec.stream ? h('span', { class: 'tag tag-quiet', text: t('requests.stream') }) : null,
+      rec.rule ? h('span', { class: 'tag tag-quiet rule-tag', title: t('requests.rule_title'), text: t('requests.rule', { rule: rec.rule }) }) : null),
     h('td', { class: 'c-status' }, statusBadge(rec.status)),
     h('td', { class: 'num c-lat' },
       h('span', { class: 'mono', text: latency(rec.latency_ms) }),
@@ -72,7 +73,7 @@ function matches(rec, filter, text) {
   if (filter === 'failover' && !(rec.attempts?.length > 1)) return false;
   if (filter === 'errors' && rec.status < 400) return false;
   if (text) {
-    const hay = `${rec.model} ${rec.upstream_model || ''} ${rec.provider || ''} ${pathText(rec)} ${rec.status}`.toLowerCase();
+    const hay = `${rec.model} ${rec.upstream_model || ''} ${rec.provider || ''} ${pathText(rec)} ${rec.status} ${rec.rule || ''}`.toLowerCase();
     if (!hay.includes(text)) return false;
   }
   return true;

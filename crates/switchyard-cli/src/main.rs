@@ -5,6 +5,7 @@ mod admin;
 mod integrations;
 mod keys;
 mod providers;
+mod routing;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,6 +70,16 @@ enum Command {
     Providers {
         #[command(subcommand)]
         action: providers::Action,
+    },
+    /// Show or change how requests are spread: strategy, sticky sessions, weights.
+    Routing {
+        #[command(subcommand)]
+        action: routing::RoutingAction,
+    },
+    /// Scenario rules: send matching requests to a chosen provider (and model).
+    Rules {
+        #[command(subcommand)]
+        action: routing::RulesAction,
     },
     /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
     Code(integrations::CodeArgs),
@@ -205,6 +216,8 @@ async fn main() -> ExitCode {
         Command::Check { config } => check(config),
         Command::Keys { action } => keys::run(action).await,
         Command::Providers { action } => providers::run(action),
+        Command::Routing { action } => routing::run_routing(action),
+        Command::Rules { action } => routing::run_rules(action),
         Command::Code(args) => return integrations::code(args).await,
         Command::Setup { client } => integrations::setup(client),
     };

@@ -55,6 +55,7 @@ impl Preset {
                     .collect(),
             ),
             quirks: self.quirks.clone(),
+            weight: 1,
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct RequestRecord {
     pub output_tokens: u64,
     /// An error text, when the request failed.
     pub error: Option<String>,
+    /// The scenario rule that chose the provider, if one matched.
+    pub rule: Option<String>,
 }
 
 /// One provider tried for a request.

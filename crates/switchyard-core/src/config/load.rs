@@ -282,6 +282,16 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             }
         }
     }
+    for (i, rule) in config.rules.iter().enumerate() {
+        if let Some((field, message)) = rule.problem(config) {
+            let at = [
+                Seg::Key("rules".into()),
+                Seg::Index(i),
+                Seg::Key(field.into()),
+            ];
+            return Err(cx.error(&at, message));
+        }
+    }
     let t = &config.timeouts;
     for (name, v) in [
         ("connect_ms", t.connect_ms),

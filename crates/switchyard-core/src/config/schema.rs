@@ -38,6 +38,9 @@ pub struct Config {
     /// Providers in priority order (the first is the primary).
     #[serde(default)]
     pub providers: Vec<Provider>,
+    /// Scenario rules, tried in order; the first match picks the provider (see `rules.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<super::rules::Rule>,
 }
 
 /// Desktop notifications, per kind, and how often one kind may repeat.
@@ -112,7 +115,9 @@ impl Default for Config {
                 enabled: true,
                 models: ModelMap::default(),
                 quirks: Quirks::default(),
+                weight: 1,
             }],
+            rules: Vec::new(),
         }
     }
 }
@@ -128,7 +133,7 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Routing {
-    /// Only `failover` for now: the order of `[[providers]]` is the priority.
+    /// How the first provider is chosen; the rest follow in priority order (`[[providers]]`).
     #[serde(default)]
     pub strategy: Strategy,
     /// Text in an upstream error body that means "this provider is out for now", whatever the
@@ -138,6 +143,10 @@ pub struct Routing {
     /// When a pinned provider fails, carry on down the list instead of returning the error.
     #[serde(default = "yes")]
     pub pin_fallback: bool,
+    /// Under the spreading strategies, keep a Claude Code session (`x-claude-code-session-id`)
+    /// on the provider that served it while that provider is healthy (prompt caches).
+    #[serde(default = "yes")]
+    pub sticky_sessions: bool,
 }
 
 impl Default for Routing {
@@ -146,6 +155,7 @@ impl Default for Routing {
             strategy: Strategy::Failover,
             failover_indicators: default_indicators(),
             pin_fallback: true,
+            sticky_sessions: true,
         }
     }
 }
@@ -168,6 +178,46 @@ pub enum Strategy {
     /// Highest-priority provider that is enabled and not cooling down.
     #[default]
     Failover,
+    /// Each request to the next healthy provider in turn.
+    RoundRobin,
+    /// Healthy providers in proportion to their `weight` (0 = only as a fallback).
+    Weighted,
+    /// The healthy provider with the lowest moving average time to first byte.
+    LeastLatency,
+}
+
+impl Strategy {
+    /// Every strategy, as written in the config.
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Failover,
+        Strategy::RoundRobin,
+        Strategy::Weighted,
+        Strategy::LeastLatency,
+    ];
+
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Failover => "failover",
+            Strategy::RoundRobin => "round-robin",
+            Strategy::Weighted => "weighted",
+            Strategy::LeastLatency => "least-latency",
+        }
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Strategy::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown strategy {s:?}: use failover, round-robin, weighted or least-latency"
+                )
+            })
+    }
 }
 
 /// Upstream time limits, in milliseconds. There is deliberately no whole-request limit on
@@ -282,6 +332,17 @@ pub struct Provider {
     /// Vendor differences the translators need (limits, reasoning field, prefill style).
     #[serde(default, skip_serializing_if = "Quirks::is_default")]
     pub quirks: Quirks,
+    /// Share of traffic under `strategy = "weighted"` (default 1; 0 = only as a fallback).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(w: &u32) -> bool {
+    *w == 1
 }
 
 /// Per-vendor behaviour. Presets fill these; hand-written providers rarely need them.

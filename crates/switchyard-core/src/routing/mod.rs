@@ -3,6 +3,9 @@
 
 pub mod breaker;
 pub mod hints;
+pub mod rules;
+pub mod sticky;
+pub mod strategy;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 pub use breaker::{Breaker, Failure, State};
+pub use strategy::{RequestCtx, Served};
 
 /// One provider a request will try.
 pub struct PlannedAttempt {
@@ -47,6 +51,8 @@ pub struct Plan {
     pub attempts: Vec<PlannedAttempt>,
     /// Earliest cooldown end among skipped providers.
     pub retry_at: Option<(Instant, DateTime<Utc>)>,
+    /// A pinned provider decided the order (rules and strategies did not apply).
+    pub pinned: bool,
 }
 
 /// What the status API says of a provider.
@@ -66,6 +72,9 @@ pub struct ProviderStatus {
     pub cooldown_remaining_secs: Option<u64>,
     /// Last failure, if any.
     pub last_error: Option<LastErrorView>,
+    /// Moving average time to first byte, ms (measured under `least-latency`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avg_ttfb_ms: Option<f64>,
 }
 
 /// A provider's last failure, for display.
@@ -87,6 +96,8 @@ struct RouterState {
     breakers: HashMap<String, Breaker>,
     /// The provider that served the most recent successful request.
     active: Option<String>,
+    /// Round-robin counters, weights, latency averages and sticky sessions.
+    spread: strategy::SpreadState,
 }
 
 /// Routing state shared by all requests.
@@ -113,14 +124,20 @@ impl Router {
         }
     }
 
-    /// Plan the attempts for a request.
-    pub fn plan(self: &Arc<Self>, cfg: &Config, now: Instant) -> Plan {
-        let mut st = self.state.lock();
-        let pinned = st.pinned.clone();
+    /// Plan the attempts for a request. A pin wins over rules and strategies.
+    pub fn plan(self: &Arc<Self>, cfg: &Config, ctx: &RequestCtx<'_>, now: Instant) -> Plan {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        let pinned = st.pinned.as_deref().and_then(|id| cfg.provider(id));
+        let is_pinned = pinned.is_some_and(|p| p.enabled);
+        let order = match pinned.filter(|p| p.enabled) {
+            Some(pin) => Self::order(cfg, Some(&pin.id)),
+            None => st.spread.order(cfg, ctx, &st.breakers, now),
+        };
         let mut attempts = Vec::new();
         let mut retry_at: Option<(Instant, DateTime<Utc>)> = None;
         let mut last_resort: Option<(Instant, String)> = None;
-        for p in Self::order(cfg, pinned.as_deref()) {
+        for p in order {
             let b = st.breakers.entry(p.id.clone()).or_default();
             match b.state(now) {
                 State::Available => attempts.push(PlannedAttempt {
@@ -163,7 +180,11 @@ impl Router {
                 });
             }
         }
-        Plan { attempts, retry_at }
+        Plan {
+            attempts,
+            retry_at,
+            pinned: is_pinned,
+        }
     }
 
     fn release_trial(&self, id: &str) {
@@ -195,14 +216,16 @@ impl Router {
         (d, b.until_wall(now).unwrap_or_else(Utc::now))
     }
 
-    /// Record a success and note which provider served, under one lock. Returns the
-    /// previous active provider when it changed.
-    pub fn served(&self, id: &str) -> Option<Option<String>> {
+    /// Record a success, the strategies' measurements and (for requests on the normal route)
+    /// which provider served, under one lock. Returns the previous active provider when it
+    /// changed.
+    pub fn served(&self, id: &str, s: &Served<'_>) -> Option<Option<String>> {
         let mut st = self.state.lock();
         if let Some(b) = st.breakers.get_mut(id) {
             b.success();
         }
-        if st.active.as_deref() == Some(id) {
+        st.spread.served(id, s, Instant::now());
+        if !s.track_active || st.active.as_deref() == Some(id) {
             return None;
         }
         Some(st.active.replace(id.to_string()))
@@ -215,6 +238,11 @@ impl Router {
             return None;
         }
         Some(st.active.replace(id.to_string()))
+    }
+
+    /// The moving average time to first byte of a provider (least-latency), ms.
+    pub fn latency_ms(&self, id: &str) -> Option<f64> {
+        self.state.lock().spread.latency_ms(id)
     }
 
     /// The provider that served last.
@@ -241,6 +269,7 @@ impl Router {
     pub fn retain(&self, cfg: &Config) {
         let mut st = self.state.lock();
         st.breakers.retain(|id, _| cfg.provider(id).is_some());
+        st.spread.retain(cfg);
         if st
             .pinned
             .as_deref()
@@ -299,6 +328,7 @@ impl Router {
                             status: e.failure.status,
                             message: e.failure.message.clone(),
                         }),
+                    avg_ttfb_ms: st.spread.latency_ms(&p.id),
                 }
             })
             .collect()
@@ -326,6 +356,7 @@ mod tests {
                     enabled: true,
                     models: ModelMap::default(),
                     quirks: Default::default(),
+                    weight: 1,
                 })
                 .collect(),
             ..Config::default()
@@ -350,28 +381,134 @@ mod tests {
         let c = cfg(&["a", "b", "c"]);
         let r = Router::new();
         let now = Instant::now();
-        assert_eq!(ids(&r.plan(&c, now)), ["a", "b", "c"]);
+        assert_eq!(
+            ids(&r.plan(&c, &RequestCtx::default(), now)),
+            ["a", "b", "c"]
+        );
         r.pin(Some("b".into()));
-        assert_eq!(ids(&r.plan(&c, now)), ["b", "a", "c"]);
+        assert_eq!(
+            ids(&r.plan(&c, &RequestCtx::default(), now)),
+            ["b", "a", "c"]
+        );
         r.pin(None);
         r.failed("a", &fail(Some(30)), now);
-        let p = r.plan(&c, now);
+        let p = r.plan(&c, &RequestCtx::default(), now);
         assert_eq!(ids(&p), ["b", "c"]);
         assert!(p.retry_at.is_some());
         assert_eq!(r.current(&c, now).as_deref(), Some("b"));
         // After the cooldown: a single half-open trial, first in line again.
         let later = now + Duration::from_secs(31);
-        let p1 = r.plan(&c, later);
+        let p1 = r.plan(&c, &RequestCtx::default(), later);
         assert_eq!(ids(&p1), ["a", "b", "c"]);
         assert!(p1.attempts[0].is_trial());
-        let p2 = r.plan(&c, later);
+        let p2 = r.plan(&c, &RequestCtx::default(), later);
         assert_eq!(ids(&p2), ["b", "c"], "trial slot is taken");
         drop(p1);
         assert_eq!(
-            ids(&r.plan(&c, later)),
+            ids(&r.plan(&c, &RequestCtx::default(), later)),
             ["a", "b", "c"],
             "released when abandoned"
         );
+    }
+
+    #[test]
+    fn spreading_strategies_rules_sticky_and_trials() {
+        use crate::config::Strategy;
+        let mut c = cfg(&["a", "b", "c"]);
+        c.routing.strategy = Strategy::RoundRobin;
+        let r = Router::new();
+        let now = Instant::now();
+        let none = RequestCtx::default();
+        let firsts: Vec<String> = (0..6)
+            .map(|_| r.plan(&c, &none, now).attempts[0].provider.clone())
+            .collect();
+        assert_eq!(firsts, ["a", "b", "c", "a", "b", "c"]);
+        // The rest follow in priority order.
+        assert_eq!(ids(&r.plan(&c, &none, now)), ["a", "b", "c"]);
+        assert_eq!(ids(&r.plan(&c, &none, now)), ["b", "a", "c"]);
+        // A rule's provider goes first; the pick is not consumed.
+        let rule = RequestCtx {
+            rule_provider: Some("c"),
+            ..none
+        };
+        assert_eq!(ids(&r.plan(&c, &rule, now)), ["c", "a", "b"]);
+        // A cooling provider is out of the rotation; after its cooldown its trial goes first.
+        r.failed("b", &fail(Some(30)), now);
+        for _ in 0..4 {
+            assert!(!ids(&r.plan(&c, &none, now)).contains(&"b"));
+        }
+        let later = now + Duration::from_secs(31);
+        let p = r.plan(&c, &none, later);
+        assert_eq!(p.attempts[0].provider, "b");
+        assert!(p.attempts[0].is_trial());
+        assert_eq!(p.attempts.len(), 3);
+        drop(p);
+        // Sticky: a served session comes back to its provider, ahead of the rotation.
+        let s = RequestCtx {
+            session: Some("s1"),
+            ..none
+        };
+        let served = Served {
+            session: Some("s1"),
+            strategy: Strategy::RoundRobin,
+            sticky: true,
+            track_active: true,
+            ttfb: None,
+        };
+        r.served("c", &served);
+        for _ in 0..3 {
+            assert_eq!(r.plan(&c, &s, later).attempts[0].provider, "c");
+        }
+        c.routing.sticky_sessions = false;
+        let firsts: Vec<String> = (0..3)
+            .map(|_| r.plan(&c, &s, later).attempts[0].provider.clone())
+            .collect();
+        assert_ne!(firsts, ["c", "c", "c"]);
+        // A pin wins over everything.
+        r.pin(Some("a".into()));
+        let p = r.plan(&c, &rule, later);
+        assert!(p.pinned);
+        assert_eq!(ids(&p), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn least_latency_measures_everyone_and_re_measures_stale_providers() {
+        use crate::config::Strategy;
+        let mut c = cfg(&["a", "b"]);
+        c.routing.strategy = Strategy::LeastLatency;
+        let r = Router::new();
+        let now = Instant::now();
+        let none = RequestCtx::default();
+        let first = |at| r.plan(&c, &none, at).attempts[0].provider.clone();
+        let served = |id: &str, ms: u64| {
+            r.served(
+                id,
+                &Served {
+                    ttfb: Some(Duration::from_millis(ms)),
+                    strategy: Strategy::LeastLatency,
+                    track_active: true,
+                    ..Served::default()
+                },
+            );
+        };
+        assert_eq!(first(now), "a");
+        served("a", 300);
+        assert_eq!(first(now), "b", "unmeasured goes next");
+        served("b", 100);
+        assert_eq!(first(now), "b");
+        assert_eq!(r.latency_ms("b"), Some(100.0));
+        served("b", 1000);
+        // 0.3 * 1000 + 0.7 * 100 = 370 > 300
+        assert_eq!(first(now), "a");
+        // Long after a's last sample, it is measured again (b would win on its average).
+        served("b", 10);
+        served("b", 10);
+        served("b", 10);
+        served("b", 10);
+        served("b", 10);
+        assert_eq!(first(Instant::now()), "b");
+        let much_later = Instant::now() + strategy::LATENCY_STALE + Duration::from_secs(1);
+        assert_eq!(first(much_later), "a");
     }
 
     #[test]
@@ -382,10 +519,10 @@ mod tests {
         r.failed("a", &fail(None), now);
         r.failed("b", &fail(None), now);
         r.failed("b", &fail(None), now);
-        assert_eq!(ids(&r.plan(&c, now)), ["a"]);
+        assert_eq!(ids(&r.plan(&c, &RequestCtx::default(), now)), ["a"]);
         r.failed("a", &fail(Some(100)), now);
         r.failed("b", &fail(Some(100)), now);
-        let p = r.plan(&c, now);
+        let p = r.plan(&c, &RequestCtx::default(), now);
         assert!(p.attempts.is_empty());
         assert!(p.retry_at.is_some());
     }

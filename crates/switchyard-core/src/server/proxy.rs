@@ -17,7 +17,7 @@ use crate::config::{Config, Credential, Provider, ProviderKind};
 use crate::engine::Engine;
 use crate::events::{Event, FailoverReason};
 use crate::protocol::anthropic::{error_body, ErrorType, RequestPeek};
-use crate::routing::Failure;
+use crate::routing::{Failure, RequestCtx, Served};
 use crate::stats::{AttemptRecord, RequestRecord};
 use crate::upstream::anthropic::{self, Route};
 use crate::upstream::headers::Auth;
@@ -188,7 +188,18 @@ async fn handle(
     let model = peek.model.clone();
     drop(peek);
     let cfg = e.config.load_full();
-    let plan = e.router.plan(&cfg, Instant::now());
+    let rule = crate::routing::rules::first_match(&cfg.rules, &model, &body);
+    let session = headers
+        .get("x-claude-code-session-id")
+        .and_then(|v| v.to_str().ok());
+    let ctx = RequestCtx {
+        session,
+        rule_provider: rule.map(|(_, r)| r.provider.as_str()),
+    };
+    let plan = e.router.plan(&cfg, &ctx, Instant::now());
+    // A pin wins over rules (and their model override).
+    let rule = rule.filter(|_| !plan.pinned);
+    let rule_label = rule.map(|(i, r)| r.label(i));
     let client = e.client.load_full();
     let mut failed: Vec<Failed> = Vec::new();
 
@@ -208,11 +219,17 @@ async fn handle(
                 continue;
             }
         };
-        let upstream_model = p.models.map(&model).unwrap_or(&model).to_string();
+        let upstream_model = match rule {
+            Some((_, r)) if r.provider == p.id && r.upstream_model.is_some() => {
+                r.upstream_model.clone().unwrap_or_default()
+            }
+            _ => p.models.map(&model).unwrap_or(&model).to_string(),
+        };
         if route == Route::CountTokens && p.kind != ProviderKind::Anthropic {
             // Vendors without count_tokens: answer with a local estimate.
             return estimate_tokens(&e, at, started, &model, &body, p);
         }
+        let sent = Instant::now();
         let outcome = crate::upstream::attempt(anthropic::Attempt {
             client: &client,
             provider: p,
@@ -230,9 +247,16 @@ async fn handle(
         .await;
         match outcome {
             Outcome::Success(answer) => {
-                on_success(&e, &cfg, p, &failed);
+                let served = Served {
+                    ttfb: Some(sent.elapsed()),
+                    session,
+                    strategy: cfg.routing.strategy,
+                    sticky: cfg.routing.sticky_sessions,
+                    track_active: rule.is_none(),
+                };
+                on_success(&e, &cfg, p, &failed, &served);
                 return finish(
-                    &e, route_name, at, started, &model, p, answer, failed, stream,
+                    &e, route_name, at, started, &model, p, answer, failed, stream, rule_label,
                 );
             }
             Outcome::ClientError(answer) => {
@@ -242,7 +266,7 @@ async fn handle(
                     return estimate_tokens(&e, at, started, &model, &body, p);
                 }
                 return finish(
-                    &e, route_name, at, started, &model, p, answer, failed, stream,
+                    &e, route_name, at, started, &model, p, answer, failed, stream, rule_label,
                 );
             }
             Outcome::Unsupported(message) => {
@@ -283,6 +307,7 @@ async fn handle(
         failed,
         plan.retry_at.map(|r| r.1),
         stream,
+        rule_label,
     )
 }
 
@@ -319,8 +344,23 @@ pub(crate) fn note_failure(e: &Engine, p: &Provider, f: &Failure, cool: bool) {
 }
 
 /// A provider served: close its breaker and, when traffic moved, say so once.
-fn on_success(e: &Engine, cfg: &Config, p: &Provider, failed: &[Failed]) {
-    let Some(prev) = e.router.served(&p.id) else {
+fn on_success(e: &Engine, cfg: &Config, p: &Provider, failed: &[Failed], served: &Served<'_>) {
+    let prev = e.router.served(&p.id, served);
+    if cfg.routing.strategy != crate::config::Strategy::Failover || !served.track_active {
+        // Spread or rule-routed: there is no priority order to compare with, so only a
+        // failed attempt before this one is a failover.
+        if let Some(f) = failed.first() {
+            e.stats.failover(&f.provider);
+            e.emit(Event::Failover {
+                from: f.provider.clone(),
+                to: p.id.clone(),
+                reason: f.failure.reason,
+                retry_at: None,
+            });
+        }
+        return;
+    }
+    let Some(prev) = prev else {
         return;
     };
     let rank = |id: &str| {
@@ -396,6 +436,7 @@ fn finish(
     answer: Answer,
     failed: Vec<Failed>,
     stream: bool,
+    rule: Option<String>,
 ) -> Response {
     let n_attempts = failed.len() + 1;
     let mut attempts = attempt_records(&failed);
@@ -418,6 +459,7 @@ fn finish(
         input_tokens: answer.input_tokens,
         output_tokens: answer.output_tokens,
         error: None,
+        rule,
     };
     match answer.body {
         AnswerBody::Full(_) => {
@@ -509,6 +551,7 @@ fn log_request(r: &RequestRecord) {
         input_tokens = r.input_tokens,
         output_tokens = r.output_tokens,
         error = r.error.as_deref().unwrap_or(""),
+        rule = r.rule.as_deref().unwrap_or("-"),
         "request"
     );
 }
@@ -535,6 +578,7 @@ fn local_error(
         input_tokens: 0,
         output_tokens: 0,
         error: Some(err.message.clone()),
+        rule: None,
     };
     log_request(&rec);
     record(e, rec);
@@ -568,6 +612,7 @@ fn estimate_tokens(
         input_tokens: n,
         output_tokens: 0,
         error: None,
+        rule: None,
     };
     record(e, rec);
     let mut resp = axum::Json(serde_json::json!({ "input_tokens": n })).into_response();
@@ -590,6 +635,7 @@ fn final_error(
     failed: Vec<Failed>,
     retry_at: Option<chrono::DateTime<Utc>>,
     stream: bool,
+    rule: Option<String>,
 ) -> Response {
     let request_id = e.request_id();
     let retry_at = retry_at.or_else(|| {
@@ -697,6 +743,7 @@ fn final_error(
         input_tokens: 0,
         output_tokens: 0,
         error: Some(message),
+        rule,
     };
     log_request(&rec);
     record(e, rec);
