@@ -55,6 +55,8 @@ impl Preset {
                     .collect(),
             ),
             quirks: self.quirks.clone(),
+            proxy: None,
+            keys: 1,
         }
     }
 }

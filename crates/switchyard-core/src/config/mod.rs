@@ -10,6 +10,8 @@ mod save;
 mod schema;
 pub mod watch;
 
-pub use load::{default_config_path, load_file, parse_str, validate, ConfigError, Loaded};
+pub use load::{
+    default_config_path, load_file, parse_str, validate, ConfigError, Loaded, MAX_KEYS,
+};
 pub use save::{save_atomic, write_atomic, SaveError};
 pub use schema::*;

@@ -3,6 +3,7 @@
 
 pub mod breaker;
 pub mod hints;
+pub mod keys;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,6 +94,8 @@ struct RouterState {
 #[derive(Default)]
 pub struct Router {
     state: Mutex<RouterState>,
+    /// Per-key state of providers with key pools.
+    pub keys: keys::KeyPools,
 }
 
 impl Router {
@@ -235,10 +238,12 @@ impl Router {
     /// Forget a provider's failures (its key changed, or the user asked).
     pub fn reset(&self, id: &str) {
         self.state.lock().breakers.remove(id);
+        self.keys.reset(id);
     }
 
     /// After a config change: drop state of providers that no longer exist; unpin a removed one.
     pub fn retain(&self, cfg: &Config) {
+        self.keys.retain(cfg);
         let mut st = self.state.lock();
         st.breakers.retain(|id, _| cfg.provider(id).is_some());
         if st
@@ -326,6 +331,8 @@ mod tests {
                     enabled: true,
                     models: ModelMap::default(),
                     quirks: Default::default(),
+                    proxy: None,
+                    keys: 1,
                 })
                 .collect(),
             ..Config::default()

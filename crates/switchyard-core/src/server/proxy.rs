@@ -55,9 +55,9 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
         .and_then(|id| cfg.provider(&id).cloned())
     {
         if let Ok(auth) = auth_for(&e, &p).await {
-            let client = e.client.load_full();
+            let clients = e.client.load_full();
             let out = anthropic::attempt(anthropic::Attempt {
-                client: &client,
+                client: clients.for_provider(&p.id),
                 provider: &p,
                 route: Route::Models,
                 query: uri.query(),
@@ -69,6 +69,7 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
                 auth: auth.as_auth(&p),
                 timeouts: &cfg.timeouts,
                 indicators: &cfg.routing.failover_indicators,
+                proxy: clients.proxy_label(&p.id),
             })
             .await;
             if let Outcome::Success(a) = out {
@@ -189,15 +190,35 @@ async fn handle(
     drop(peek);
     let cfg = e.config.load_full();
     let plan = e.router.plan(&cfg, Instant::now());
-    let client = e.client.load_full();
+    let clients = e.client.load_full();
     let mut failed: Vec<Failed> = Vec::new();
 
     for planned in &plan.attempts {
         let Some(p) = cfg.provider(&planned.provider) else {
             continue;
         };
-        let auth = match auth_for(&e, p).await {
-            Ok(a) => a,
+        let upstream_model = p.models.map(&model).unwrap_or(&model).to_string();
+        if route == Route::CountTokens && p.kind != ProviderKind::Anthropic {
+            // Vendors without count_tokens: answer with a local estimate.
+            return estimate_tokens(&e, at, started, &model, &body, p);
+        }
+        let template = anthropic::Attempt {
+            client: clients.for_provider(&p.id),
+            provider: p,
+            route,
+            query: uri.query(),
+            client_headers: &headers,
+            body: &body,
+            client_model: &model,
+            upstream_model: &upstream_model,
+            stream,
+            auth: Auth::Nothing,
+            timeouts: &cfg.timeouts,
+            indicators: &cfg.routing.failover_indicators,
+            proxy: clients.proxy_label(&p.id),
+        };
+        let outcome = match super::dispatch::attempt(&e, p, template).await {
+            Ok(o) => o,
             Err(f) => {
                 note_failure(&e, p, &f, true);
                 failed.push(Failed {
@@ -208,26 +229,6 @@ async fn handle(
                 continue;
             }
         };
-        let upstream_model = p.models.map(&model).unwrap_or(&model).to_string();
-        if route == Route::CountTokens && p.kind != ProviderKind::Anthropic {
-            // Vendors without count_tokens: answer with a local estimate.
-            return estimate_tokens(&e, at, started, &model, &body, p);
-        }
-        let outcome = crate::upstream::attempt(anthropic::Attempt {
-            client: &client,
-            provider: p,
-            route,
-            query: uri.query(),
-            client_headers: &headers,
-            body: &body,
-            client_model: &model,
-            upstream_model: &upstream_model,
-            stream,
-            auth: auth.as_auth(p),
-            timeouts: &cfg.timeouts,
-            indicators: &cfg.routing.failover_indicators,
-        })
-        .await;
         match outcome {
             Outcome::Success(answer) => {
                 on_success(&e, &cfg, p, &failed);

@@ -53,6 +53,8 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             enabled: true,
             models: ModelMap::default(),
             quirks: Default::default(),
+            proxy: None,
+            keys: 1,
         });
     }
     let mut config = Config {
