@@ -279,7 +279,8 @@ fn unusable_proxy() -> reqwest::Proxy {
 pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
     let chain = super::anthropic::error_chain(e).to_lowercase();
     let refused = io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused)
-        || chain.contains("connection refused");
+        || chain.contains("connection refused")
+        || chain.contains("failed to create underlying connection");
     let what = if e.is_timeout() {
         "did not answer in time".to_string()
     } else if refused {
