@@ -57,7 +57,7 @@ pub enum Action {
     Presets,
 }
 
-fn path_for(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
+pub(crate) fn path_for(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     explicit
         .or_else(config::default_config_path)
         .ok_or_else(|| {
@@ -66,7 +66,7 @@ fn path_for(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
 }
 
 /// Read the file (or start one from the built-in default), apply `f`, validate, save.
-fn edit_file(
+pub(crate) fn edit_file(
     path: &PathBuf,
     f: impl FnOnce(&str, &Config) -> Result<String, String>,
 ) -> Result<Config, String> {
