@@ -28,9 +28,6 @@ pub enum Action {
     Add {
         /// Provider id.
         id: String,
-        /// Config file [default: as for `serve`].
-        #[arg(long, short)]
-        config: Option<PathBuf>,
         #[command(flatten)]
         target: crate::admin::Target,
     },
@@ -117,9 +114,9 @@ pub async fn run(action: Action) -> Result<(), String> {
             crate::admin::refresh_keys(&target).await;
             Ok(())
         }
-        Action::Add { id, config, target } => {
+        Action::Add { id, target } => {
             valid_id(&id)?;
-            let path = crate::providers::path_for(config)?;
+            let path = crate::providers::path_for(target.config.clone())?;
             let (cfg, _) = crate::load_config(Some(path.clone()))?;
             let p = cfg
                 .provider(&id)
