@@ -9,6 +9,7 @@ import { api, errorField, plainMessage } from './api.js';
 import { openDialog } from './dialog.js';
 import { toast } from './toast.js';
 import { last4 } from './format.js';
+import { keyPool } from './keypool.js';
 
 const ID_RE = /^[a-z0-9-]{1,64}$/;
 const ENV_RE = /^[A-Za-z0-9_]+$/;
@@ -126,6 +127,8 @@ function showForm(d, body, p, { editing, preset = null }) {
   const keyInput = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: key?.set ? t('editor.key_keep', { hint: last4(key.hint) }) : '' });
   const auth = h('select', {}, ['x-api-key', 'bearer'].map((a) => h('option', { value: a, text: t(`auth.${a}`) })));
   auth.value = p.auth_scheme || 'x-api-key';
+  const proxy = h('input', { type: 'text', class: 'mono', value: p.proxy || '', placeholder: 'socks5h://user@127.0.0.1:1080', autocomplete: 'off', spellcheck: 'false' });
+  const proxyPass = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: t('editor.proxy_password_keep') });
   const enabled = h('input', { type: 'checkbox', id: 'f-enabled', checked: p.enabled !== false });
   const models = h('ol', { class: 'model-rows', id: 'model-rows' });
   for (const [a, b] of Object.entries(p.models || {})) modelRow(models, a, b);
@@ -158,7 +161,10 @@ function showForm(d, body, p, { editing, preset = null }) {
       field('credential', t('editor.credential'), credential, t('editor.credential_help')),
       envField,
       keyField,
-      field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help'))),
+      field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help')),
+      field('proxy', t('editor.proxy'), proxy, t('editor.proxy_help')),
+      field('proxy_password', t('editor.proxy_password'), proxyPass, t('editor.proxy_password_help'))),
+    editing && credType === 'keychain' ? keyPool(p.id) : null,
     h('label', { class: 'check', for: 'f-enabled' }, enabled, h('span', { text: t('editor.enabled') })),
     h('fieldset', { class: 'models', dataset: { field: 'models' } },
       h('legend', { text: t('editor.models') }),
@@ -220,6 +226,12 @@ function showForm(d, body, p, { editing, preset = null }) {
     else out.auth_scheme = auth.value;
     if (filled.length) out.models = Object.fromEntries(filled);
     else delete out.models;
+    // Keys added from the pool section since the form opened are already saved: keep them.
+    const current = editingId && state.config.providers.find((x) => x.id === editingId);
+    if (current?.keys > 1) out.keys = current.keys;
+    else delete out.keys;
+    if (proxy.value.trim()) out.proxy = proxy.value.trim();
+    else delete out.proxy;
 
     submit.disabled = true;
     const index = editingId ? state.config.providers.findIndex((x) => x.id === editingId) : state.config.providers.length;
@@ -231,7 +243,7 @@ function showForm(d, body, p, { editing, preset = null }) {
     } catch (err) {
       submit.disabled = false;
       const where = errorField(err.message);
-      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled'];
+      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'proxy', 'keys'];
       if (where && where.index === index && known.includes(where.field)) showError(where.field, plainMessage(err.message));
       else showError('_', plainMessage(err.message));
       return;
@@ -247,6 +259,18 @@ function showForm(d, body, p, { editing, preset = null }) {
         submit.disabled = false;
         id.readOnly = true;
         showError('key', t('editor.err_key_saved_provider', { error: err.message }));
+        return;
+      }
+    }
+    const newProxyPass = proxyPass.value.trim();
+    if (out.proxy && out.proxy !== 'direct' && newProxyPass) {
+      try {
+        await api.setKey(`proxy:${newId}`, newProxyPass);
+        proxyPass.value = '';
+      } catch (err) {
+        submit.disabled = false;
+        id.readOnly = true;
+        showError('proxy_password', t('editor.err_key_saved_provider', { error: err.message }));
         return;
       }
     }
