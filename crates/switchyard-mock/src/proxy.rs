@@ -167,11 +167,14 @@ async fn http_conn(
     let first = lines.next().unwrap_or_default().to_string();
     let headers: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
     if let Some((user, pass)) = creds {
-        let want = format!("basic {}", base64(format!("{user}:{pass}").as_bytes()));
+        let want = base64(format!("{user}:{pass}").as_bytes());
+        // The scheme is case-insensitive; the credentials are not.
         let ok = headers.iter().any(|h| {
             h.split_once(':').is_some_and(|(k, v)| {
                 k.trim().eq_ignore_ascii_case("proxy-authorization")
-                    && v.trim().to_ascii_lowercase() == want.to_ascii_lowercase()
+                    && v.trim().split_once(' ').is_some_and(|(scheme, token)| {
+                        scheme.eq_ignore_ascii_case("basic") && token.trim() == want
+                    })
             })
         });
         if !ok {
