@@ -12,7 +12,7 @@ import { last4 } from './format.js';
 import { keyPool } from './keypool.js';
 
 const ID_RE = /^[a-z0-9-]{1,64}$/;
-const ENV_RE = /^[A-Za-z0-9_]+$/;
+const ENV_RE = /^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/;
 const KINDS = ['anthropic', 'openai', 'gemini'];
 const CREDS = ['keychain', 'env', 'passthrough', 'none'];
 

@@ -122,6 +122,11 @@ pub(crate) async fn attempt(
                     if matches!(p.credential, Credential::Keychain) {
                         e.secrets.invalidate_one(&slot_name(&p.id, slot));
                     }
+                    // The user has to act on a refused key even while the others serve.
+                    e.emit(crate::events::Event::KeyProblem {
+                        provider: p.id.clone(),
+                        reason: f.reason,
+                    });
                 } else {
                     f.message = format!("key {} ({}): {}", slot + 1, key.hint(), f.message);
                 }
