@@ -44,6 +44,7 @@ test('add a second key to a provider in the editor; requests rotate over both', 
   await dialog.getByRole('button', { name: 'Save' }).last().click();
   await dialog.waitFor({ state: 'detached' });
   assert.match(await readFile(env.configPath, 'utf8'), /^keys = 2$/m);
+  await page.locator('[data-key-state="pooled"]', { hasText: '2 of 2 keys set' }).waitFor();
 
   // The engine uses both keys in turn (it reloads the saved config at once).
   const seen = [];
