@@ -118,7 +118,7 @@ function proxyCard() {
   const input = h('input', { type: 'text', id: 'global-proxy', class: 'mono', 'data-focus': 'global-proxy', value: state.config?.network?.proxy || '', placeholder: 'socks5h://user@127.0.0.1:1080', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'proxy-help proxy-error' });
   const pass = h('input', { type: 'password', id: 'global-proxy-password', autocomplete: 'off', spellcheck: 'false', placeholder: t('editor.proxy_password_keep') });
   const err = h('p', { class: 'field-error', id: 'proxy-error' });
-  const form = h('form', { class: 'inline-form', novalidate: true },
+  const form = h('form', { class: 'proxy-form', novalidate: true },
     h('div', { class: 'field' },
       h('label', { for: 'global-proxy', text: t('settings.proxy') }),
       h('div', { class: 'row' }, input),
