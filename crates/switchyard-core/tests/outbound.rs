@@ -102,8 +102,12 @@ async fn a_wrong_proxy_password_fails_over_naming_the_proxy() {
         assert_eq!(env.mocks[0].request_count(), 0);
         assert!(proxy.auth_failures() >= 1, "{kind:?}");
         let f = failures(&env);
+        let what = match kind {
+            ProxyKind::Socks5 => "failed the SOCKS handshake or authentication",
+            ProxyKind::Http => "rejected the credentials (HTTP 407)",
+        };
         assert!(
-            f.iter().any(|m| m.contains(&format!("proxy {url}"))),
+            f.iter().any(|m| m.contains(&format!("proxy {url} {what}"))),
             "{kind:?}: {f:?}"
         );
         assert!(
@@ -182,4 +186,28 @@ fn a_password_in_the_config_file_is_refused_with_its_line() {
         .expect_err("refused")
         .to_string();
     assert!(m.contains("proxy:a"), "{m}");
+}
+
+#[tokio::test]
+async fn a_connect_tunnel_refused_with_407_names_the_proxy_and_its_credentials() {
+    // An https provider goes through CONNECT; the proxy refuses before any TLS starts.
+    let proxy = MockProxy::start(ProxyKind::Http, Some(("dave", "right")))
+        .await
+        .expect("proxy");
+    let url = proxy.url(Some("dave"));
+    let env = env_with(2, |c| {
+        c.providers[0].base_url = "https://127.0.0.1:9".into();
+        c.providers[0].proxy = Some(url.clone());
+    })
+    .await;
+    env.sy.set_key("proxy:p0", "wrong-password").expect("store");
+    let r = env.messages(false).await;
+    assert_eq!(r.provider(), Some("p1"), "{}", r.text);
+    assert_eq!(proxy.auth_failures(), 1);
+    let f = failures(&env);
+    assert!(
+        f.iter()
+            .any(|m| m.contains(&format!("proxy {url} rejected the credentials (HTTP 407)"))),
+        "{f:?}"
+    );
 }

@@ -285,7 +285,10 @@ pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
         "did not answer in time".to_string()
     } else if refused {
         "refused the connection".to_string()
-    } else if chain.contains("407") || chain.contains("proxy authentication") {
+    } else if chain.contains("407")
+        || chain.contains("proxy authentication")
+        || chain.contains("proxy authorization required")
+    {
         "rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`".to_string()
     } else if chain.contains("socks") || chain.contains("auth") {
         format!(
