@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::events::FailoverReason;
 use crate::routing::Failure;
-use crate::secrets::{SecretError, SecretStore};
+use crate::secrets::SecretStore;
 
 /// Secret-store name of the `[network] proxy` password.
 pub const GLOBAL_PROXY_SECRET: &str = "proxy:global";
@@ -220,11 +220,8 @@ fn password(setting: &Setting, secrets: &dyn SecretStore) -> Option<String> {
     };
     match secrets.get(secret) {
         Ok(v) => v.map(|s| s.expose().to_string()),
-        Err(SecretError::Unavailable(e)) => {
-            tracing::warn!("cannot read the proxy password {secret}: {e}");
-            None
-        }
         Err(e) => {
+            // The message is about the store, never the value.
             tracing::warn!("cannot read the proxy password {secret}: {e}");
             None
         }
