@@ -134,3 +134,40 @@ async fn a_missing_slot_is_skipped() {
     let v = env.get("/api/keys").await.json();
     assert_eq!(v["keys"][0]["pool"][1]["set"], false, "{v}");
 }
+
+#[tokio::test]
+async fn a_pool_with_no_key_at_all_is_a_key_problem() {
+    let env = pool_env(2).await;
+    env.secrets.delete("p0").expect("delete");
+    env.secrets.delete("p0#2").expect("delete");
+    let r = env.messages(false).await;
+    assert_eq!(r.provider(), Some("p1"));
+    assert_eq!(env.mocks[0].request_count(), 0);
+    let rec = env.sy.recent_requests(1);
+    let failure = rec[0].attempts[0].failure.clone().unwrap_or_default();
+    assert!(failure.starts_with("no key set"), "{failure}");
+    assert!(
+        failure.contains("switchyard keys set p0 --slot"),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn an_env_credential_listing_several_variables_is_a_pool() {
+    // Unique names: tests in this binary share the process environment.
+    std::env::set_var("SY_POOL_TEST_A", pool_key(1));
+    std::env::set_var("SY_POOL_TEST_B", pool_key(2));
+    let env = env_with(2, |c| {
+        c.providers[0].credential = Credential::Env("SY_POOL_TEST_A,SY_POOL_TEST_B".into());
+    })
+    .await;
+    for _ in 0..4 {
+        assert_eq!(env.messages(false).await.provider(), Some("p0"));
+    }
+    let want: Vec<String> = [1, 2, 1, 2].iter().map(|&i| pool_key(i)).collect();
+    assert_eq!(keys_seen(&env), want);
+    let v = env.get("/api/keys").await.json();
+    assert_eq!(v["keys"][0]["pool"][1]["name"], "SY_POOL_TEST_B", "{v}");
+    assert!("env:A,B".parse::<Credential>().is_ok());
+    assert!("env:A,,B".parse::<Credential>().is_err());
+}

@@ -74,6 +74,7 @@ pub(crate) async fn attempt(
         return Err(all_cooling(e, p, n, now));
     }
     let mut last: Option<Outcome> = None;
+    let mut unreadable: Option<Failure> = None;
     for slot in order {
         let key = match slot_key(e, p, slot).await {
             Ok(Some(k)) => k,
@@ -86,6 +87,7 @@ pub(crate) async fn attempt(
                 };
                 e.router.keys.failed(&p.id, slot, &f, Instant::now());
                 tracing::warn!(provider = %p.id, slot = slot + 1, "{}", f.message);
+                unreadable = Some(f);
                 continue;
             }
             Err(err) => {
@@ -100,6 +102,7 @@ pub(crate) async fn attempt(
                     ),
                 };
                 e.router.keys.failed(&p.id, slot, &f, Instant::now());
+                unreadable = Some(f);
                 continue;
             }
         };
@@ -156,7 +159,8 @@ pub(crate) async fn attempt(
             Ok(Outcome::Retry(f, ans))
         }
         Some(other) => Ok(other),
-        None => Err(all_cooling(e, p, n, Instant::now())),
+        // No key could even be read: a key problem, not a rate limit.
+        None => Err(unreadable.unwrap_or_else(|| all_cooling(e, p, n, Instant::now()))),
     }
 }
 
