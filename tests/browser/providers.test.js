@@ -128,7 +128,10 @@ test('set a key: it lands in the keychain and the UI shows only its last 4 chara
   await page.getByRole('button', { name: 'Test Keyed' }).click();
   await page.locator('[data-provider="ui-keyed"] .test-result.ok').waitFor();
   const keys = (await env.api('/api/keys')).json.keys;
-  assert.deepEqual(keys.find((k) => k.provider === 'ui-keyed'), { provider: 'ui-keyed', source: 'keychain', set: true, hint: '…7890', error: null });
+  assert.deepEqual(keys.find((k) => k.provider === 'ui-keyed'), {
+    provider: 'ui-keyed', source: 'keychain', set: true, hint: '…7890', error: null,
+    pool: [{ slot: 1, name: 'ui-keyed', set: true, hint: '…7890', state: 'ok', cooldown_until: null, problem: null }],
+  });
   // The key is nowhere in the page: not in the text, not in any attribute or field.
   const html = await page.content();
   assert.ok(!html.includes(key) && !html.includes('ABCDEFGH'), 'the page must not contain the key');

@@ -125,3 +125,64 @@ def test_keychain_provider_gets_stored_key_on_failover(procs, http, tmp_path, ke
     for name, value in reqs[0]["headers"]:
         assert CLIENT_KEY not in value, f"client credential leaked in {name!r}"
     assert KEY not in yard.proc.logs(), "switchyard logged the key"
+
+
+POOL = ["sk-pool-one-aaaa-1111", "sk-pool-two-bbbb-2222", "sk-pool-three-cccc-3333"]
+
+
+@pytest.fixture
+def pool_cleanup():
+    yield
+    for user in ("pooled", "pooled#2", "pooled#3"):
+        subprocess.run(["secret-tool", "clear", "service", "switchyard", "username", user],
+                       capture_output=True, timeout=10)
+
+
+def test_key_pool_set_with_the_cli_rotates_and_a_rate_limited_key_rests(
+        procs, http, tmp_path, pool_cleanup) -> None:
+    upstream = start_mock(procs, "mock-pooled", http)
+    upstream.default(reply_message(PRIMARY_TEXT))
+    cfg = write_config(tmp_path / "switchyard.toml", [
+        ProviderSpec("pooled", upstream.url, "keychain"),
+    ])
+    # The first key as always, then two more with `keys add` (which raises `keys` in the file).
+    res = run_cli(["keys", "set", "pooled"], input=POOL[0] + "\n")
+    assert res.returncode == 0, res.stderr
+    for key in POOL[1:]:
+        res = run_cli(["keys", "add", "pooled", "--config", str(cfg), "--url", "http://127.0.0.1:9"],
+                      input=key + "\n")
+        assert res.returncode == 0, res.stderr
+        assert key not in res.stdout + res.stderr, "keys add echoed the key"
+    assert "keys = 3" in cfg.read_text()
+    assert [lookup(u).stdout for u in ("pooled", "pooled#2", "pooled#3")] == POOL
+    listed = run_cli(["keys", "list", "--config", str(cfg)])
+    assert "3 of 3 set" in line_for(listed.stdout, "pooled"), listed.stdout
+    assert not any(k in listed.stdout for k in POOL)
+
+    yard = start_switchyard(procs, http, cfg, {"pooled": upstream})
+    client = anthropic.Anthropic(base_url=yard.url, api_key=CLIENT_KEY, max_retries=0, timeout=20.0)
+
+    def ask() -> None:
+        client.messages.create(model="claude-test", max_tokens=16,
+                               messages=[{"role": "user", "content": "hi"}])
+
+    for _ in range(6):
+        ask()
+    seen = [header(r, "x-api-key") for r in upstream.requests()]
+    assert seen == POOL + POOL, seen
+
+    # Key 1 is rate limited: only it rests; the request and the next ones use keys 2 and 3.
+    upstream.clear()
+    upstream.default(reply_message(PRIMARY_TEXT))
+    upstream.replies(reply_error(429, "rate limited", headers=[["retry-after", "60"]]))
+    for _ in range(4):
+        ask()
+    seen = [header(r, "x-api-key") for r in upstream.requests()]
+    assert seen[0] == POOL[0] and POOL[0] not in seen[1:], seen
+    assert set(seen[1:]) == {POOL[1], POOL[2]}, seen
+    keys = http.get(yard.url + "/api/keys").json()["keys"][0]
+    assert [k["state"] for k in keys["pool"]] == ["cooling", "ok", "ok"], keys
+    status = http.get(yard.url + "/api/status").json()
+    assert status["providers"][0]["state"] == "available", status
+    logs = yard.proc.logs(limit=1_000_000)
+    assert not any(k in logs for k in POOL), "switchyard logged a key"

@@ -9,9 +9,10 @@ import { api, errorField, plainMessage } from './api.js';
 import { openDialog } from './dialog.js';
 import { toast } from './toast.js';
 import { last4 } from './format.js';
+import { keyPool } from './keypool.js';
 
 const ID_RE = /^[a-z0-9-]{1,64}$/;
-const ENV_RE = /^[A-Za-z0-9_]+$/;
+const ENV_RE = /^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/;
 const KINDS = ['anthropic', 'openai', 'gemini'];
 const CREDS = ['keychain', 'env', 'passthrough', 'none'];
 
@@ -126,6 +127,8 @@ function showForm(d, body, p, { editing, preset = null }) {
   const keyInput = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: key?.set ? t('editor.key_keep', { hint: last4(key.hint) }) : '' });
   const auth = h('select', {}, ['x-api-key', 'bearer'].map((a) => h('option', { value: a, text: t(`auth.${a}`) })));
   auth.value = p.auth_scheme || 'x-api-key';
+  const proxy = h('input', { type: 'text', class: 'mono', value: p.proxy || '', placeholder: 'socks5h://user@127.0.0.1:1080', autocomplete: 'off', spellcheck: 'false' });
+  const proxyPass = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: t('editor.proxy_password_keep') });
   const enabled = h('input', { type: 'checkbox', id: 'f-enabled', checked: p.enabled !== false });
   const weighted = state.config?.routing?.strategy === 'weighted';
   const weight = h('input', { type: 'number', min: 0, max: 1000, step: 1, inputmode: 'numeric', value: String(p.weight ?? 1) });
@@ -161,7 +164,10 @@ function showForm(d, body, p, { editing, preset = null }) {
       envField,
       keyField,
       field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help')),
-      weighted ? field('weight', t('editor.weight'), weight, t('editor.weight_help')) : null),
+      weighted ? field('weight', t('editor.weight'), weight, t('editor.weight_help')) : null,
+      field('proxy', t('editor.proxy'), proxy, t('editor.proxy_help')),
+      field('proxy_password', t('editor.proxy_password'), proxyPass, t('editor.proxy_password_help'))),
+    editing && credType === 'keychain' ? keyPool(p.id) : null,
     h('label', { class: 'check', for: 'f-enabled' }, enabled, h('span', { text: t('editor.enabled') })),
     h('fieldset', { class: 'models', dataset: { field: 'models' } },
       h('legend', { text: t('editor.models') }),
@@ -229,6 +235,12 @@ function showForm(d, body, p, { editing, preset = null }) {
       if (w === 1) delete out.weight;
       else out.weight = w;
     }
+    // Keys added from the pool section since the form opened are already saved: keep them.
+    const current = editingId && state.config.providers.find((x) => x.id === editingId);
+    if (current?.keys > 1) out.keys = current.keys;
+    else delete out.keys;
+    if (proxy.value.trim()) out.proxy = proxy.value.trim();
+    else delete out.proxy;
 
     submit.disabled = true;
     const index = editingId ? state.config.providers.findIndex((x) => x.id === editingId) : state.config.providers.length;
@@ -240,7 +252,7 @@ function showForm(d, body, p, { editing, preset = null }) {
     } catch (err) {
       submit.disabled = false;
       const where = errorField(err.message);
-      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'weight'];
+      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'weight', 'proxy', 'keys'];
       if (where && where.index === index && known.includes(where.field)) showError(where.field, plainMessage(err.message));
       else showError('_', plainMessage(err.message));
       return;
@@ -256,6 +268,18 @@ function showForm(d, body, p, { editing, preset = null }) {
         submit.disabled = false;
         id.readOnly = true;
         showError('key', t('editor.err_key_saved_provider', { error: err.message }));
+        return;
+      }
+    }
+    const newProxyPass = proxyPass.value.trim();
+    if (out.proxy && out.proxy !== 'direct' && newProxyPass) {
+      try {
+        await api.setKey(`proxy:${newId}`, newProxyPass);
+        proxyPass.value = '';
+      } catch (err) {
+        submit.disabled = false;
+        id.readOnly = true;
+        showError('proxy_password', t('editor.err_key_saved_provider', { error: err.message }));
         return;
       }
     }

@@ -28,6 +28,14 @@ export function keyText(p) {
   const where = cred.startsWith('env:') ? t('key.from_env', { var: cred.slice(4) }) : t('key.from_keychain');
   if (!k) return { text: where, ok: true };
   if (k.error) return { text: `${where}: ${k.error}`, ok: false };
+  const pool = k.pool || [];
+  if (pool.length > 1) {
+    // A key pool: how many keys are set, and how many are resting.
+    const set = pool.filter((x) => x.set).length;
+    const cooling = pool.filter((x) => x.set && x.state === 'cooling').length;
+    const text = t('key.pool', { set, n: pool.length }) + (cooling ? ` · ${t('key.pool_cooling', { n: cooling })}` : '');
+    return { text: `${where}: ${text}`, ok: set > 0, set: set > 0 };
+  }
   return k.set
     ? { text: `${where}: ${t('key.set', { hint: last4(k.hint) })}`, ok: true, set: true }
     : { text: `${where}: ${t('key.not_set')}`, ok: false };

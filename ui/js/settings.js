@@ -3,7 +3,7 @@
 import { h, icon, replace, rerender, announce, clean } from './dom.js';
 import { t, onLanguage, setLanguage, resolve } from './i18n.js';
 import { state, on, saveConfig, emit, keyStoreName } from './store.js';
-import { tauriInvoke, plainMessage } from './api.js';
+import { api, tauriInvoke, plainMessage } from './api.js';
 import { toast } from './toast.js';
 
 const NOTIFY_KINDS = ['failover', 'recovered', 'all_down', 'key_problem'];
@@ -114,6 +114,40 @@ function listenCard() {
     h('p', { class: 'note' }, icon('alert'), h('span', { text: t('settings.restart_note') })));
 }
 
+function proxyCard() {
+  const input = h('input', { type: 'text', id: 'global-proxy', class: 'mono', 'data-focus': 'global-proxy', value: state.config?.network?.proxy || '', placeholder: 'socks5h://user@127.0.0.1:1080', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'proxy-help proxy-error' });
+  const pass = h('input', { type: 'password', id: 'global-proxy-password', autocomplete: 'off', spellcheck: 'false', placeholder: t('editor.proxy_password_keep') });
+  const err = h('p', { class: 'field-error', id: 'proxy-error' });
+  const form = h('form', { class: 'proxy-form', novalidate: true },
+    h('div', { class: 'field' },
+      h('label', { for: 'global-proxy', text: t('settings.proxy') }),
+      h('div', { class: 'row' }, input),
+      h('label', { for: 'global-proxy-password', text: t('settings.proxy_password') }),
+      h('div', { class: 'row' }, pass, h('button', { type: 'submit', class: 'btn', 'data-focus': 'proxy-save', text: t('action.save') })),
+      h('p', { class: 'help', id: 'proxy-help', text: t('settings.proxy_help') }),
+      err));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const v = input.value.trim();
+    try {
+      clean(input);
+      if (pass.value.trim()) await api.setKey('proxy:global', pass.value.trim());
+      await saveConfig((c) => {
+        c.network = { ...(c.network || {}) };
+        if (v) c.network.proxy = v;
+        else delete c.network.proxy;
+      });
+      announce(t('settings.saved'));
+    } catch (ex) {
+      const e2 = document.getElementById('proxy-error') || err;
+      e2.textContent = plainMessage(ex.message);
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'set-proxy-title' },
+    h('h2', { id: 'set-proxy-title', text: t('settings.proxy') }), form);
+}
+
 function notificationsCard() {
   const n = state.config?.notifications || {};
   const save = async (change) => {
@@ -181,7 +215,7 @@ export function mountSettings(panel) {
       replace(panel, h('p', { class: 'empty', text: t('common.loading') }));
       return;
     }
-    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), notificationsCard(), aboutCard());
+    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), proxyCard(), notificationsCard(), aboutCard());
   });
   // The status only feeds "running on" and the version: re-render for it only when those change.
   let seen = '';

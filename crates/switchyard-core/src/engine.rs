@@ -90,6 +90,27 @@ pub struct KeyStatus {
     pub hint: Option<String>,
     /// Why it could not be read, if it could not.
     pub error: Option<String>,
+    /// Every key of the provider's pool (one entry when it has no pool), never the keys.
+    pub pool: Vec<PoolKeyStatus>,
+}
+
+/// One key of a pool, without the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolKeyStatus {
+    /// 1-based slot.
+    pub slot: usize,
+    /// Where it is stored (`<id>`, `<id>#2`, ... or the environment variable).
+    pub name: String,
+    /// A key is available.
+    pub set: bool,
+    /// Last 4 characters, when set.
+    pub hint: Option<String>,
+    /// `ok` or `cooling`.
+    pub state: &'static str,
+    /// End of its cooldown, when cooling.
+    pub cooldown_until: Option<DateTime<Utc>>,
+    /// Why it was last taken out of rotation.
+    pub problem: Option<String>,
 }
 
 /// The whole status, as `/api/status` shows it.
@@ -138,7 +159,7 @@ pub struct Engine {
     pub(crate) config: ArcSwap<Config>,
     pub(crate) config_path: Option<PathBuf>,
     pub(crate) secrets: Arc<CachedStore>,
-    pub(crate) client: ArcSwap<reqwest::Client>,
+    pub(crate) client: ArcSwap<crate::upstream::outbound::Clients>,
     pub(crate) router: Arc<Router>,
     pub(crate) events: broadcast::Sender<Event>,
     pub(crate) stats: Stats,
@@ -147,24 +168,6 @@ pub struct Engine {
     pub(crate) access_token: ArcSwap<Option<Secret>>,
     request_seq: AtomicU64,
     nonce: u64,
-}
-
-fn http_client(cfg: &Config) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(cfg.timeouts.connect_ms))
-        .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(90))
-        // Enough for a busy team; more idle connections only hold memory.
-        .pool_max_idle_per_host(32)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|e| {
-            tracing::error!(
-                "cannot build the HTTP client with custom settings ({e}); using defaults"
-            );
-            reqwest::Client::new()
-        })
 }
 
 impl Engine {
@@ -190,7 +193,8 @@ impl Engine {
         cred: &Credential,
     ) -> Result<Option<Secret>, SecretError> {
         match cred {
-            Credential::Env(var) => secrets::from_env(var),
+            // `env:A,B` lists a pool; outside the pool logic the first variable is the key.
+            Credential::Env(var) => secrets::from_env(var.split(',').next().unwrap_or(var).trim()),
             Credential::Keychain => {
                 if let Some(v) = self.secrets.cached(id) {
                     return Ok(v);
@@ -225,6 +229,43 @@ impl Engine {
         }
     }
 
+    /// Build the HTTP clients again (proxy settings or a proxy password changed).
+    pub(crate) fn rebuild_clients(&self, cfg: &Config) {
+        let clients = crate::upstream::outbound::Clients::build(cfg, self.secrets.as_ref());
+        self.client.store(Arc::new(clients));
+    }
+
+    /// A secret was stored or deleted under `name`: a proxy password rebuilds the clients; a
+    /// provider key gives the provider (and its pool) a fresh start.
+    pub(crate) fn secret_changed(&self, name: &str) {
+        if name.starts_with("proxy:") {
+            let cfg = self.config.load_full();
+            self.rebuild_clients(&cfg);
+        } else {
+            self.router.reset(name.split('#').next().unwrap_or(name));
+        }
+    }
+
+    /// Whether `name` is something the secret store may hold for this config: a provider id,
+    /// a pool slot `<id>#N`, `proxy:global`, `proxy:<id>` or the access token.
+    pub(crate) fn known_secret_name(&self, name: &str) -> bool {
+        let cfg = self.config.load();
+        if name == ACCESS_TOKEN_NAME || name == crate::upstream::outbound::GLOBAL_PROXY_SECRET {
+            return true;
+        }
+        if let Some(id) = name.strip_prefix("proxy:") {
+            return cfg.provider(id).is_some();
+        }
+        match name.split_once('#') {
+            Some((id, n)) => {
+                cfg.provider(id).is_some()
+                    && n.parse::<u32>()
+                        .is_ok_and(|n| (2..=config::MAX_KEYS).contains(&n))
+            }
+            None => cfg.provider(name).is_some(),
+        }
+    }
+
     /// Apply a validated config.
     pub(crate) fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
         config::validate(&cfg)?;
@@ -234,8 +275,8 @@ impl Engine {
             field: Some("security.access_token".into()),
             message: m,
         })?;
-        if cfg.timeouts.connect_ms != self.config.load().timeouts.connect_ms {
-            self.client.store(Arc::new(http_client(&cfg)));
+        if crate::upstream::outbound::signature(&cfg) != self.client.load().signature {
+            self.rebuild_clients(&cfg);
         }
         self.router.retain(&cfg);
         self.access_token.store(Arc::new(token));
@@ -314,6 +355,43 @@ impl Engine {
         Ok(())
     }
 
+    /// Each key of a provider's pool (blocking: reads the store).
+    fn pool_statuses(&self, p: &crate::config::Provider) -> Vec<PoolKeyStatus> {
+        use crate::routing::keys::{pool_size, slot_name};
+        if matches!(p.credential, Credential::Passthrough | Credential::None) {
+            return Vec::new();
+        }
+        let n = pool_size(p);
+        let states = self.router.keys.states(&p.id, n, Instant::now());
+        states
+            .into_iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let (name, v) = match &p.credential {
+                    Credential::Env(vars) => {
+                        let var = vars.split(',').nth(i).unwrap_or("").trim().to_string();
+                        let v = secrets::from_env(&var).ok().flatten();
+                        (var, v)
+                    }
+                    _ => {
+                        let name = slot_name(&p.id, i);
+                        let v = self.secrets.get(&name).ok().flatten();
+                        (name, v)
+                    }
+                };
+                PoolKeyStatus {
+                    slot: st.slot,
+                    name,
+                    set: v.is_some(),
+                    hint: v.map(|s| s.hint()),
+                    state: st.state,
+                    cooldown_until: st.cooldown_until,
+                    problem: st.problem,
+                }
+            })
+            .collect()
+    }
+
     pub(crate) fn key_statuses(&self) -> Vec<KeyStatus> {
         let cfg = self.config.load();
         cfg.providers
@@ -324,10 +402,12 @@ impl Engine {
                         Ok(v) => (v, None),
                         Err(e) => (None, Some(e.to_string())),
                     },
-                    Credential::Env(var) => match secrets::from_env(var) {
-                        Ok(v) => (v, None),
-                        Err(e) => (None, Some(e.to_string())),
-                    },
+                    Credential::Env(var) => {
+                        match secrets::from_env(var.split(',').next().unwrap_or(var).trim()) {
+                            Ok(v) => (v, None),
+                            Err(e) => (None, Some(e.to_string())),
+                        }
+                    }
                     Credential::Passthrough | Credential::None => (None, None),
                 };
                 KeyStatus {
@@ -336,6 +416,7 @@ impl Engine {
                     set: v.is_some(),
                     hint: v.map(|s| s.hint()),
                     error,
+                    pool: self.pool_statuses(p),
                 }
             })
             .collect()
@@ -371,11 +452,15 @@ impl Switchyard {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0)
             ^ u64::from(std::process::id());
+        let secrets = Arc::new(CachedStore::new(opts.secrets));
         let engine = Arc::new(Engine {
-            client: ArcSwap::from_pointee(http_client(&opts.config)),
+            client: ArcSwap::from_pointee(crate::upstream::outbound::Clients::build(
+                &opts.config,
+                secrets.as_ref(),
+            )),
             config: ArcSwap::from_pointee(opts.config.clone()),
             config_path: opts.config_path,
-            secrets: Arc::new(CachedStore::new(opts.secrets)),
+            secrets,
             router: Router::new(),
             events,
             stats: Stats::default(),
@@ -540,13 +625,15 @@ impl Handle {
     pub fn set_key(&self, provider: &str, key: &str) -> Result<(), SecretError> {
         let s = Secret::new(key)?;
         self.engine.secrets.set(provider, &s)?;
-        self.engine.router.reset(provider);
+        self.engine.secret_changed(provider);
         Ok(())
     }
 
     /// Delete a provider's key.
     pub fn delete_key(&self, provider: &str) -> Result<bool, SecretError> {
-        self.engine.secrets.delete(provider)
+        let existed = self.engine.secrets.delete(provider)?;
+        self.engine.secret_changed(provider);
+        Ok(existed)
     }
 
     /// Recent requests, newest last.

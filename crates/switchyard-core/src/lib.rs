@@ -21,7 +21,9 @@ pub mod stats;
 pub mod translate;
 pub mod upstream;
 
-pub use engine::{Handle, KeyStatus, StartError, StartOptions, Status, SwitchError, Switchyard};
+pub use engine::{
+    Handle, KeyStatus, PoolKeyStatus, StartError, StartOptions, Status, SwitchError, Switchyard,
+};
 pub use events::{Event, FailoverReason};
 
 /// The engine's version, as shown by the status API.

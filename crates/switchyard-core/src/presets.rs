@@ -56,6 +56,8 @@ impl Preset {
             ),
             quirks: self.quirks.clone(),
             weight: 1,
+            proxy: None,
+            keys: 1,
         }
     }
 }

@@ -46,6 +46,7 @@ pub mod control;
 mod face;
 mod gemini;
 mod openai;
+pub mod proxy;
 mod reply;
 mod server;
 mod sse;
@@ -53,6 +54,7 @@ mod state;
 
 pub use anthropic::anthropic_stream_events;
 pub use face::Face;
+pub use proxy::{MockProxy, ProxyKind};
 pub use reply::{error_event, error_type_for_status, Body, Reply, Step, ToolUse};
 pub use state::Recorded;
 

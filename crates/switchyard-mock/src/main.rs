@@ -6,7 +6,7 @@ use clap::Parser;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use switchyard_mock::{Body, MockUpstream, Reply};
+use switchyard_mock::{Body, MockProxy, MockUpstream, ProxyKind, Reply};
 
 /// A scripted fake Anthropic upstream for Switchyard's tests and benchmarks.
 ///
@@ -33,6 +33,53 @@ struct Args {
     /// Keep only the newest N recorded requests (0: record none), to bound memory in long runs.
     #[arg(long, default_value_t = 10_000)]
     max_recorded: usize,
+    /// Run a proxy instead of an upstream: `http` (absolute-URI forwarding and CONNECT) or
+    /// `socks5`. Prints `proxy listening on URL`.
+    #[arg(long, value_parser = ["http", "socks5"])]
+    proxy: Option<String>,
+    /// With --proxy: the user name the proxy requires (with --proxy-password).
+    #[arg(long, requires = "proxy_password")]
+    proxy_user: Option<String>,
+    /// With --proxy: the password the proxy requires.
+    #[arg(long, requires = "proxy_user")]
+    proxy_password: Option<String>,
+}
+
+/// `--proxy`: serve as a proxy until a signal.
+async fn run_proxy(args: &Args, kind: &str) -> std::process::ExitCode {
+    let kind = if kind == "http" {
+        ProxyKind::Http
+    } else {
+        ProxyKind::Socks5
+    };
+    let creds = args
+        .proxy_user
+        .as_deref()
+        .zip(args.proxy_password.as_deref());
+    let proxy = match MockProxy::start_on(kind, creds, args.listen).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("switchyard-mock: cannot listen on {}: {e}", args.listen);
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "proxy listening on {}",
+        proxy.url(args.proxy_user.as_deref())
+    );
+    let _ = stdout.flush();
+    drop(stdout);
+    wait_for_signal().await;
+    let _ = writeln!(
+        std::io::stdout(),
+        "proxy carried {} connection(s), refused {} for credentials",
+        proxy.carried(),
+        proxy.auth_failures()
+    );
+    proxy.shutdown();
+    std::process::ExitCode::SUCCESS
 }
 
 fn load_script(path: &PathBuf) -> Result<Vec<Reply>, String> {
@@ -72,6 +119,9 @@ async fn wait_for_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let Some(kind) = args.proxy.clone() {
+        return run_proxy(&args, &kind).await;
+    }
     let script = match args.script.as_ref().map(load_script).transpose() {
         Ok(script) => script.unwrap_or_default(),
         Err(e) => {

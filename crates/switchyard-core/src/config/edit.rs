@@ -118,6 +118,24 @@ pub fn move_provider(text: &str, id: &str, to: usize) -> Result<String, ConfigEr
     Ok(finish(doc))
 }
 
+/// Set how many keys a provider's pool holds (`keys = N`; 1 removes the line).
+pub fn set_provider_keys(text: &str, id: &str, n: u32) -> Result<String, ConfigError> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let arr = providers_mut(&mut doc)?;
+    let i = index_of(arr, id)?;
+    let t = arr
+        .get_mut(i)
+        .ok_or_else(|| err(format!("no provider {id:?}")))?;
+    if n <= 1 {
+        t.remove("keys");
+    } else {
+        t.insert("keys", toml_edit::value(i64::from(n)));
+    }
+    Ok(finish(doc))
+}
+
 fn finish(doc: DocumentMut) -> String {
     let mut s = doc.to_string();
     if !s.ends_with('\n') {

@@ -164,6 +164,9 @@ pub fn parse_str(text: &str, file: Option<&Path>) -> Result<Config, ConfigError>
     Ok(config)
 }
 
+/// Largest key pool a provider may have.
+pub const MAX_KEYS: u32 = 16;
+
 /// Names under which people paste keys into provider tables.
 const KEY_FIELDS: &[&str] = &["api_key", "apikey", "key", "token", "secret", "auth_token"];
 
@@ -273,6 +276,17 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
                 ));
             }
         }
+        if let Some(proxy) = &prov.proxy {
+            if let Err(e) = crate::upstream::outbound::parse(proxy, Some(&prov.id)) {
+                return Err(cx.error(&p(i, "proxy"), e.to_string()));
+            }
+        }
+        if prov.keys == 0 || prov.keys > MAX_KEYS {
+            return Err(cx.error(
+                &p(i, "keys"),
+                format!("keys must be between 1 and {MAX_KEYS} (how many keys the provider's pool holds)"),
+            ));
+        }
         for (pat, target) in &prov.models.0 {
             if pat.is_empty() || target.trim().is_empty() {
                 return Err(cx.error(
@@ -290,6 +304,14 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
                 Seg::Key(field.into()),
             ];
             return Err(cx.error(&at, message));
+        }
+    }
+    if let Some(proxy) = &config.network.proxy {
+        if let Err(e) = crate::upstream::outbound::parse(proxy, None) {
+            return Err(cx.error(
+                &[Seg::Key("network".into()), Seg::Key("proxy".into())],
+                e.to_string(),
+            ));
         }
     }
     let t = &config.timeouts;

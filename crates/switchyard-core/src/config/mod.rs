@@ -12,7 +12,9 @@ mod save;
 mod schema;
 pub mod watch;
 
-pub use load::{default_config_path, load_file, parse_str, validate, ConfigError, Loaded};
+pub use load::{
+    default_config_path, load_file, parse_str, validate, ConfigError, Loaded, MAX_KEYS,
+};
 pub use merge::update_document;
 pub use rules::Rule;
 pub use save::{save_atomic, write_atomic, SaveError};

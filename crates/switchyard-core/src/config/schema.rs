@@ -41,6 +41,27 @@ pub struct Config {
     /// Scenario rules, tried in order; the first match picks the provider (see `rules.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<super::rules::Rule>,
+    /// Outbound network settings (the proxy every provider goes through).
+    #[serde(default, skip_serializing_if = "Network::is_default")]
+    pub network: Network,
+}
+
+/// Outbound network settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Proxy for every provider without its own `proxy`: `http://`, `https://`, `socks5://`
+    /// or `socks5h://` URL, with an optional user name (the password lives in the keychain as
+    /// `proxy:global`). Unset: the `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`
+    /// environment variables are honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+}
+
+impl Network {
+    fn is_default(&self) -> bool {
+        *self == Network::default()
+    }
 }
 
 /// Desktop notifications, per kind, and how often one kind may repeat.
@@ -105,6 +126,7 @@ impl Default for Config {
             security: Security::default(),
             notifications: Notifications::default(),
             ui: Ui::default(),
+            network: Network::default(),
             providers: vec![Provider {
                 id: "anthropic".into(),
                 name: Some("Anthropic".into()),
@@ -116,6 +138,8 @@ impl Default for Config {
                 models: ModelMap::default(),
                 quirks: Quirks::default(),
                 weight: 1,
+                proxy: None,
+                keys: 1,
             }],
             rules: Vec::new(),
         }
@@ -335,6 +359,14 @@ pub struct Provider {
     /// Share of traffic under `strategy = "weighted"` (default 1; 0 = only as a fallback).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub weight: u32,
+    /// This provider's own proxy URL (password in the keychain as `proxy:<id>`), or `direct`
+    /// to bypass `[network] proxy` and the environment. Unset: the global setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// How many keys the provider's pool holds (keychain users `<id>`, `<id>#2`, ...). Requests
+    /// rotate over them, and each key cools down on its own.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub keys: u32,
 }
 
 fn one() -> u32 {
@@ -466,7 +498,7 @@ pub enum Credential {
     /// The OS keychain, service "switchyard", user = provider id.
     #[default]
     Keychain,
-    /// An environment variable.
+    /// An environment variable (or several, comma-separated: a key pool).
     Env(String),
     /// The client's own `x-api-key` / `Authorization`.
     Passthrough,
@@ -519,8 +551,10 @@ impl std::str::FromStr for Credential {
             "none" => Ok(Credential::None),
             _ => {
                 if let Some(var) = s.strip_prefix("env:") {
-                    let valid = !var.is_empty()
-                        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    // `env:A,B,C` lists a key pool, one variable per key.
+                    let valid = var.split(',').all(|v| {
+                        !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    });
                     return if valid {
                         Ok(Credential::Env(var.to_string()))
                     } else {

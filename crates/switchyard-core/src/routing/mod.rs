@@ -6,6 +6,7 @@ pub mod hints;
 pub mod rules;
 pub mod sticky;
 pub mod strategy;
+pub mod keys;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -104,6 +105,8 @@ struct RouterState {
 #[derive(Default)]
 pub struct Router {
     state: Mutex<RouterState>,
+    /// Per-key state of providers with key pools.
+    pub keys: keys::KeyPools,
 }
 
 impl Router {
@@ -263,10 +266,12 @@ impl Router {
     /// Forget a provider's failures (its key changed, or the user asked).
     pub fn reset(&self, id: &str) {
         self.state.lock().breakers.remove(id);
+        self.keys.reset(id);
     }
 
     /// After a config change: drop state of providers that no longer exist; unpin a removed one.
     pub fn retain(&self, cfg: &Config) {
+        self.keys.retain(cfg);
         let mut st = self.state.lock();
         st.breakers.retain(|id, _| cfg.provider(id).is_some());
         st.spread.retain(cfg);
@@ -357,6 +362,8 @@ mod tests {
                     models: ModelMap::default(),
                     quirks: Default::default(),
                     weight: 1,
+                    proxy: None,
+                    keys: 1,
                 })
                 .collect(),
             ..Config::default()

@@ -274,7 +274,7 @@ pub struct KeyBody {
 }
 
 fn known_key_name(e: &Engine, id: &str) -> Result<(), ApiError> {
-    if id == crate::engine::ACCESS_TOKEN_NAME || e.config.load().provider(id).is_some() {
+    if e.known_secret_name(id) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -302,7 +302,7 @@ pub async fn set_key(
         .await
         .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
         .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
-    e.router.reset(&id);
+    e.secret_changed(&id);
     Ok(Json(json!({"success": true, "provider": id, "hint": hint})).into_response())
 }
 
@@ -318,6 +318,7 @@ pub async fn delete_key(
         .await
         .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
         .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
+    e.secret_changed(&id);
     Ok(Json(json!({"success": true, "deleted": existed})).into_response())
 }
 
@@ -330,6 +331,7 @@ pub async fn refresh_keys(
     require_json(&headers)?;
     e.secrets.invalidate();
     let cfg = e.config.load();
+    e.rebuild_clients(&cfg);
     for s in e.router.statuses(&cfg, Instant::now()) {
         if s.state == "unhealthy" {
             e.router.reset(&s.id);

@@ -53,11 +53,15 @@ pub async fn test_provider(
     };
     let client = e.client.load_full();
     let started = Instant::now();
-    let req = super::probe::probe_request(&client, &p, key.as_ref().map(|k| k.expose()))
-        .timeout(Duration::from_secs(15));
+    let req = super::probe::probe_request(
+        client.for_provider(&p.id),
+        &p,
+        key.as_ref().map(|k| k.expose()),
+    )
+    .timeout(Duration::from_secs(15));
     let out = match req.send().await {
         Err(err) => {
-            json!({"ok": false, "provider": id, "error": format!("cannot reach {}: {err}", p.base_url)})
+            json!({"ok": false, "provider": id, "error": crate::upstream::anthropic::net_failure(&err, &p, client.proxy_label(&p.id)).message})
         }
         Ok(resp) => {
             let status = resp.status().as_u16();

@@ -2,6 +2,7 @@
 //! of both. Handlers are small; the work happens in `routing` and `upstream`.
 
 pub mod admin;
+pub(crate) mod dispatch;
 pub mod error;
 pub mod guard;
 pub mod manage;

@@ -87,11 +87,20 @@ pub async fn probe_all(engine: &Engine) {
                 }
             },
         };
-        let req = probe_request(&client, p, key.as_ref().map(|k| k.expose())).timeout(
+        let req = probe_request(
+            client.for_provider(&p.id),
+            p,
+            key.as_ref().map(|k| k.expose()),
+        )
+        .timeout(
             Duration::from_millis(cfg.timeouts.connect_ms).saturating_add(Duration::from_secs(10)),
         );
         let failure = match req.send().await {
-            Err(e) => Some(crate::upstream::anthropic::net_failure(&e, p)),
+            Err(e) => Some(crate::upstream::anthropic::net_failure(
+                &e,
+                p,
+                client.proxy_label(&p.id),
+            )),
             // Without a key of our own, a 401 only proves the server is up.
             Ok(r) if matches!(r.status().as_u16(), 401 | 403) && key.is_some() => Some(Failure {
                 reason: FailoverReason::KeyRejected,

@@ -55,9 +55,9 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
         .and_then(|id| cfg.provider(&id).cloned())
     {
         if let Ok(auth) = auth_for(&e, &p).await {
-            let client = e.client.load_full();
+            let clients = e.client.load_full();
             let out = anthropic::attempt(anthropic::Attempt {
-                client: &client,
+                client: clients.for_provider(&p.id),
                 provider: &p,
                 route: Route::Models,
                 query: uri.query(),
@@ -69,6 +69,7 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
                 auth: auth.as_auth(&p),
                 timeouts: &cfg.timeouts,
                 indicators: &cfg.routing.failover_indicators,
+                proxy: clients.proxy_label(&p.id),
             })
             .await;
             if let Outcome::Success(a) = out {
@@ -200,24 +201,12 @@ async fn handle(
     // A pin wins over rules (and their model override).
     let rule = rule.filter(|_| !plan.pinned);
     let rule_label = rule.map(|(i, r)| r.label(i));
-    let client = e.client.load_full();
+    let clients = e.client.load_full();
     let mut failed: Vec<Failed> = Vec::new();
 
     for planned in &plan.attempts {
         let Some(p) = cfg.provider(&planned.provider) else {
             continue;
-        };
-        let auth = match auth_for(&e, p).await {
-            Ok(a) => a,
-            Err(f) => {
-                note_failure(&e, p, &f, true);
-                failed.push(Failed {
-                    provider: p.id.clone(),
-                    failure: f,
-                    answer: None,
-                });
-                continue;
-            }
         };
         let upstream_model = match rule {
             Some((_, r)) if r.provider == p.id && r.upstream_model.is_some() => {
@@ -229,9 +218,8 @@ async fn handle(
             // Vendors without count_tokens: answer with a local estimate.
             return estimate_tokens(&e, at, started, &model, &body, p);
         }
-        let sent = Instant::now();
-        let outcome = crate::upstream::attempt(anthropic::Attempt {
-            client: &client,
+        let template = anthropic::Attempt {
+            client: clients.for_provider(&p.id),
             provider: p,
             route,
             query: uri.query(),
@@ -240,11 +228,24 @@ async fn handle(
             client_model: &model,
             upstream_model: &upstream_model,
             stream,
-            auth: auth.as_auth(p),
+            auth: Auth::Nothing,
             timeouts: &cfg.timeouts,
             indicators: &cfg.routing.failover_indicators,
-        })
-        .await;
+            proxy: clients.proxy_label(&p.id),
+        };
+        let sent = Instant::now();
+        let outcome = match super::dispatch::attempt(&e, p, template).await {
+            Ok(o) => o,
+            Err(f) => {
+                note_failure(&e, p, &f, true);
+                failed.push(Failed {
+                    provider: p.id.clone(),
+                    failure: f,
+                    answer: None,
+                });
+                continue;
+            }
+        };
         match outcome {
             Outcome::Success(answer) => {
                 let served = Served {

@@ -59,6 +59,7 @@ pub fn endpoint(base_url: &str, route: Route, query: Option<&str>) -> String {
 }
 
 /// Everything one attempt needs.
+#[derive(Clone, Copy)]
 pub struct Attempt<'a> {
     /// Shared HTTP client.
     pub client: &'a reqwest::Client,
@@ -84,9 +85,14 @@ pub struct Attempt<'a> {
     pub timeouts: &'a Timeouts,
     /// Error-body words that mean "fail over".
     pub indicators: &'a [String],
+    /// The configured proxy this attempt goes through (no password), to name it in failures.
+    pub proxy: Option<&'a str>,
 }
 
-pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider) -> Failure {
+pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider, proxy: Option<&str>) -> Failure {
+    if let Some(proxy) = proxy.filter(|_| e.is_connect()) {
+        return super::outbound::proxy_failure(proxy, e);
+    }
     let (reason, what) = if e.is_timeout() {
         (FailoverReason::Timeout, "timed out")
     } else if e.is_connect() {
@@ -218,7 +224,7 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
                 None,
             )
         }
-        Ok(Err(e)) => return Outcome::Retry(net_failure(&e, a.provider), None),
+        Ok(Err(e)) => return Outcome::Retry(net_failure(&e, a.provider, a.proxy), None),
         Ok(Ok(r)) => r,
     };
     let status = resp.status();

@@ -33,6 +33,7 @@ const DROP_UPSTREAM: &[&str] = &[
 pub use crate::config::AuthScheme;
 
 /// The credential for one attempt.
+#[derive(Clone, Copy)]
 pub enum Auth<'a> {
     /// Forward the client's `x-api-key` / `Authorization` unchanged.
     Passthrough,

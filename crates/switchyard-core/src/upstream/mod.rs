@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod classify;
 pub mod headers;
+pub mod outbound;
 pub mod relay;
 pub mod translated;
 

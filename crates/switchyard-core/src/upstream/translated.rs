@@ -267,7 +267,7 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
                 None,
             )
         }
-        Ok(Err(e)) => return Outcome::Retry(net_failure(&e, p), None),
+        Ok(Err(e)) => return Outcome::Retry(net_failure(&e, p, a.proxy), None),
         Ok(Ok(r)) => r,
     };
     let status = resp.status();

@@ -54,6 +54,8 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             models: ModelMap::default(),
             quirks: Default::default(),
             weight: 1,
+            proxy: None,
+            keys: 1,
         });
     }
     let mut config = Config {

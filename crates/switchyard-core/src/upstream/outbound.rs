@@ -1,0 +1,384 @@
+//! Outbound proxies: which proxy each provider goes through, one HTTP client per distinct
+//! proxy setting, and failure messages that name the proxy instead of the provider.
+//!
+//! A proxy URL in the config carries at most a user name; its password lives in the secret
+//! store (`proxy:global` for `[network] proxy`, `proxy:<provider-id>` for a provider's own).
+//! With no proxy configured anywhere, the default client honours `HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY` and `NO_PROXY` from the environment.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::events::FailoverReason;
+use crate::routing::Failure;
+use crate::secrets::SecretStore;
+
+/// Secret-store name of the `[network] proxy` password.
+pub const GLOBAL_PROXY_SECRET: &str = "proxy:global";
+
+/// Secret-store name of a proxy password: `proxy:global`, or `proxy:<provider-id>`.
+pub fn secret_name(provider: Option<&str>) -> String {
+    match provider {
+        Some(id) => format!("proxy:{id}"),
+        None => GLOBAL_PROXY_SECRET.to_string(),
+    }
+}
+
+/// Why a proxy setting was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyParseError {
+    /// A password written into the URL.
+    #[error("the proxy password must not be written in the config file. Write the URL without it (e.g. socks5h://{user}@{host}) and store the password with `switchyard keys set {secret}` (it goes to the OS keychain)")]
+    LiteralPassword {
+        /// The user name (shown; it is not secret).
+        user: String,
+        /// host:port.
+        host: String,
+        /// The secret-store name to use.
+        secret: String,
+    },
+    /// Anything else.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A parsed proxy setting.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Setting {
+    /// No proxy configured: honour the environment variables.
+    Environment,
+    /// `direct`: no proxy at all, whatever the environment says.
+    Direct,
+    /// Through this proxy.
+    Via {
+        /// The URL as written (never holds a password).
+        url: String,
+        /// Where its password is stored.
+        secret: String,
+    },
+}
+
+impl Setting {
+    /// The proxy URL to name in messages (user name kept, never a password).
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            Setting::Via { url, .. } => Some(url),
+            _ => None,
+        }
+    }
+}
+
+/// Check a proxy URL (or `direct`) from the config. `provider` is the owning provider's id,
+/// `None` for `[network] proxy` (it decides where the password is looked for).
+pub fn parse(value: &str, provider: Option<&str>) -> Result<Setting, ProxyParseError> {
+    let value = value.trim();
+    if value == "direct" {
+        return Ok(Setting::Direct);
+    }
+    let secret = secret_name(provider);
+    let url = reqwest::Url::parse(value).map_err(|e| {
+        ProxyParseError::Invalid(format!(
+            "proxy {value:?} is not a URL ({e}); write e.g. \"http://proxy.example:8080\", \"socks5h://user@127.0.0.1:1080\" or \"direct\""
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+        return Err(ProxyParseError::Invalid(format!(
+            "proxy scheme {:?} is not supported: use http, https, socks5 or socks5h",
+            url.scheme()
+        )));
+    }
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Err(ProxyParseError::Invalid(format!(
+            "proxy {value:?} has no host"
+        )));
+    };
+    let hostport = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    if url.password().is_some() {
+        return Err(ProxyParseError::LiteralPassword {
+            user: url.username().to_string(),
+            host: hostport,
+            secret,
+        });
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(ProxyParseError::Invalid(format!(
+            "proxy {value:?} must be just scheme://[user@]host[:port]"
+        )));
+    }
+    let user = url.username();
+    let label = if user.is_empty() {
+        format!("{}://{hostport}", url.scheme())
+    } else {
+        format!("{}://{user}@{hostport}", url.scheme())
+    };
+    Ok(Setting::Via { url: label, secret })
+}
+
+/// The setting that applies to `[network] proxy` (unset: the environment).
+fn global(cfg: &Config) -> Setting {
+    cfg.network
+        .proxy
+        .as_deref()
+        .and_then(|v| parse(v, None).ok())
+        .unwrap_or(Setting::Environment)
+}
+
+/// The setting one provider uses: its own `proxy`, else the global one.
+pub fn effective(cfg: &Config, provider: &crate::config::Provider) -> Setting {
+    match provider.proxy.as_deref() {
+        Some(v) => parse(v, Some(&provider.id)).unwrap_or_else(|_| global(cfg)),
+        None => global(cfg),
+    }
+}
+
+/// What decides how the clients are built: rebuild when this changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    connect_ms: u64,
+    global: Setting,
+    per_provider: Vec<(String, Setting)>,
+}
+
+/// The signature of a config's outbound settings.
+pub fn signature(cfg: &Config) -> Signature {
+    let global = global(cfg);
+    let per_provider = cfg
+        .providers
+        .iter()
+        .map(|p| (p.id.clone(), effective(cfg, p)))
+        .filter(|(_, s)| *s != global)
+        .collect();
+    Signature {
+        connect_ms: cfg.timeouts.connect_ms,
+        global,
+        per_provider,
+    }
+}
+
+/// The HTTP clients: one for the global setting, and one per distinct provider override.
+pub struct Clients {
+    default: reqwest::Client,
+    default_label: Option<String>,
+    /// Provider id -> (client, proxy label). Empty in the common case (no per-provider proxy).
+    per_provider: HashMap<String, (reqwest::Client, Option<String>)>,
+    /// What these clients were built from.
+    pub signature: Signature,
+}
+
+impl Clients {
+    /// Build the clients for a config, reading proxy passwords from `secrets`.
+    pub fn build(cfg: &Config, secrets: &dyn SecretStore) -> Clients {
+        let sig = signature(cfg);
+        let connect = Duration::from_millis(cfg.timeouts.connect_ms);
+        let mut by_setting: HashMap<Setting, reqwest::Client> = HashMap::new();
+        let default = client(connect, &sig.global, secrets);
+        by_setting.insert(sig.global.clone(), default.clone());
+        let mut per_provider = HashMap::new();
+        for (id, setting) in &sig.per_provider {
+            let c = by_setting
+                .entry(setting.clone())
+                .or_insert_with(|| client(connect, setting, secrets))
+                .clone();
+            per_provider.insert(id.clone(), (c, setting.label().map(String::from)));
+        }
+        Clients {
+            default,
+            default_label: sig.global.label().map(String::from),
+            per_provider,
+            signature: sig,
+        }
+    }
+
+    /// The client for a provider.
+    pub fn for_provider(&self, id: &str) -> &reqwest::Client {
+        if self.per_provider.is_empty() {
+            return &self.default;
+        }
+        self.per_provider
+            .get(id)
+            .map(|(c, _)| c)
+            .unwrap_or(&self.default)
+    }
+
+    /// The configured proxy a provider goes through, for messages (no password).
+    pub fn proxy_label(&self, id: &str) -> Option<&str> {
+        match self.per_provider.get(id) {
+            Some((_, label)) => label.as_deref(),
+            None => self.default_label.as_deref(),
+        }
+    }
+}
+
+/// The proxy password for a setting, if one is stored.
+fn password(setting: &Setting, secrets: &dyn SecretStore) -> Option<String> {
+    let Setting::Via { secret, .. } = setting else {
+        return None;
+    };
+    match secrets.get(secret) {
+        Ok(v) => v.map(|s| s.expose().to_string()),
+        Err(e) => {
+            // The message is about the store, never the value.
+            tracing::warn!("cannot read the proxy password {secret}: {e}");
+            None
+        }
+    }
+}
+
+fn client(connect: Duration, setting: &Setting, secrets: &dyn SecretStore) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(connect)
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        // Enough for a busy team; more idle connections only hold memory.
+        .pool_max_idle_per_host(32)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+    match setting {
+        // reqwest reads HTTP(S)_PROXY / ALL_PROXY / NO_PROXY itself when no proxy is given.
+        Setting::Environment => {}
+        Setting::Direct => b = b.no_proxy(),
+        Setting::Via { url, .. } => match reqwest::Proxy::all(url.as_str()) {
+            Ok(mut proxy) => {
+                let user = reqwest::Url::parse(url)
+                    .map(|u| u.username().to_string())
+                    .unwrap_or_default();
+                if let Some(pass) = password(setting, secrets) {
+                    proxy = proxy.basic_auth(&user, &pass);
+                } else if !user.is_empty() {
+                    proxy = proxy.basic_auth(&user, "");
+                }
+                b = b.proxy(proxy);
+            }
+            Err(e) => {
+                // parse() accepted it, so this is unexpected; never fall back to going direct.
+                tracing::error!("cannot use proxy {url}: {e}");
+                b = b.proxy(unusable_proxy());
+            }
+        },
+    }
+    b.build().unwrap_or_else(|e| {
+        tracing::error!("cannot build the HTTP client with custom settings ({e}); using defaults");
+        reqwest::Client::new()
+    })
+}
+
+/// A proxy that cannot be reached, so a broken setting fails instead of leaking traffic.
+fn unusable_proxy() -> reqwest::Proxy {
+    #[allow(clippy::expect_used)]
+    reqwest::Proxy::all("http://127.0.0.1:9").expect("a constant proxy URL parses")
+}
+
+/// A network failure through a proxy, worded so the proxy is named, not the provider.
+pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
+    let chain = super::anthropic::error_chain(e).to_lowercase();
+    let refused = io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused)
+        || chain.contains("connection refused")
+        || chain.contains("failed to create underlying connection");
+    let what = if e.is_timeout() {
+        "did not answer in time".to_string()
+    } else if refused {
+        "refused the connection".to_string()
+    } else if chain.contains("407")
+        || chain.contains("proxy authentication")
+        || chain.contains("proxy authorization required")
+    {
+        "rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`".to_string()
+    } else if chain.contains("socks") || chain.contains("auth") {
+        format!(
+            "failed the SOCKS handshake or authentication: {}",
+            super::anthropic::error_chain(e)
+        )
+    } else {
+        format!("failed: {}", super::anthropic::error_chain(e))
+    };
+    Failure {
+        reason: if e.is_timeout() {
+            FailoverReason::Timeout
+        } else {
+            FailoverReason::Unreachable
+        },
+        status: None,
+        hint: None,
+        message: format!("proxy {proxy} {what}"),
+    }
+}
+
+/// An HTTP proxy that answered 407 itself (plain-http targets are forwarded, not tunnelled).
+pub fn proxy_auth_failure(proxy: &str) -> Failure {
+    Failure {
+        reason: FailoverReason::Unreachable,
+        status: Some(407),
+        hint: None,
+        message: format!(
+            "proxy {proxy} rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`"
+        ),
+    }
+}
+
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        src = s.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_schemes_users_and_direct() {
+        assert_eq!(parse("direct", Some("a")), Ok(Setting::Direct));
+        assert_eq!(
+            parse("socks5h://me@127.0.0.1:1080", None),
+            Ok(Setting::Via {
+                url: "socks5h://me@127.0.0.1:1080".into(),
+                secret: "proxy:global".into()
+            })
+        );
+        assert_eq!(
+            parse("http://proxy.lan:3128/", Some("ds")),
+            Ok(Setting::Via {
+                url: "http://proxy.lan:3128".into(),
+                secret: "proxy:ds".into()
+            })
+        );
+        assert!(matches!(
+            parse("ftp://x:21", None),
+            Err(ProxyParseError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse("not a url", None),
+            Err(ProxyParseError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_echoing_it() {
+        let e = parse("socks5://me:hunter2@h:1080", Some("ds")).unwrap_err();
+        let m = e.to_string();
+        assert!(!m.contains("hunter2"), "{m}");
+        assert!(m.contains("switchyard keys set proxy:ds"), "{m}");
+        assert!(m.contains("socks5h://me@h:1080"), "{m}");
+    }
+
+    #[test]
+    fn signature_lists_only_providers_that_differ() {
+        let mut cfg = Config::default();
+        cfg.network.proxy = Some("http://p:1".into());
+        assert!(signature(&cfg).per_provider.is_empty());
+        cfg.providers[0].proxy = Some("direct".into());
+        assert_eq!(
+            signature(&cfg).per_provider,
+            vec![("anthropic".to_string(), Setting::Direct)]
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Outbound proxies against real proxy servers (switchyard-mock's HTTP and SOCKS5 proxies).
+
+mod common;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use common::*;
+use parking_lot::Mutex;
+use switchyard_core::secrets::{Secret, SecretStore};
+use switchyard_mock::{MockProxy, ProxyKind};
+
+const PASSWORD: &str = "proxy-pass-7c1d9e";
+
+fn failures(env: &Env) -> Vec<String> {
+    env.sy
+        .recent_requests(10)
+        .into_iter()
+        .flat_map(|r| r.attempts)
+        .filter_map(|a| a.failure)
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_go_through_an_http_proxy_with_credentials() {
+    let proxy = MockProxy::start(ProxyKind::Http, Some(("alice", PASSWORD)))
+        .await
+        .expect("proxy");
+    let url = proxy.url(Some("alice"));
+    let env = env_with(1, |c| c.network.proxy = Some(url)).await;
+    // The password goes in after start: storing it through the handle rebuilds the clients.
+    env.sy.set_key("proxy:global", PASSWORD).expect("store");
+    let r = env.messages(false).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(env.mocks[0].request_count(), 1);
+    assert!(proxy.carried() >= 1, "the proxy carried the request");
+    assert_eq!(proxy.auth_failures(), 0);
+    assert_eq!(proxy.targets()[0], env.mocks[0].addr().to_string());
+}
+
+#[tokio::test]
+async fn requests_go_through_socks5_with_auth_streaming_too() {
+    let proxy = MockProxy::start(ProxyKind::Socks5, Some(("bob", PASSWORD)))
+        .await
+        .expect("proxy");
+    let url = proxy.url(Some("bob"));
+    let env = env_with(2, |c| c.providers[1].proxy = Some(url)).await;
+    env.secrets
+        .set("proxy:p1", &Secret::new(PASSWORD).expect("secret"))
+        .expect("set");
+    env.sy.switch(Some("p1")).expect("pin");
+    env.sy.set_key("proxy:p1", PASSWORD).expect("store");
+    let r = env.messages(true).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_valid_stream(&r);
+    assert_eq!(r.provider(), Some("p1"));
+    assert!(proxy.carried() >= 1);
+    assert_eq!(proxy.auth_failures(), 0);
+    // p0 has no proxy of its own and there is no global one: it stays direct.
+    env.sy.switch(None).expect("unpin");
+    let before = proxy.carried();
+    assert_eq!(env.messages(false).await.provider(), Some("p0"));
+    assert_eq!(proxy.carried(), before);
+}
+
+/// Collects log lines written by the engine, to prove the password is never logged.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_proxy_password_fails_over_naming_the_proxy() {
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || sink.clone())
+        .finish();
+    // Global: the engine logs from its own tasks. Other tests in this binary log here too,
+    // and none of them may log the password either.
+    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+
+    for kind in [ProxyKind::Socks5, ProxyKind::Http] {
+        let proxy = MockProxy::start(kind, Some(("carol", "the-right-one")))
+            .await
+            .expect("proxy");
+        let url = proxy.url(Some("carol"));
+        let env = env_with(2, |c| c.providers[0].proxy = Some(url.clone())).await;
+        env.sy.set_key("proxy:p0", PASSWORD).expect("store");
+        let r = env.messages(false).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.provider(), Some("p1"), "failed over to p1");
+        assert_eq!(env.mocks[0].request_count(), 0);
+        assert!(proxy.auth_failures() >= 1, "{kind:?}");
+        let f = failures(&env);
+        let what = match kind {
+            ProxyKind::Socks5 => "failed the SOCKS handshake or authentication",
+            ProxyKind::Http => "rejected the credentials (HTTP 407)",
+        };
+        assert!(
+            f.iter().any(|m| m.contains(&format!("proxy {url} {what}"))),
+            "{kind:?}: {f:?}"
+        );
+        assert!(
+            !f.iter()
+                .any(|m| m.contains("127.0.0.1:") && !m.contains("proxy")),
+            "{f:?}"
+        );
+        let status = env.get("/api/status").await;
+        assert!(status.text.contains("cooling"), "{}", status.text);
+        let config = env.get("/api/config").await;
+        assert!(config.text.contains(&url), "{}", config.text);
+        for text in [&status.text, &config.text, &env.get("/api/keys").await.text] {
+            assert!(!text.contains(PASSWORD));
+        }
+        assert!(!f.iter().any(|m| m.contains(PASSWORD)));
+    }
+    let logged = String::from_utf8_lossy(&logs.0.lock()).to_string();
+    assert!(logged.contains("proxy"), "something was logged");
+    assert!(!logged.contains(PASSWORD), "the password was logged");
+}
+
+#[tokio::test]
+async fn a_refused_proxy_is_named_and_direct_bypasses_the_global_proxy() {
+    // A port with nothing listening.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let dead = format!("socks5h://127.0.0.1:{port}");
+    let d = dead.clone();
+    let env = env_with(2, move |c| {
+        c.network.proxy = Some(d);
+        c.providers[1].proxy = Some("direct".into());
+    })
+    .await;
+    let r = env.messages(false).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.provider(), Some("p1"), "p1 goes direct");
+    let f = failures(&env);
+    assert!(
+        f.iter()
+            .any(|m| m.contains(&format!("proxy {dead} refused the connection"))),
+        "{f:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_providers_own_proxy_wins_over_the_global_one() {
+    let global = MockProxy::start(ProxyKind::Http, None)
+        .await
+        .expect("proxy");
+    let own = MockProxy::start(ProxyKind::Http, None)
+        .await
+        .expect("proxy");
+    let (g, o) = (global.url(None), own.url(None));
+    let env = env_with(1, move |c| {
+        c.network.proxy = Some(g);
+        c.providers[0].proxy = Some(o);
+    })
+    .await;
+    assert_eq!(env.messages(false).await.status, 200);
+    assert!(own.carried() >= 1);
+    assert_eq!(global.carried(), 0);
+}
+
+#[test]
+fn a_password_in_the_config_file_is_refused_with_its_line() {
+    let text = "[network]\nproxy = \"socks5h://me:hunter2@127.0.0.1:1080\"\n\n[[providers]]\nid = \"a\"\nbase_url = \"https://x.y\"\ncredential = \"none\"\n";
+    let e = switchyard_core::config::parse_str(text, Some(std::path::Path::new("/c.toml")))
+        .expect_err("refused");
+    let m = e.to_string();
+    assert!(m.starts_with("/c.toml:2:"), "{m}");
+    assert!(m.contains("switchyard keys set proxy:global"), "{m}");
+    assert!(!m.contains("hunter2"), "{m}");
+    let text = "[[providers]]\nid = \"a\"\nbase_url = \"https://x.y\"\ncredential = \"none\"\nproxy = \"http://u:pw@h:3128\"\n";
+    let m = switchyard_core::config::parse_str(text, None)
+        .expect_err("refused")
+        .to_string();
+    assert!(m.contains("proxy:a"), "{m}");
+}
+
+#[tokio::test]
+async fn a_connect_tunnel_refused_with_407_names_the_proxy_and_its_credentials() {
+    // An https provider goes through CONNECT; the proxy refuses before any TLS starts.
+    let proxy = MockProxy::start(ProxyKind::Http, Some(("dave", "right")))
+        .await
+        .expect("proxy");
+    let url = proxy.url(Some("dave"));
+    let env = env_with(2, |c| {
+        c.providers[0].base_url = "https://127.0.0.1:9".into();
+        c.providers[0].proxy = Some(url.clone());
+    })
+    .await;
+    env.sy.set_key("proxy:p0", "wrong-password").expect("store");
+    let r = env.messages(false).await;
+    assert_eq!(r.provider(), Some("p1"), "{}", r.text);
+    assert_eq!(proxy.auth_failures(), 1);
+    let f = failures(&env);
+    assert!(
+        f.iter()
+            .any(|m| m.contains(&format!("proxy {url} rejected the credentials (HTTP 407)"))),
+        "{f:?}"
+    );
+}
