@@ -333,12 +333,14 @@ fn tools(obj: &Map<String, Value>, out: &mut Map<String, Value>) -> Result<(), I
             "auto" => Some(json!({"type": "auto"})),
             "none" => Some(json!({"type": "none"})),
             "required" => Some(json!({"type": "any"})),
-            other => return Err(invalid(
-                "tool_choice",
-                format!(
+            other => {
+                return Err(invalid(
+                    "tool_choice",
+                    format!(
                     "tool_choice must be auto, none, required or a named function, not {other:?}"
                 ),
-            )),
+                ))
+            }
         },
         Some(Value::Object(o)) => {
             let name = o
