@@ -314,6 +314,25 @@ async fn errors_are_openai_shaped() {
         .await;
     assert_openai_error(&r, 400);
     assert_eq!(e.mocks[0].request_count() + e.mocks[1].request_count(), 0);
+    let reqs = e.get("/api/requests").await.json();
+    let rec = &reqs["requests"][0];
+    assert_eq!(
+        (
+            rec["route"].as_str(),
+            rec["status"].as_u64(),
+            rec["model"].as_str()
+        ),
+        (
+            Some("chat_completions"),
+            Some(400),
+            Some("claude-sonnet-4-5")
+        ),
+        "local refusals are in the request log: {reqs}"
+    );
+    assert!(
+        rec["error"].as_str().is_some_and(|m| m.contains("n = 1")),
+        "{rec}"
+    );
     // Wrong method, before the handler.
     let r = e.send(e.http.get(e.url("/v1/chat/completions"))).await;
     assert_openai_error(&r, 405);

@@ -90,6 +90,23 @@ fn client_headers(mut h: HeaderMap) -> HeaderMap {
     h
 }
 
+/// A request refused before any provider saw it: logged and counted like the pipeline's own
+/// local errors, answered with an OpenAI-shaped 400 naming the parameter.
+fn refuse(e: &Engine, model: &str, message: &str, param: Option<&str>, code: &str) -> Response {
+    drop(proxy::local_error(
+        e,
+        "chat_completions",
+        chrono::Utc::now(),
+        std::time::Instant::now(),
+        model,
+        ApiError::bad_request(message),
+    ));
+    openai_error(
+        StatusCode::BAD_REQUEST,
+        error_body(400, message, param, Some(code)),
+    )
+}
+
 /// `POST /v1/chat/completions` (also `/chat/completions`).
 pub async fn chat_completions(
     State(e): State<Arc<Engine>>,
@@ -103,24 +120,15 @@ pub async fn chat_completions(
     let req: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(err) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                error_body(
-                    400,
-                    &format!("the request body is not valid JSON: {err}"),
-                    None,
-                    Some("invalid_json"),
-                ),
-            )
+            let message = format!("the request body is not valid JSON: {err}");
+            return refuse(&e, "", &message, None, "invalid_json");
         }
     };
     let inbound = match to_anthropic(&req) {
         Ok(i) => i,
         Err(err) => {
-            return openai_error(
-                StatusCode::BAD_REQUEST,
-                error_body(400, &err.message, err.param.as_deref(), Some(err.code)),
-            )
+            let model = req["model"].as_str().unwrap_or("");
+            return refuse(&e, model, &err.message, err.param.as_deref(), err.code);
         }
     };
     drop(req);

@@ -534,7 +534,7 @@ fn log_request(r: &RequestRecord) {
     );
 }
 
-fn local_error(
+pub(crate) fn local_error(
     e: &Engine,
     route: &'static str,
     at: chrono::DateTime<Utc>,

@@ -19,6 +19,11 @@
 //! - `temperature` is clamped to Anthropic's 0..1; with thinking on (`reasoning_effort`),
 //!   `temperature` and `top_k` are dropped and `top_p` below 0.95 is dropped, as Anthropic
 //!   refuses them together with thinking;
+//! - `reasoning_effort` low/medium/high (SillyTavern's max) become thinking budgets of
+//!   2048/8192/16384 tokens; none/minimal/auto/min leave thinking off; and when the
+//!   conversation ends with tool results thinking stays off for that step, because Anthropic
+//!   wants the signed thinking block back before the tool call and Chat Completions history
+//!   cannot carry it;
 //! - `response_format` json_object / json_schema becomes a system instruction (best effort:
 //!   not every provider has a native JSON mode);
 //! - `n > 1`, `logprobs`/`top_logprobs`, audio output/input and non-function tools are refused

@@ -49,11 +49,12 @@ pub struct Inbound {
 
 /// Thinking budgets for `reasoning_effort` (Anthropic's minimum budget is 1024).
 fn budget_for(effort: &str) -> Result<Option<u64>, InboundError> {
+    // "auto", "min" and "max" are SillyTavern's names.
     Ok(match effort {
-        "none" | "minimal" => None,
+        "none" | "minimal" | "min" | "auto" => None,
         "low" => Some(2048),
         "medium" => Some(8192),
-        "high" | "xhigh" => Some(16384),
+        "high" | "xhigh" | "max" => Some(16384),
         other => {
             return Err(invalid(
                 "reasoning_effort",
@@ -132,7 +133,7 @@ pub fn to_anthropic(req: &Value) -> Result<Inbound, InboundError> {
             }
         },
     };
-    let budget = match obj.get("reasoning_effort") {
+    let mut budget = match obj.get("reasoning_effort") {
         None | Some(Value::Null) => None,
         Some(Value::String(e)) => budget_for(e)?,
         Some(_) => {
@@ -142,6 +143,11 @@ pub fn to_anthropic(req: &Value) -> Result<Inbound, InboundError> {
             ))
         }
     };
+    if in_tool_loop(&turns) {
+        // Anthropic wants the signed thinking block back before the tool call it led to, and
+        // Chat Completions history cannot carry it: answer this step without thinking.
+        budget = None;
+    }
     let messages: Vec<Value> = turns
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
@@ -186,6 +192,13 @@ pub fn to_anthropic(req: &Value) -> Result<Inbound, InboundError> {
         model,
         stream,
         include_usage,
+    })
+}
+
+/// Does the conversation end with tool results (the model is in the middle of a tool loop)?
+fn in_tool_loop(turns: &[(&'static str, Vec<Value>)]) -> bool {
+    turns.last().is_some_and(|(role, content)| {
+        *role == "user" && content.iter().any(|b| b["type"] == "tool_result")
     })
 }
 

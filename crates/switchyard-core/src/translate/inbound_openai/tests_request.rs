@@ -246,6 +246,31 @@ fn reasoning_effort_becomes_a_thinking_budget() {
     let mut r = base(json!([{"role": "user", "content": "x"}]));
     r["reasoning_effort"] = json!("minimal");
     assert!(ok(r).get("thinking").is_none());
+    for (effort, budget) in [
+        ("auto", None),
+        ("min", None),
+        ("low", Some(2048)),
+        ("max", Some(16384)),
+    ] {
+        let mut r = base(json!([{"role": "user", "content": "x"}]));
+        r["reasoning_effort"] = json!(effort);
+        assert_eq!(
+            ok(r)["thinking"]["budget_tokens"].as_u64(),
+            budget,
+            "{effort}"
+        );
+    }
+    // Mid tool loop, thinking is left off: the signed thinking block cannot come back.
+    let mut r = base(json!([
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "r"},
+    ]));
+    r["reasoning_effort"] = json!("high");
+    r["temperature"] = json!(0.2);
+    let b = ok(r);
+    assert!(b.get("thinking").is_none());
+    assert_eq!(b["temperature"], 0.2);
     let mut r = base(json!([{"role": "user", "content": "x"}]));
     r["reasoning_effort"] = json!("extreme");
     assert_eq!(err(r).param.as_deref(), Some("reasoning_effort"));
