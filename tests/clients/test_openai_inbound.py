@@ -240,3 +240,27 @@ def test_models_list(make_translated_yard) -> None:
     ids = [m.id for m in client(yard).models.list()]
     assert "claude-sonnet-4-5" in ids, ids
     assert model_posts(yard.primary) == []
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_reasoning_effort_and_reasoning_content(make_translated_yard, pid: str, stream: bool) -> None:
+    """reasoning_effort turns thinking on; the provider's thinking comes back as reasoning_content."""
+    yard = pinned(make_translated_yard, pid)
+    yard.mocks[pid].replies({"body": {"type": "message", "text": "Forty-two.", "thinking": "count carefully"}})
+    c = client(yard)
+    if stream:
+        reasoning, text = "", ""
+        for ch in c.chat.completions.create(model=MODEL, messages=PROMPT, reasoning_effort="low", stream=True):
+            if ch.choices:
+                extra = ch.choices[0].delta.model_extra or {}
+                reasoning += extra.get("reasoning_content") or ""
+                text += ch.choices[0].delta.content or ""
+    else:
+        msg = c.chat.completions.create(model=MODEL, messages=PROMPT, reasoning_effort="low").choices[0].message
+        reasoning, text = (msg.model_extra or {}).get("reasoning_content"), msg.content
+    assert reasoning == "count carefully"
+    assert text == "Forty-two."
+    sent = model_posts(yard.mocks[pid])[0]["json"]
+    if pid == "primary":
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": 2048}, sent
+        assert sent["max_tokens"] > 2048
