@@ -78,6 +78,14 @@ async fn every_provider_kind_answers_in_openai_shape() {
         let r = post_chat(&e, "/v1/chat/completions", &chat(false)).await;
         assert_eq!(r.status, 200, "{kind:?}: {}", r.text);
         assert_eq!(r.provider(), Some("p1"));
+        if kind == ProviderKind::Anthropic {
+            assert!(
+                r.header("x-request-id")
+                    .is_some_and(|id| id.starts_with("req_")),
+                "{:?}",
+                r.headers
+            );
+        }
         let v = r.json();
         assert_eq!(v["object"], "chat.completion", "{kind:?}");
         assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));

@@ -149,6 +149,10 @@ pub async fn chat_completions(
 async fn translate_answer(resp: Response, inbound: &Inbound) -> Response {
     let (mut parts, body) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
+    // OpenAI SDKs read the request id from `x-request-id`.
+    if let Some(id) = parts.headers.get("request-id").cloned() {
+        parts.headers.insert("x-request-id", id);
+    }
     let sse = parts
         .headers
         .get(header::CONTENT_TYPE)

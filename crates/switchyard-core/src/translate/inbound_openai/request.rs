@@ -390,7 +390,12 @@ fn function_tool(f: &Value, param: &str) -> Result<Value, InboundError> {
         t.insert("description".into(), d.into());
     }
     let schema = match f.get("parameters") {
-        Some(p @ Value::Object(_)) => p.clone(),
+        // Anthropic requires an object schema; OpenAI clients sometimes leave `type` out.
+        Some(Value::Object(p)) => {
+            let mut p = p.clone();
+            p.entry("type").or_insert_with(|| json!("object"));
+            Value::Object(p)
+        }
         _ => json!({"type": "object", "properties": {}}),
     };
     t.insert("input_schema".into(), schema);

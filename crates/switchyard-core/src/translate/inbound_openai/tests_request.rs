@@ -135,7 +135,8 @@ fn tools_and_tool_choice() {
     let tools = json!([{"type": "function", "function": {
         "name": "weather", "description": "Get weather",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    }}, {"type": "function", "function": {"name": "noargs"}}]);
+    }}, {"type": "function", "function": {"name": "noargs"}},
+       {"type": "function", "function": {"name": "untyped", "parameters": {"properties": {"q": {"type": "string"}}}}}]);
     let with = |choice: Value| {
         let mut r = base(json!([{"role": "user", "content": "x"}]));
         r["tools"] = tools.clone();
@@ -151,6 +152,10 @@ fn tools_and_tool_choice() {
     assert_eq!(
         b["tools"][1]["input_schema"],
         json!({"type": "object", "properties": {}})
+    );
+    assert_eq!(
+        b["tools"][2]["input_schema"],
+        json!({"type": "object", "properties": {"q": {"type": "string"}}})
     );
     assert!(b.get("tool_choice").is_none());
     for (choice, want) in [
