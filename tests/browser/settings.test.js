@@ -152,6 +152,10 @@ test('Configure Claude Code merges into settings.json, and Undo restores it byte
   assert.equal(await page.getByLabel('Proxy URL', { exact: true }).inputValue(), `${env.url}/v1`);
   await page.getByRole('button', { name: 'Copy Proxy URL' }).click();
   await page.getByRole('button', { name: 'Copy Proxy URL' }).filter({ hasText: 'Copied' }).waitFor();
+  // OpenAI-compatible clients (SillyTavern Custom, Cursor, the OpenAI SDK) get the /v1 base.
+  assert.equal(await page.getByLabel('OpenAI base URL', { exact: true }).inputValue(), `${env.url}/v1`);
+  await page.getByRole('button', { name: 'Copy OpenAI base URL' }).click();
+  await page.getByRole('button', { name: 'Copy OpenAI base URL' }).filter({ hasText: 'Copied' }).waitFor();
 
   await page.getByRole('button', { name: 'Undo' }).click();
   await state.filter({ hasText: 'Not configured' }).waitFor();

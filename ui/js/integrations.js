@@ -1,5 +1,5 @@
 // The Integrations screen: configure Claude Code (and undo it), the SillyTavern proxy URL, the
-// shell line, each with a copy button.
+// shell line and the OpenAI-compatible base URL, each with a copy button.
 
 import { h, icon, replace, rerender, announce, button } from './dom.js';
 import { t, onLanguage } from './i18n.js';
@@ -92,9 +92,21 @@ function otherCard() {
     h('p', { class: 'help', text: t('integrations.other_explain') }));
 }
 
+function openaiCard() {
+  return h('section', { class: 'card', 'aria-labelledby': 'int-openai-title' },
+    h('h2', { id: 'int-openai-title' }, icon('link'), h('span', { text: t('integrations.openai_title') })),
+    h('p', { class: 'card-sub muted', text: t('integrations.openai_explain') }),
+    copyField('openai-url', t('integrations.openai_label'), `${baseUrl()}/v1`),
+    h('ul', { class: 'help' },
+      h('li', { text: t('integrations.openai_st') }),
+      h('li', { text: t('integrations.openai_cursor') }),
+      h('li', { text: t('integrations.openai_sdk') })),
+    h('p', { class: 'help', text: t('integrations.openai_key') }));
+}
+
 export function mountIntegrations(panel) {
   const render = () => rerender(panel, () => {
-    replace(panel, claudeCard(), h('div', { class: 'grid-2' }, sillyCard(), otherCard()));
+    replace(panel, claudeCard(), h('div', { class: 'grid-2' }, sillyCard(), otherCard()), openaiCard());
   });
   let seen = '';
   on('status', () => {

@@ -157,6 +157,10 @@ async fn serve(
     println!("switchyard listening on {}", handle.url());
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    tracing::info!(
+        "base URL for Anthropic clients: {url}; for OpenAI-compatible clients: {url}/v1",
+        url = handle.url()
+    );
     shutdown_signal().await;
     tracing::info!("shutting down");
     handle.shutdown().await;

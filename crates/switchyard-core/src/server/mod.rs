@@ -6,6 +6,7 @@ pub(crate) mod dispatch;
 pub mod error;
 pub mod guard;
 pub mod manage;
+pub mod openai_inbound;
 pub mod probe;
 pub mod proxy;
 pub mod ui;
@@ -71,8 +72,13 @@ pub fn app(engine: Arc<Engine>) -> App {
         .route("/messages", post(proxy::messages))
         .route("/v1/messages/count_tokens", post(proxy::count_tokens))
         .route("/messages/count_tokens", post(proxy::count_tokens))
-        .route("/v1/models", get(proxy::models))
-        .route("/models", get(proxy::models))
+        .route("/v1/models", get(openai_inbound::models))
+        .route("/models", get(openai_inbound::models))
+        .route(
+            "/v1/chat/completions",
+            post(openai_inbound::chat_completions),
+        )
+        .route("/chat/completions", post(openai_inbound::chat_completions))
         .route("/", get(ui::index).head(admin::hello))
         .route("/ui", get(ui::index))
         .route("/ui/{*path}", get(ui::asset))
@@ -105,6 +111,7 @@ pub fn app(engine: Arc<Engine>) -> App {
             engine.clone(),
             guard::guard,
         ))
+        .layer(axum::middleware::from_fn(openai_inbound::openai_errors))
         .with_state(engine);
     // The peer address lets the guard tell this machine's clients from other machines'.
     axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(

@@ -77,6 +77,21 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
             }
         }
     }
+    let ids = local_model_ids(&cfg);
+    let data: Vec<_> = ids
+        .iter()
+        .map(|id| serde_json::json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-01-01T00:00:00Z"}))
+        .collect();
+    axum::Json(serde_json::json!({
+        "data": data, "has_more": false,
+        "first_id": ids.first(), "last_id": ids.last(),
+    }))
+    .into_response()
+}
+
+/// The model names clients can ask for: the Claude names, plus every exact (non-glob) name
+/// an enabled provider maps.
+pub(crate) fn local_model_ids(cfg: &Config) -> Vec<String> {
     let mut ids: Vec<String> = ["claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"]
         .map(String::from)
         .to_vec();
@@ -87,15 +102,7 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
             }
         }
     }
-    let data: Vec<_> = ids
-        .iter()
-        .map(|id| serde_json::json!({"type": "model", "id": id, "display_name": id, "created_at": "2025-01-01T00:00:00Z"}))
-        .collect();
-    axum::Json(serde_json::json!({
-        "data": data, "has_more": false,
-        "first_id": ids.first(), "last_id": ids.last(),
-    }))
-    .into_response()
+    ids
 }
 
 /// The credential for a provider, resolved.
@@ -161,13 +168,27 @@ async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let at = Utc::now();
     let route_name = if route == Route::Messages {
         "messages"
     } else {
         "count_tokens"
     };
+    run(e, route, route_name, uri, headers, body).await
+}
+
+/// The pipeline behind every Anthropic-shaped request: plan, attempts with failover, stats
+/// and events. `route_name` is what the request log shows; other inbound protocols
+/// (`openai_inbound`) translate to an Anthropic body and come through here.
+pub(crate) async fn run(
+    e: Arc<Engine>,
+    route: Route,
+    route_name: &'static str,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let at = Utc::now();
     let body = match body {
         Ok(b) => b,
         Err(r) => return local_error(&e, route_name, at, started, "", ApiError::from(r)),
@@ -557,7 +578,7 @@ fn log_request(r: &RequestRecord) {
     );
 }
 
-fn local_error(
+pub(crate) fn local_error(
     e: &Engine,
     route: &'static str,
     at: chrono::DateTime<Utc>,

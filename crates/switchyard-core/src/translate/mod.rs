@@ -5,6 +5,7 @@
 pub mod check;
 pub mod gemini;
 pub mod history;
+pub mod inbound_openai;
 pub mod openai;
 pub mod tokens;
 pub mod writer;
