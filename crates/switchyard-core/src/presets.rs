@@ -55,6 +55,8 @@ impl Preset {
                     .collect(),
             ),
             quirks: self.quirks.clone(),
+            budget_daily_usd: None,
+            budget_monthly_usd: None,
         }
     }
 }

@@ -45,6 +45,9 @@ pub struct RequestRecord {
     pub output_tokens: u64,
     /// An error text, when the request failed.
     pub error: Option<String>,
+    /// Answered from the response cache (no upstream call, no cost).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cache_hit: bool,
 }
 
 /// One provider tried for a request.

@@ -38,6 +38,12 @@ pub struct Config {
     /// Providers in priority order (the first is the primary).
     #[serde(default)]
     pub providers: Vec<Provider>,
+    /// Upstream model name or glob -> USD per million tokens (overrides the built-in estimates).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prices: std::collections::BTreeMap<String, crate::usage::Price>,
+    /// The opt-in response cache.
+    #[serde(default, skip_serializing_if = "crate::cache::CacheConfig::is_default")]
+    pub cache: crate::cache::CacheConfig,
 }
 
 /// Desktop notifications, per kind, and how often one kind may repeat.
@@ -59,6 +65,9 @@ pub struct Notifications {
     /// At most one notification of a kind per this many seconds (no storm when a provider flaps).
     #[serde(default = "d_notify_interval")]
     pub min_interval_secs: u64,
+    /// A provider went over its daily or monthly budget.
+    #[serde(default = "yes")]
+    pub budget: bool,
 }
 
 fn d_notify_interval() -> u64 {
@@ -73,6 +82,7 @@ impl Default for Notifications {
             all_down: true,
             key_problem: true,
             min_interval_secs: d_notify_interval(),
+            budget: true,
         }
     }
 }
@@ -112,7 +122,11 @@ impl Default for Config {
                 enabled: true,
                 models: ModelMap::default(),
                 quirks: Quirks::default(),
+                budget_daily_usd: None,
+                budget_monthly_usd: None,
             }],
+            prices: Default::default(),
+            cache: Default::default(),
         }
     }
 }
@@ -282,6 +296,12 @@ pub struct Provider {
     /// Vendor differences the translators need (limits, reasoning field, prefill style).
     #[serde(default, skip_serializing_if = "Quirks::is_default")]
     pub quirks: Quirks,
+    /// Stop using this provider for the rest of the UTC day once it cost this much (USD, estimated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_daily_usd: Option<f64>,
+    /// Stop using this provider for the rest of the UTC month once it cost this much (USD, estimated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_monthly_usd: Option<f64>,
 }
 
 /// Per-vendor behaviour. Presets fill these; hand-written providers rarely need them.

@@ -326,6 +326,8 @@ mod tests {
                     enabled: true,
                     models: ModelMap::default(),
                     quirks: Default::default(),
+                    budget_daily_usd: None,
+                    budget_monthly_usd: None,
                 })
                 .collect(),
             ..Config::default()

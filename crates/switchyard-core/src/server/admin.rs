@@ -166,6 +166,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::KeyProblem { .. } => "key_problem",
         Event::ConfigChanged => "config_changed",
         Event::ConfigError { .. } => "config_error",
+        Event::BudgetExceeded { .. } => "budget_exceeded",
         Event::RequestFinished(_) => "request",
     }
 }

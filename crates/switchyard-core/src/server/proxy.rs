@@ -13,6 +13,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::error::ApiError;
+use super::spend;
 use crate::config::{Config, Credential, Provider, ProviderKind};
 use crate::engine::Engine;
 use crate::events::{Event, FailoverReason};
@@ -188,7 +189,26 @@ async fn handle(
     let model = peek.model.clone();
     drop(peek);
     let cfg = e.config.load_full();
-    let plan = e.router.plan(&cfg, Instant::now());
+    let mut plan = e.router.plan(&cfg, Instant::now());
+    let over_budget = spend::skip_over_budget(&e, &cfg, &mut plan);
+    if plan.attempts.is_empty() && !over_budget.is_empty() {
+        let resp = spend::over_budget_answer(&e.request_id(), &over_budget);
+        let rec = request_error(at, started, route_name, &model, stream, &resp, &over_budget);
+        log_request(&rec);
+        record(&e, rec);
+        return resp;
+    }
+    let cache_fp = (route == Route::Messages && !stream)
+        .then(|| spend::fingerprint(&cfg, &body, &headers))
+        .flatten();
+    if let (Some(fp), Some(first)) = (&cache_fp, plan.attempts.first()) {
+        if let Some(hit) = spend::cache_hit(&e, &cfg, fp, &first.provider, &model) {
+            let rec = cache_record(at, started, &model, &hit);
+            log_request(&rec);
+            record(&e, rec);
+            return spend::hit_response(hit);
+        }
+    }
     let client = e.client.load_full();
     let mut failed: Vec<Failed> = Vec::new();
 
@@ -231,9 +251,17 @@ async fn handle(
         match outcome {
             Outcome::Success(answer) => {
                 on_success(&e, &cfg, p, &failed);
-                return finish(
+                if let Some(fp) = &cache_fp {
+                    spend::cache_store(&e, &cfg, fp, &p.id, &answer);
+                }
+                let mut resp = finish(
                     &e, route_name, at, started, &model, p, answer, failed, stream,
                 );
+                if cache_fp.is_some() {
+                    resp.headers_mut()
+                        .insert(spend::CACHE_HEADER, HeaderValue::from_static("miss"));
+                }
+                return resp;
             }
             Outcome::ClientError(answer) => {
                 if route == Route::CountTokens && matches!(answer.status.as_u16(), 404 | 405 | 501)
@@ -418,10 +446,15 @@ fn finish(
         input_tokens: answer.input_tokens,
         output_tokens: answer.output_tokens,
         error: None,
+        cache_hit: false,
     };
     match answer.body {
-        AnswerBody::Full(_) => {
+        AnswerBody::Full(ref b) => {
             rec.latency_ms = ms(started.elapsed());
+            if route == "messages" && answer.status.is_success() {
+                let tokens = spend::tokens_of_body(b);
+                spend::record_usage(e, &p.id, &answer.upstream_model, tokens);
+            }
             log_request(&rec);
             record(e, rec);
             respond(answer, &p.id, n_attempts, None)
@@ -431,6 +464,16 @@ fn finish(
             let provider = p.clone();
             let on_end = Box::new(move |end: StreamEnd| {
                 rec.latency_ms = ms(started.elapsed());
+                // Billed even when the stream broke off or crossed a budget mid-way.
+                if rec.status < 300 {
+                    let model = rec.upstream_model.as_deref().unwrap_or(&rec.model);
+                    spend::record_usage(
+                        &engine,
+                        &provider.id,
+                        model,
+                        spend::tokens_of_stream(&end),
+                    );
+                }
                 rec.input_tokens = end.input_tokens.max(rec.input_tokens);
                 rec.output_tokens = end.output_tokens;
                 match &end.outcome {
@@ -487,6 +530,66 @@ fn respond(
     resp
 }
 
+/// The request-log entry of a request answered from the response cache.
+fn cache_record(
+    at: chrono::DateTime<Utc>,
+    started: Instant,
+    model: &str,
+    hit: &crate::cache::Cached,
+) -> RequestRecord {
+    RequestRecord {
+        at,
+        route: "messages",
+        model: model.to_string(),
+        provider: Some(hit.provider.clone()),
+        upstream_model: Some(hit.upstream_model.clone()),
+        status: 200,
+        latency_ms: ms(started.elapsed()),
+        ttfb_ms: Some(ms(started.elapsed())),
+        stream: false,
+        attempts: vec![],
+        input_tokens: hit.input_tokens,
+        output_tokens: hit.output_tokens,
+        error: None,
+        cache_hit: true,
+    }
+}
+
+/// The request-log entry of a request refused because every provider is over budget.
+fn request_error(
+    at: chrono::DateTime<Utc>,
+    started: Instant,
+    route: &'static str,
+    model: &str,
+    stream: bool,
+    resp: &Response,
+    skipped: &[(String, crate::usage::Over)],
+) -> RequestRecord {
+    RequestRecord {
+        at,
+        route,
+        model: model.to_string(),
+        provider: None,
+        upstream_model: None,
+        status: resp.status().as_u16(),
+        latency_ms: ms(started.elapsed()),
+        ttfb_ms: None,
+        stream,
+        attempts: vec![],
+        input_tokens: 0,
+        output_tokens: 0,
+        error: Some(format!(
+            "over budget: {}",
+            skipped
+                .iter()
+                .map(|s| s.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        cache_hit: false,
+    }
+}
+
 /// Count a finished request and tell live listeners (the request log in the UI).
 fn record(e: &Engine, rec: RequestRecord) {
     if e.events.receiver_count() > 0 {
@@ -535,6 +638,7 @@ fn local_error(
         input_tokens: 0,
         output_tokens: 0,
         error: Some(err.message.clone()),
+        cache_hit: false,
     };
     log_request(&rec);
     record(e, rec);
@@ -568,6 +672,7 @@ fn estimate_tokens(
         input_tokens: n,
         output_tokens: 0,
         error: None,
+        cache_hit: false,
     };
     record(e, rec);
     let mut resp = axum::Json(serde_json::json!({ "input_tokens": n })).into_response();
@@ -697,6 +802,7 @@ fn final_error(
         input_tokens: 0,
         output_tokens: 0,
         error: Some(message),
+        cache_hit: false,
     };
     log_request(&rec);
     record(e, rec);

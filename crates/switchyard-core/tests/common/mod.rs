@@ -53,6 +53,8 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             enabled: true,
             models: ModelMap::default(),
             quirks: Default::default(),
+            budget_daily_usd: None,
+            budget_monthly_usd: None,
         });
     }
     let mut config = Config {
