@@ -152,6 +152,13 @@ fn canonical(v: &serde_json::Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        // `0` and `0.0` are the same number to every vendor.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                out.extend_from_slice((f as i64).to_string().as_bytes())
+            }
+            _ => out.extend_from_slice(n.to_string().as_bytes()),
+        },
         other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }
@@ -356,6 +363,7 @@ mod tests {
         let b = fp(r#"{"max_tokens":5,"temperature":0,"model":"x"}"#);
         assert_eq!(a, b);
         assert_ne!(a, fp(r#"{"max_tokens":6,"temperature":0,"model":"x"}"#));
+        assert_eq!(a, fp(r#"{"max_tokens":5.0,"temperature":0.0,"model":"x"}"#));
         let f = Fingerprint::of(br#"{"temperature":0}"#, &HeaderMap::new()).expect("cacheable");
         assert_ne!(f.key("p", "m"), f.key("q", "m"));
         assert_ne!(f.key("p", "m"), f.key("p", "n"));
