@@ -13,6 +13,7 @@ import { mountProviders } from './providers.js';
 import { mountRequests } from './requests.js';
 import { mountSettings } from './settings.js';
 import { mountIntegrations } from './integrations.js';
+import { mountUsage } from './usage.js';
 import { toast } from './toast.js';
 
 function mountConnection(el) {
@@ -50,6 +51,7 @@ async function main() {
   mountStatus(document.getElementById('panel-status'));
   mountProviders(document.getElementById('panel-providers'));
   mountRequests(document.getElementById('panel-requests'));
+  mountUsage(document.getElementById('panel-usage'));
   mountIntegrations(document.getElementById('panel-integrations'));
   mountSettings(document.getElementById('panel-settings'));
   document.body.classList.remove('booting');

@@ -127,6 +127,9 @@ function showForm(d, body, p, { editing, preset = null }) {
   const auth = h('select', {}, ['x-api-key', 'bearer'].map((a) => h('option', { value: a, text: t(`auth.${a}`) })));
   auth.value = p.auth_scheme || 'x-api-key';
   const enabled = h('input', { type: 'checkbox', id: 'f-enabled', checked: p.enabled !== false });
+  const budgetInput = (v) => h('input', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal', class: 'mono', value: v ?? '', placeholder: t('editor.budget_none') });
+  const budgetDay = budgetInput(p.budget_daily_usd);
+  const budgetMonth = budgetInput(p.budget_monthly_usd);
   const models = h('ol', { class: 'model-rows', id: 'model-rows' });
   for (const [a, b] of Object.entries(p.models || {})) modelRow(models, a, b);
   const summary = h('div', { class: 'form-error', role: 'alert', id: 'form-error' });
@@ -158,7 +161,9 @@ function showForm(d, body, p, { editing, preset = null }) {
       field('credential', t('editor.credential'), credential, t('editor.credential_help')),
       envField,
       keyField,
-      field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help'))),
+      field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help')),
+      field('budget_daily_usd', t('editor.budget_daily'), budgetDay, t('editor.budget_daily_help')),
+      field('budget_monthly_usd', t('editor.budget_monthly'), budgetMonth, t('editor.budget_monthly_help'))),
     h('label', { class: 'check', for: 'f-enabled' }, enabled, h('span', { text: t('editor.enabled') })),
     h('fieldset', { class: 'models', dataset: { field: 'models' } },
       h('legend', { text: t('editor.models') }),
@@ -211,6 +216,14 @@ function showForm(d, body, p, { editing, preset = null }) {
     const rows = [...models.children].map((r) => [...r.querySelectorAll('input')].map((i) => i.value.trim()));
     const filled = rows.filter(([a, b]) => a || b);
     if (filled.some(([a, b]) => !a || !b)) return showError('models', t('editor.err_models'));
+    const budgets = {};
+    for (const [f, input] of [['budget_daily_usd', budgetDay], ['budget_monthly_usd', budgetMonth]]) {
+      const raw = input.value.trim();
+      if (!raw) continue;
+      const v = Number(raw);
+      if (!Number.isFinite(v) || v <= 0) return showError(f, t('editor.err_budget'));
+      budgets[f] = v;
+    }
 
     const out = { ...p, id: newId, kind: kind.value, base_url: baseUrl.value.trim(), enabled: enabled.checked };
     out.credential = credential.value === 'env' ? `env:${envVar.value.trim()}` : credential.value;
@@ -220,6 +233,9 @@ function showForm(d, body, p, { editing, preset = null }) {
     else out.auth_scheme = auth.value;
     if (filled.length) out.models = Object.fromEntries(filled);
     else delete out.models;
+    delete out.budget_daily_usd;
+    delete out.budget_monthly_usd;
+    Object.assign(out, budgets);
 
     submit.disabled = true;
     const index = editingId ? state.config.providers.findIndex((x) => x.id === editingId) : state.config.providers.length;
@@ -231,7 +247,7 @@ function showForm(d, body, p, { editing, preset = null }) {
     } catch (err) {
       submit.disabled = false;
       const where = errorField(err.message);
-      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled'];
+      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'budget_daily_usd', 'budget_monthly_usd'];
       if (where && where.index === index && known.includes(where.field)) showError(where.field, plainMessage(err.message));
       else showError('_', plainMessage(err.message));
       return;

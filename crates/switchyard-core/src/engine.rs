@@ -256,7 +256,19 @@ impl Engine {
         let now = Instant::now();
         let totals = self.stats.totals();
         let statuses = self.router.statuses(&cfg, now);
-        let current = self.router.current(&cfg, now);
+        let wall = Utc::now();
+        let over = |id: &str| {
+            cfg.provider(id)
+                .is_some_and(|p| self.usage.over_budget(p, wall).is_some())
+        };
+        // The router does not know budgets: a provider over one is passed over like the proxy does.
+        let current = match self.router.current(&cfg, now) {
+            Some(c) if over(&c) => statuses
+                .iter()
+                .find(|s| s.enabled && s.state == "available" && !over(&s.id))
+                .map(|s| s.id.clone()),
+            c => c,
+        };
         let primary = cfg
             .providers
             .iter()
@@ -278,7 +290,7 @@ impl Engine {
                     base_url: p.map(|p| p.base_url.clone()).unwrap_or_default(),
                     credential: p.map(|p| p.credential.to_string()).unwrap_or_default(),
                     over_budget: p
-                        .and_then(|p| self.usage.over_budget(p, Utc::now()))
+                        .and_then(|p| self.usage.over_budget(p, wall))
                         .map(|o| o.period),
                     status: s,
                 }
