@@ -18,8 +18,20 @@ export function cost(c) {
   if (!c || !c.requests) return num(0, { style: 'currency', currency: 'USD' });
   if (c.unpriced === c.requests) return t('usage.cost_unknown');
   const v = c.cost_usd || 0;
-  const text = num(v, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: v < 1 ? 4 : 2 });
+  const text = v > 0 && v < 0.0001
+    ? `< ${usd(0.0001, 4)}`
+    : usd(v, v < 1 ? 4 : 2);
   return c.unpriced ? t('usage.cost_at_least', { cost: text }) : text;
+}
+
+function usd(v, digits = 2) {
+  return num(v, { style: 'currency', currency: 'USD', minimumFractionDigits: Math.min(2, digits), maximumFractionDigits: digits });
+}
+
+/** A round axis top (1, 2 or 5 × 10^k) at or above `v`. */
+function niceTop(v) {
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 5, 10].map((m) => m * p).find((x) => x >= v - 1e-12);
 }
 
 function sum(rows, key) {
@@ -84,7 +96,8 @@ function chart() {
   }
   const ids = [...per.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
   const totals = report.daily.map((d) => d.cost_usd);
-  const max = Math.max(0.01, ...totals);
+  const max = niceTop(Math.max(0.0001, ...totals));
+  const digits = Math.max(2, Math.ceil(-Math.log10(max / 2)) + 1);
   const total = totals.reduce((a, b) => a + b, 0);
   const title = t('usage.chart_title', { days: days.length, cost: num(total, { style: 'currency', currency: 'USD' }) });
   const svg = s('svg', { viewBox: `0 0 ${W} ${CH}`, width: '100%', height: CH, class: 'chart', role: 'img', 'aria-label': title });
@@ -93,7 +106,7 @@ function chart() {
   for (let i = 0; i <= 2; i++) {
     const y = M.t + ph - (ph * i) / 2;
     svg.append(s('line', { x1: M.l, x2: W - M.r, y1: y, y2: y, class: i === 0 ? 'axis-line' : 'grid-line' }));
-    svg.append(s('text', { x: M.l - 6, y: y + 4, class: 'axis-label', 'text-anchor': 'end' }, num((max * i) / 2, { style: 'currency', currency: 'USD', maximumFractionDigits: 2 })));
+    svg.append(s('text', { x: M.l - 6, y: y + 4, class: 'axis-label', 'text-anchor': 'end' }, usd((max * i) / 2, digits)));
   }
   const slot = pw / Math.max(1, days.length);
   days.forEach((day, i) => {
@@ -104,7 +117,7 @@ function chart() {
       const hgt = (ph * v) / max;
       y -= hgt;
       svg.append(s('rect', { x: M.l + i * slot + slot * 0.15, y, width: slot * 0.7, height: Math.max(hgt, 0.5), rx: 1.5, fill: colorFor(id, order) },
-        s('title', {}, `${day} · ${id}: ${num(v, { style: 'currency', currency: 'USD', maximumFractionDigits: 4 })}`)));
+        s('title', {}, `${day} · ${id}: ${usd(v, 6)}`)));
     }
   });
   for (const i of [0, days.length - 1]) {
