@@ -67,14 +67,14 @@ pub async fn run(target: &Target, days: u32, json: bool) -> Result<(), String> {
     );
     println!();
     println!(
-        "{:<18} {:<28} {:>8} {:>12} {:>12} {:>12}  TOKENS ({days} DAYS)",
-        "PROVIDER", "MODEL", "REQUESTS", "TODAY", "THIS MONTH", "LAST 30 D"
+        "{:<18} {:<28} {:>10} {:>12} {:>12} {:>12}  TOKENS (30 D)",
+        "PROVIDER", "MODEL", "REQ (30 D)", "TODAY", "THIS MONTH", "LAST 30 D"
     );
     let mut any = false;
     for r in v["summary"].as_array().into_iter().flatten() {
         any = true;
         println!(
-            "{:<18} {:<28} {:>8} {:>12} {:>12} {:>12}  {}",
+            "{:<18} {:<28} {:>10} {:>12} {:>12} {:>12}  {}",
             r["provider"].as_str().unwrap_or("?"),
             r["model"].as_str().unwrap_or("?"),
             r["last_30_days"]["requests"].as_u64().unwrap_or(0),

@@ -190,6 +190,8 @@ async fn budget_crossed_mid_stream_is_counted_and_the_next_request_skips() {
     let s = e.get("/api/status").await.json();
     assert_eq!(s["providers"][0]["over_budget"], "day");
     assert_eq!(s["providers"][1]["over_budget"], Value::Null);
+    assert_eq!(s["current_provider"], "p1", "the status passes over it too");
+    assert_eq!(s["status"], "degraded");
 
     // Once every provider is over budget the client gets an Anthropic-shaped error saying so.
     let mut cfg = (*e.sy.config()).clone();
