@@ -57,6 +57,9 @@ test('usage, prices and budgets from the Usage tab and the provider editor', T, 
   await page.locator('#usage-totals [data-period="today"]', { hasText: '3 requests' }).waitFor();
   // The banner says why traffic is on the backup.
   await page.locator('#banner', { hasText: 'Primary is over its daily budget.' }).waitFor();
+  await page.getByRole('tab', { name: 'Status' }).click();
+  await page.locator('#status-providers > li[data-provider="primary"]', { hasText: 'Over the daily budget' }).waitFor();
+  await page.locator('#hero-active', { hasText: 'Backup' }).waitFor();
   assertNoPageErrors(assert, env);
 });
 
@@ -78,6 +81,9 @@ test('the response cache is switched on and emptied from Settings', T, async (t)
   };
   assert.equal(await ask(), 'miss');
   assert.equal(await ask(), 'hit');
+  await page.getByRole('tab', { name: 'Requests' }).click();
+  await page.locator('#panel-requests tr', { hasText: 'from cache' }).first().waitFor();
+  await page.getByRole('tab', { name: 'Settings' }).click();
   await page.locator('#cache-stats', { hasText: '1 answers' }).waitFor();
   await page.locator('#cache-clear').click();
   await page.locator('.toast', { hasText: 'Cache emptied (1 answers)' }).waitFor();

@@ -96,6 +96,7 @@ function providerRow(p, i, s) {
       notes.length ? h('p', { class: 'prow-notes' }, notes) : null),
     h('div', { class: 'prow-meta' },
       stateBadge(p.state),
+      p.over_budget ? h('span', { class: 'badge state-cooling_down' }, icon('pause'), h('span', { text: t(`usage.over_${p.over_budget}`) })) : null,
       h('span', { class: 'prow-totals muted' },
         `${tn('count.requests', totals.requests || 0)} · ${tn('count.failovers', totals.failovers || 0)}`)),
     h('div', { class: 'prow-actions' },
