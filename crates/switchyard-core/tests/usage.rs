@@ -287,3 +287,83 @@ async fn usage_persists_across_a_restart() {
     sy.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn prices_and_budgets_round_trip_through_the_config_api_and_file() {
+    let mock = MockUpstream::start().await.expect("mock");
+    let dir = std::env::temp_dir().join(format!(
+        "sy-usage-cfg-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("config.toml");
+    let cfg: Config = toml::from_str(&format!(
+        "listen = \"127.0.0.1:0\"\n[[providers]]\nid = \"p0\"\nbase_url = \"{}\"\ncredential = \"none\"\n",
+        mock.base_url()
+    ))
+    .expect("config");
+    std::fs::write(&path, toml::to_string(&cfg).expect("toml")).expect("write");
+    let sy = Switchyard::start(StartOptions {
+        config: cfg,
+        config_path: Some(path.clone()),
+        secrets: Arc::new(MemoryStore::new()),
+        listen_override: None,
+    })
+    .await
+    .expect("start");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let put = |v: Value| {
+        let http = http.clone();
+        let url = format!("{}/api/config", sy.url());
+        async move {
+            let r = http
+                .put(url)
+                .header("content-type", "application/json")
+                .body(v.to_string())
+                .send()
+                .await
+                .expect("put");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    let mut v = serde_json::to_value(&*sy.config()).expect("json");
+    v["prices"] = json!({"gpt-5*": {"input": 1.25, "output": 10.0}, "local-*": {}});
+    v["providers"][0]["budget_daily_usd"] = json!(2.5);
+    v["cache"] = json!({"enabled": true, "ttl_secs": 60});
+    assert_eq!(put(v.clone()).await.0, 200);
+    let saved = switchyard_core::config::load_file(&path).expect("the saved file loads");
+    assert_eq!(saved.prices["gpt-5*"].output, 10.0);
+    assert_eq!(saved.prices["local-*"].input, 0.0);
+    assert_eq!(saved.providers[0].budget_daily_usd, Some(2.5));
+    assert!(saved.cache.enabled && saved.cache.ttl_secs == 60 && saved.cache.max_entries == 1000);
+    let prices: Value = serde_json::from_str(
+        &http
+            .get(format!("{}/api/prices", sy.url()))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body"),
+    )
+    .expect("json");
+    assert_eq!(prices["prices"]["gpt-5*"]["input"], 1.25);
+    assert_eq!(prices["defaults"]["claude-sonnet-4*"]["output"], 15.0);
+
+    let mut bad = v.clone();
+    bad["prices"]["gpt-5*"]["input"] = json!(-1.0);
+    let (status, text) = put(bad).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("prices") && text.contains(">= 0"), "{text}");
+    let mut bad = v;
+    bad["providers"][0]["budget_monthly_usd"] = json!(0);
+    let (status, text) = put(bad).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("providers[0].budget_monthly_usd"), "{text}");
+    sy.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
