@@ -193,7 +193,8 @@ async fn handle(
     let over_budget = spend::skip_over_budget(&e, &cfg, &mut plan);
     if plan.attempts.is_empty() && !over_budget.is_empty() {
         let resp = spend::over_budget_answer(&e.request_id(), &over_budget);
-        let rec = request_error(at, started, route_name, &model, stream, &resp, &over_budget);
+        let rec =
+            spend::over_budget_record(at, started, route_name, &model, stream, &resp, &over_budget);
         log_request(&rec);
         record(&e, rec);
         return resp;
@@ -203,7 +204,7 @@ async fn handle(
         .flatten();
     if let (Some(fp), Some(first)) = (&cache_fp, plan.attempts.first()) {
         if let Some(hit) = spend::cache_hit(&e, &cfg, fp, &first.provider, &model) {
-            let rec = cache_record(at, started, &model, &hit);
+            let rec = spend::cache_record(at, started, &model, &hit);
             log_request(&rec);
             record(&e, rec);
             return spend::hit_response(hit);
@@ -528,66 +529,6 @@ fn respond(
     *resp.status_mut() = answer.status;
     *resp.headers_mut() = headers;
     resp
-}
-
-/// The request-log entry of a request answered from the response cache.
-fn cache_record(
-    at: chrono::DateTime<Utc>,
-    started: Instant,
-    model: &str,
-    hit: &crate::cache::Cached,
-) -> RequestRecord {
-    RequestRecord {
-        at,
-        route: "messages",
-        model: model.to_string(),
-        provider: Some(hit.provider.clone()),
-        upstream_model: Some(hit.upstream_model.clone()),
-        status: 200,
-        latency_ms: ms(started.elapsed()),
-        ttfb_ms: Some(ms(started.elapsed())),
-        stream: false,
-        attempts: vec![],
-        input_tokens: hit.input_tokens,
-        output_tokens: hit.output_tokens,
-        error: None,
-        cache_hit: true,
-    }
-}
-
-/// The request-log entry of a request refused because every provider is over budget.
-fn request_error(
-    at: chrono::DateTime<Utc>,
-    started: Instant,
-    route: &'static str,
-    model: &str,
-    stream: bool,
-    resp: &Response,
-    skipped: &[(String, crate::usage::Over)],
-) -> RequestRecord {
-    RequestRecord {
-        at,
-        route,
-        model: model.to_string(),
-        provider: None,
-        upstream_model: None,
-        status: resp.status().as_u16(),
-        latency_ms: ms(started.elapsed()),
-        ttfb_ms: None,
-        stream,
-        attempts: vec![],
-        input_tokens: 0,
-        output_tokens: 0,
-        error: Some(format!(
-            "over budget: {}",
-            skipped
-                .iter()
-                .map(|s| s.0.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        cache_hit: false,
-    }
 }
 
 /// Count a finished request and tell live listeners (the request log in the UI).

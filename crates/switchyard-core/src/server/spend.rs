@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::protocol::anthropic::{error_body, ErrorType};
 use crate::routing::Plan;
+use crate::stats::RequestRecord;
 use crate::upstream::{Answer, AnswerBody};
 use crate::usage::{Over, Period, Tokens};
 
@@ -208,6 +209,66 @@ pub(crate) fn cache_store(
     };
     e.cache
         .put(fp.key(provider, &answer.upstream_model), value, &cfg.cache);
+}
+
+/// The request-log entry of a request answered from the response cache.
+pub(crate) fn cache_record(
+    at: chrono::DateTime<Utc>,
+    started: std::time::Instant,
+    model: &str,
+    hit: &crate::cache::Cached,
+) -> RequestRecord {
+    RequestRecord {
+        at,
+        route: "messages",
+        model: model.to_string(),
+        provider: Some(hit.provider.clone()),
+        upstream_model: Some(hit.upstream_model.clone()),
+        status: 200,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        ttfb_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+        stream: false,
+        attempts: vec![],
+        input_tokens: hit.input_tokens,
+        output_tokens: hit.output_tokens,
+        error: None,
+        cache_hit: true,
+    }
+}
+
+/// The request-log entry of a request refused because every provider is over budget.
+pub(crate) fn over_budget_record(
+    at: chrono::DateTime<Utc>,
+    started: std::time::Instant,
+    route: &'static str,
+    model: &str,
+    stream: bool,
+    resp: &Response,
+    skipped: &[(String, crate::usage::Over)],
+) -> RequestRecord {
+    RequestRecord {
+        at,
+        route,
+        model: model.to_string(),
+        provider: None,
+        upstream_model: None,
+        status: resp.status().as_u16(),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        ttfb_ms: None,
+        stream,
+        attempts: vec![],
+        input_tokens: 0,
+        output_tokens: 0,
+        error: Some(format!(
+            "over budget: {}",
+            skipped
+                .iter()
+                .map(|s| s.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        cache_hit: false,
+    }
 }
 
 /// Query of `GET /api/usage`.
