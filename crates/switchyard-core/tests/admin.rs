@@ -199,6 +199,11 @@ async fn saving_the_config_is_atomic_keeps_a_backup_and_applies() {
     );
     let saved = config::load_file(&path).expect("saved file is valid");
     assert_eq!(saved.providers[0].id, "backup");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(
+        text.starts_with("# my comment\n") && !text.contains("[timeouts]"),
+        "the user's comment stays and no defaults are added:\n{text}"
+    );
     assert_eq!(sy.config().providers[0].id, "backup");
     assert_eq!(sy.status().current_provider.as_deref(), Some("backup"));
     // An invalid config is refused and nothing changes on disk.

@@ -6,10 +6,12 @@
 
 pub mod edit;
 mod load;
+mod merge;
 mod save;
 mod schema;
 pub mod watch;
 
 pub use load::{default_config_path, load_file, parse_str, validate, ConfigError, Loaded};
+pub use merge::update_document;
 pub use save::{save_atomic, write_atomic, SaveError};
 pub use schema::*;

@@ -218,16 +218,26 @@ pub(crate) fn save_and_apply(e: &Engine, cfg: Config) -> Result<(), ConfigError>
             field: None,
             message: "no config path: set SWITCHYARD_CONFIG".into(),
         })?;
-    let text = toml::to_string_pretty(&cfg).map_err(|err| ConfigError {
-        file: Some(path.clone()),
-        line: None,
-        field: None,
-        message: format!("cannot serialise the config: {err}"),
-    })?;
-    let text = format!(
-        "# Switchyard configuration (saved by Switchyard; the previous version is in {}.bak).\n\n{text}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    );
+    // Keep the user's comments and layout when there is a file; write afresh otherwise (or
+    // when it cannot be merged — the previous file stays in `.bak` either way).
+    let merged = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| config::update_document(&old, &cfg).ok());
+    let text = match merged {
+        Some(t) => t,
+        None => {
+            let body = toml::to_string_pretty(&cfg).map_err(|err| ConfigError {
+                file: Some(path.clone()),
+                line: None,
+                field: None,
+                message: format!("cannot serialise the config: {err}"),
+            })?;
+            format!(
+                "# Switchyard configuration (saved by Switchyard; the previous version is in {}.bak).\n\n{body}",
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            )
+        }
+    };
     config::save_atomic(&path, text.as_bytes()).map_err(|err| ConfigError {
         file: Some(path.clone()),
         line: None,
