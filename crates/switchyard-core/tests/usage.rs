@@ -359,11 +359,25 @@ async fn prices_and_budgets_round_trip_through_the_config_api_and_file() {
     let (status, text) = put(bad).await;
     assert_eq!(status, 400);
     assert!(text.contains("prices") && text.contains(">= 0"), "{text}");
-    let mut bad = v;
+    let mut bad = v.clone();
     bad["providers"][0]["budget_monthly_usd"] = json!(0);
     let (status, text) = put(bad).await;
     assert_eq!(status, 400);
     assert!(text.contains("providers[0].budget_monthly_usd"), "{text}");
+
+    // Removing prices, a budget and the cache section from the UI removes them from the file.
+    let mut v = v;
+    v["prices"] = json!({});
+    v["providers"][0]
+        .as_object_mut()
+        .expect("provider")
+        .remove("budget_daily_usd");
+    v["cache"] = json!({"enabled": false});
+    assert_eq!(put(v).await.0, 200);
+    let saved = switchyard_core::config::load_file(&path).expect("the saved file loads");
+    assert!(saved.prices.is_empty());
+    assert_eq!(saved.providers[0].budget_daily_usd, None);
+    assert!(!saved.cache.enabled);
     sy.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
