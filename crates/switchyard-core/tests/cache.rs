@@ -65,6 +65,9 @@ async fn identical_temperature_zero_requests_go_upstream_once() {
     assert_eq!(s["cache"]["hits"], 1);
     assert_eq!(s["cache"]["misses"], 1);
     assert_eq!(s["cache"]["hit_rate"], 0.5);
+    let m = e.get("/metrics").await.text;
+    assert!(m.contains("switchyard_cache_hits_total 1\n"), "{m}");
+    assert!(m.contains("switchyard_cache_entries 1\n"), "{m}");
     let log = e.get("/api/requests").await.json();
     let last = log
         .as_array()

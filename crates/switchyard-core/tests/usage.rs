@@ -121,6 +121,17 @@ async fn tokens_and_cost_per_provider_model_day() {
     assert!(close(&u["summary"][0]["today"]["cost_usd"], 2.9));
     assert!(close(&u["summary"][0]["month"]["cost_usd"], 2.9));
     assert_eq!(u["daily"].as_array().map(|d| d.len()), Some(3));
+    let m = e.get("/metrics").await.text;
+    let line = m
+        .lines()
+        .find(|l| l.starts_with("switchyard_cost_usd{provider=\"p0\",period=\"day\"}"))
+        .unwrap_or_default();
+    let v: f64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(-1.0);
+    assert!((v - 2.9).abs() < 1e-9, "{m}");
     // A 4xx answer costs nothing and is not counted.
     e.mocks[0].push(Reply::error(400, "bad"));
     assert_eq!(e.messages(false).await.status, 400);

@@ -346,7 +346,7 @@ pub async fn metrics(State(e): State<Arc<Engine>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        e.stats.prometheus(),
+        e.stats.prometheus() + &super::spend::prometheus(&e),
     )
         .into_response()
 }

@@ -271,6 +271,30 @@ pub(crate) fn over_budget_record(
     }
 }
 
+/// Prometheus lines for the response cache and today's / this month's estimated cost.
+pub(crate) fn prometheus(e: &Engine) -> String {
+    use std::fmt::Write;
+    let cfg = e.config.load();
+    let c = e.cache.stats(&cfg.cache);
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP switchyard_cache_hits_total Requests answered from the response cache.\n# TYPE switchyard_cache_hits_total counter\nswitchyard_cache_hits_total {}", c.hits);
+    let _ = writeln!(out, "# HELP switchyard_cache_misses_total Cacheable requests that went upstream.\n# TYPE switchyard_cache_misses_total counter\nswitchyard_cache_misses_total {}", c.misses);
+    let _ = writeln!(out, "# HELP switchyard_cache_entries Answers held by the response cache.\n# TYPE switchyard_cache_entries gauge\nswitchyard_cache_entries {}", c.entries);
+    let _ = writeln!(out, "# HELP switchyard_cost_usd Estimated cost of priced requests in the current UTC period.\n# TYPE switchyard_cost_usd gauge");
+    let now = Utc::now();
+    for p in &cfg.providers {
+        for (period, name) in [(Period::Day, "day"), (Period::Month, "month")] {
+            let _ = writeln!(
+                out,
+                "switchyard_cost_usd{{provider=\"{}\",period=\"{name}\"}} {}",
+                p.id,
+                e.usage.spent(&p.id, period, now)
+            );
+        }
+    }
+    out
+}
+
 /// Query of `GET /api/usage`.
 #[derive(Deserialize)]
 pub struct UsageQuery {
