@@ -121,6 +121,14 @@ pub enum Text {
     ClaudeCodeRestoredBody,
     /// Notification title.
     ActionFailedTitle,
+    /// Notification title: `{name}`
+    BudgetDayTitle,
+    /// Notification title: `{name}`
+    BudgetMonthTitle,
+    /// Notification body: `{name}`, `{spent}`, `{limit}`
+    BudgetDayBody,
+    /// Notification body: `{name}`, `{spent}`, `{limit}`
+    BudgetMonthBody,
 }
 
 /// The template for `text` in `lang`.
@@ -163,6 +171,10 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             ClaudeCodeRestoredTitle => "Claude Code settings restored",
             ClaudeCodeRestoredBody => "{path} is back as it was",
             ActionFailedTitle => "Switchyard: that did not work",
+            BudgetDayTitle => "{name} is over its daily budget",
+            BudgetMonthTitle => "{name} is over its monthly budget",
+            BudgetDayBody => "{name} cost about ${spent} today (budget ${limit}); it is skipped until 00:00 UTC.",
+            BudgetMonthBody => "{name} cost about ${spent} this month (budget ${limit}); it is skipped until the 1st (UTC).",
         },
         Lang::ZhCn => match text {
             StatusActive => "当前：{name}",
@@ -200,6 +212,10 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             ClaudeCodeRestoredTitle => "Claude Code 设置已还原",
             ClaudeCodeRestoredBody => "{path} 已恢复原样",
             ActionFailedTitle => "Switchyard：操作失败",
+            BudgetDayTitle => "{name} 已超出每日预算",
+            BudgetMonthTitle => "{name} 已超出每月预算",
+            BudgetDayBody => "{name} 今日费用约 ${spent}（预算 ${limit}），在 UTC 0 点前将被跳过。",
+            BudgetMonthBody => "{name} 本月费用约 ${spent}（预算 ${limit}），在下月 1 日（UTC）前将被跳过。",
         },
     }
 }
@@ -297,6 +313,10 @@ mod tests {
             ClaudeCodeRestoredTitle,
             ClaudeCodeRestoredBody,
             ActionFailedTitle,
+            BudgetDayTitle,
+            BudgetMonthTitle,
+            BudgetDayBody,
+            BudgetMonthBody,
         ];
         let holes = |s: &str| {
             let mut v: Vec<String> = s

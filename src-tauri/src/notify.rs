@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::FixedOffset;
 use switchyard_core::config::Config;
+use switchyard_core::usage::Period;
 use switchyard_core::Event;
 
 use crate::i18n::{reason, t, tf, Lang, Text};
@@ -24,6 +25,8 @@ pub enum Kind {
     AllDown,
     /// A key was refused or is missing.
     KeyProblem,
+    /// A provider went over a budget.
+    Budget,
 }
 
 /// A notification to show.
@@ -49,6 +52,7 @@ fn kind_of(ev: &Event) -> Option<Kind> {
         Event::Recovered { .. } => Some(Kind::Recovered),
         Event::AllDown { .. } => Some(Kind::AllDown),
         Event::KeyProblem { .. } => Some(Kind::KeyProblem),
+        Event::BudgetExceeded { .. } => Some(Kind::Budget),
         _ => None,
     }
 }
@@ -60,6 +64,7 @@ fn enabled(cfg: &Config, kind: Kind) -> bool {
         Kind::Recovered => n.recovered,
         Kind::AllDown => n.all_down,
         Kind::KeyProblem => n.key_problem,
+        Kind::Budget => n.budget,
     }
 }
 
@@ -132,6 +137,27 @@ pub fn render(ev: &Event, cfg: &Config, lang: Lang, tz: &FixedOffset) -> Option<
                 ),
             )
         }
+        Event::BudgetExceeded {
+            provider,
+            period,
+            spent,
+            limit,
+        } => {
+            let p = name(provider);
+            let (title, body) = match period {
+                Period::Day => (Text::BudgetDayTitle, Text::BudgetDayBody),
+                Period::Month => (Text::BudgetMonthTitle, Text::BudgetMonthBody),
+            };
+            let (spent, limit) = (format!("{spent:.2}"), format!("{limit:.2}"));
+            (
+                tf(lang, title, &[("name", &p)]),
+                tf(
+                    lang,
+                    body,
+                    &[("name", &p), ("spent", &spent), ("limit", &limit)],
+                ),
+            )
+        }
         _ => return None,
     };
     Some(Notice { kind, title, body })
@@ -152,7 +178,12 @@ impl Notifier {
         if !enabled(cfg, kind) {
             return None;
         }
-        let gap = Duration::from_secs(cfg.notifications.min_interval_secs);
+        // The engine announces each budget once per period already: no rate limit on top,
+        // so a second provider's budget is not swallowed.
+        let gap = match kind {
+            Kind::Budget => Duration::ZERO,
+            _ => Duration::from_secs(cfg.notifications.min_interval_secs),
+        };
         if let Some(last) = self.last.get(&kind) {
             if now.saturating_duration_since(*last) < gap {
                 return None;
@@ -362,6 +393,46 @@ mod tests {
                 .decide(other, &c, Lang::En, &tz(), Instant::now())
                 .is_some());
         }
+    }
+
+    #[test]
+    fn budget_notices_in_both_languages_and_their_switch() {
+        let mut c = cfg();
+        let ev = |provider: &str| Event::BudgetExceeded {
+            provider: provider.into(),
+            period: Period::Day,
+            spent: 5.123,
+            limit: 5.0,
+        };
+        let en = render(&ev("deepseek"), &c, Lang::En, &tz()).expect("budget");
+        assert_eq!(en.kind, Kind::Budget);
+        assert_eq!(en.title, "DeepSeek is over its daily budget");
+        assert!(
+            en.body.contains("$5.12") && en.body.contains("$5.00"),
+            "{}",
+            en.body
+        );
+        let zh = render(&ev("deepseek"), &c, Lang::ZhCn, &tz()).expect("budget");
+        assert_eq!(zh.title, "DeepSeek 已超出每日预算");
+        let month = Event::BudgetExceeded {
+            provider: "claude".into(),
+            period: Period::Month,
+            spent: 1.0,
+            limit: 1.0,
+        };
+        assert_eq!(
+            render(&month, &c, Lang::En, &tz()).expect("month").title,
+            "Claude is over its monthly budget"
+        );
+        // Two providers within a minute: both shown (the engine sends each once per period).
+        let mut n = Notifier::default();
+        let t0 = Instant::now();
+        assert!(n.decide(&ev("deepseek"), &c, Lang::En, &tz(), t0).is_some());
+        assert!(n.decide(&month, &c, Lang::En, &tz(), t0).is_some());
+        c.notifications.budget = false;
+        assert!(Notifier::default()
+            .decide(&ev("deepseek"), &c, Lang::En, &tz(), t0)
+            .is_none());
     }
 
     #[test]

@@ -62,8 +62,13 @@ test('every key the UI uses exists', async () => {
     cred: ['keychain', 'env', 'passthrough', 'none'],
     auth: ['x-api-key', 'bearer'],
     conn: ['connecting', 'live', 'reconnecting', 'lost'],
-    notify: ['failover', 'recovered', 'all_down', 'key_problem', 'failover_help', 'recovered_help', 'all_down_help', 'key_problem_help'],
+    notify: ['failover', 'recovered', 'all_down', 'key_problem', 'budget', 'failover_help', 'recovered_help', 'all_down_help', 'key_problem_help', 'budget_help'],
     strategy: ['failover', 'round-robin', 'weighted', 'least-latency'].flatMap((s) => [s, `${s}_help`]),
+    usage: ['budget_day', 'budget_month', 'over_day', 'over_month',
+      ...['provider', 'model', 'requests', 'tokens', 'today', 'month', 'last_30'].map((c) => `col_${c}`),
+      ...['input', 'output', 'cache_read', 'cache_write'].flatMap((f) => [`price_${f}`, `price_${f}_n`])],
+    banner: ['because_budget_day', 'because_budget_month'],
+    activity: ['budget_day', 'budget_month'],
   };
   for (const [prefix, values] of Object.entries(dynamic)) for (const v of values) used.add(`${prefix}.${v}`);
   for (const v of ['all', 'failover', 'errors']) used.add(`requests.filter_${v}`);

@@ -68,7 +68,7 @@ test('screenshots of the main screen, light and dark; every screen fits 360 px',
     await page.emulateMedia({ colorScheme: scheme });
     for (const [w, h] of [[1280, 860], [360, 740]]) {
       await page.setViewportSize({ width: w, height: h });
-      for (const tab of ['status', 'providers', 'routing', 'requests', 'integrations', 'settings']) {
+      for (const tab of ['status', 'providers', 'routing', 'requests', 'usage', 'integrations', 'settings']) {
         await page.locator(`#tab-${tab}`).click();
         await page.locator(`#panel-${tab}`).waitFor();
         if (w === 360) assert.ok(await noHorizontalOverflow(page), `${tab} overflows at 360 px (${scheme})`);

@@ -14,6 +14,7 @@ import { mountRequests } from './requests.js';
 import { mountRouting } from './routing.js';
 import { mountSettings } from './settings.js';
 import { mountIntegrations } from './integrations.js';
+import { mountUsage } from './usage.js';
 import { toast } from './toast.js';
 
 function mountConnection(el) {
@@ -52,6 +53,7 @@ async function main() {
   mountProviders(document.getElementById('panel-providers'));
   mountRequests(document.getElementById('panel-requests'));
   mountRouting(document.getElementById('panel-routing'));
+  mountUsage(document.getElementById('panel-usage'));
   mountIntegrations(document.getElementById('panel-integrations'));
   mountSettings(document.getElementById('panel-settings'));
   document.body.classList.remove('booting');

@@ -132,6 +132,9 @@ function showForm(d, body, p, { editing, preset = null }) {
   const enabled = h('input', { type: 'checkbox', id: 'f-enabled', checked: p.enabled !== false });
   const weighted = state.config?.routing?.strategy === 'weighted';
   const weight = h('input', { type: 'number', min: 0, max: 1000, step: 1, inputmode: 'numeric', value: String(p.weight ?? 1) });
+  const budgetInput = (v) => h('input', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal', class: 'mono', value: v ?? '', placeholder: t('editor.budget_none') });
+  const budgetDay = budgetInput(p.budget_daily_usd);
+  const budgetMonth = budgetInput(p.budget_monthly_usd);
   const models = h('ol', { class: 'model-rows', id: 'model-rows' });
   for (const [a, b] of Object.entries(p.models || {})) modelRow(models, a, b);
   const summary = h('div', { class: 'form-error', role: 'alert', id: 'form-error' });
@@ -166,7 +169,9 @@ function showForm(d, body, p, { editing, preset = null }) {
       field('auth_scheme', t('editor.auth_scheme'), auth, t('editor.auth_help')),
       weighted ? field('weight', t('editor.weight'), weight, t('editor.weight_help')) : null,
       field('proxy', t('editor.proxy'), proxy, t('editor.proxy_help')),
-      field('proxy_password', t('editor.proxy_password'), proxyPass, t('editor.proxy_password_help'))),
+      field('proxy_password', t('editor.proxy_password'), proxyPass, t('editor.proxy_password_help')),
+      field('budget_daily_usd', t('editor.budget_daily'), budgetDay, t('editor.budget_daily_help')),
+      field('budget_monthly_usd', t('editor.budget_monthly'), budgetMonth, t('editor.budget_monthly_help'))),
     editing && credType === 'keychain' ? keyPool(p.id) : null,
     h('label', { class: 'check', for: 'f-enabled' }, enabled, h('span', { text: t('editor.enabled') })),
     h('fieldset', { class: 'models', dataset: { field: 'models' } },
@@ -222,6 +227,14 @@ function showForm(d, body, p, { editing, preset = null }) {
     if (filled.some(([a, b]) => !a || !b)) return showError('models', t('editor.err_models'));
     const w = Number(weight.value);
     if (weighted && !(Number.isInteger(w) && w >= 0 && w <= 1000)) return showError('weight', t('editor.err_weight'));
+    const budgets = {};
+    for (const [f, input] of [['budget_daily_usd', budgetDay], ['budget_monthly_usd', budgetMonth]]) {
+      const raw = input.value.trim();
+      if (!raw) continue;
+      const v = Number(raw);
+      if (!Number.isFinite(v) || v <= 0) return showError(f, t('editor.err_budget'));
+      budgets[f] = v;
+    }
 
     const out = { ...p, id: newId, kind: kind.value, base_url: baseUrl.value.trim(), enabled: enabled.checked };
     out.credential = credential.value === 'env' ? `env:${envVar.value.trim()}` : credential.value;
@@ -241,6 +254,9 @@ function showForm(d, body, p, { editing, preset = null }) {
     else delete out.keys;
     if (proxy.value.trim()) out.proxy = proxy.value.trim();
     else delete out.proxy;
+    delete out.budget_daily_usd;
+    delete out.budget_monthly_usd;
+    Object.assign(out, budgets);
 
     submit.disabled = true;
     const index = editingId ? state.config.providers.findIndex((x) => x.id === editingId) : state.config.providers.length;
@@ -252,7 +268,7 @@ function showForm(d, body, p, { editing, preset = null }) {
     } catch (err) {
       submit.disabled = false;
       const where = errorField(err.message);
-      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'weight', 'proxy', 'keys'];
+      const known = ['id', 'name', 'kind', 'base_url', 'credential', 'auth_scheme', 'models', 'enabled', 'weight', 'proxy', 'keys', 'budget_daily_usd', 'budget_monthly_usd'];
       if (where && where.index === index && known.includes(where.field)) showError(where.field, plainMessage(err.message));
       else showError('_', plainMessage(err.message));
       return;

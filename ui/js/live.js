@@ -6,7 +6,7 @@ import {
   addRequest, addActivity, throttle,
 } from './store.js';
 import { toast } from './toast.js';
-import { t } from './i18n.js';
+import { t, num } from './i18n.js';
 import { reason } from './format.js';
 import { providerName } from './store.js';
 
@@ -86,6 +86,17 @@ export function connect() {
     addActivity({ kind: 'bad', text });
     toast(text, 'error');
     refreshKeys().catch(() => {});
+    refreshStatus().catch(() => {});
+  });
+  source.addEventListener('budget_exceeded', (e) => {
+    const d = parse(e);
+    const text = t(`activity.budget_${d.period === 'month' ? 'month' : 'day'}`, {
+      provider: providerName(d.provider),
+      spent: num(d.spent, { style: 'currency', currency: 'USD' }),
+      limit: num(d.limit, { style: 'currency', currency: 'USD' }),
+    });
+    addActivity({ kind: 'warn', text });
+    toast(text, 'error');
     refreshStatus().catch(() => {});
   });
   source.addEventListener('config_changed', () => {

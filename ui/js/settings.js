@@ -5,8 +5,9 @@ import { t, onLanguage, setLanguage, resolve } from './i18n.js';
 import { state, on, saveConfig, emit, keyStoreName } from './store.js';
 import { api, tauriInvoke, plainMessage } from './api.js';
 import { toast } from './toast.js';
+import { cacheCard } from './cachecard.js';
 
-const NOTIFY_KINDS = ['failover', 'recovered', 'all_down', 'key_problem'];
+const NOTIFY_KINDS = ['failover', 'recovered', 'all_down', 'key_problem', 'budget'];
 
 /** Split "127.0.0.1:3535" / "[::1]:3535" into host and port. */
 export function splitListen(listen) {
@@ -215,12 +216,13 @@ export function mountSettings(panel) {
       replace(panel, h('p', { class: 'empty', text: t('common.loading') }));
       return;
     }
-    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), proxyCard(), notificationsCard(), aboutCard());
+    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), proxyCard(), notificationsCard(), cacheCard(), aboutCard());
   });
   // The status only feeds "running on" and the version: re-render for it only when those change.
   let seen = '';
   on('status', () => {
-    const k = `${state.status?.listen}|${state.status?.version}`;
+    const c = state.status?.cache;
+    const k = `${state.status?.listen}|${state.status?.version}|${c?.entries}|${c?.hits}|${c?.misses}`;
     if (k !== seen) {
       seen = k;
       render();

@@ -96,6 +96,7 @@ function providerRow(p, i, s) {
       notes.length ? h('p', { class: 'prow-notes' }, notes) : null),
     h('div', { class: 'prow-meta' },
       stateBadge(p.state),
+      p.over_budget ? h('span', { class: 'badge state-cooling_down' }, icon('pause'), h('span', { text: t(`usage.over_${p.over_budget}`) })) : null,
       h('span', { class: 'prow-totals muted' },
         `${tn('count.requests', totals.requests || 0)} · ${tn('count.failovers', totals.failovers || 0)}`)),
     h('div', { class: 'prow-actions' },
@@ -167,6 +168,9 @@ export function mountBanner(el, live) {
     if (state.connection === 'lost' || state.connection === 'reconnecting') {
       kind = 'bad';
       content = [icon('x'), h('span', { text: t('banner.disconnected') })];
+    } else if (s && s.status === 'down' && s.providers.some((p) => p.over_budget) && s.providers.every((p) => p.over_budget || p.state !== 'available')) {
+      kind = 'bad';
+      content = [icon('x'), h('strong', { text: t('banner.all_over_budget') })];
     } else if (s && s.status === 'down') {
       kind = 'bad';
       const soonest = s.providers.map((p) => p.cooldown_until).filter(Boolean).sort()[0];
@@ -175,9 +179,11 @@ export function mountBanner(el, live) {
     } else if (s && s.status === 'degraded') {
       kind = 'warn';
       const primary = primaryOf(s);
-      const why = primary && primary.state !== 'available'
-        ? t('banner.because', { primary: primary.name || primary.id, state: t(`state.${primary.state}`).toLowerCase() })
-        : '';
+      const why = primary?.over_budget
+        ? t(`banner.because_budget_${primary.over_budget}`, { primary: primary.name || primary.id })
+        : primary && primary.state !== 'available'
+          ? t('banner.because', { primary: primary.name || primary.id, state: t(`state.${primary.state}`).toLowerCase() })
+          : '';
       content = [icon('alert'), h('strong', { text: t('banner.backup', { name: providerName(s.current_provider) }) }), ' ',
         h('span', { text: why }), ' ',
         primary?.cooldown_until ? countdown(primary.cooldown_until) : null];

@@ -4,7 +4,7 @@
 const listeners = new Set();
 let tabs = [];
 
-export const TAB_IDS = ['status', 'providers', 'routing', 'requests', 'integrations', 'settings'];
+export const TAB_IDS = ['status', 'providers', 'routing', 'requests', 'usage', 'integrations', 'settings'];
 
 export function onTab(fn) {
   listeners.add(fn);

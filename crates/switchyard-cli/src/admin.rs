@@ -46,7 +46,7 @@ impl Target {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     target: &Target,
     method: reqwest::Method,
     path: &str,
@@ -125,6 +125,11 @@ pub async fn status(target: &Target, json: bool) -> Result<(), String> {
         let mut note = String::new();
         if let Some(secs) = p["cooldown_remaining_secs"].as_u64() {
             note = format!("back in {}", human(secs));
+        }
+        match p["over_budget"].as_str() {
+            Some("day") => note.push_str("over its daily budget"),
+            Some("month") => note.push_str("over its monthly budget"),
+            _ => {}
         }
         if let Some(m) = p["last_error"]["message"].as_str() {
             if !note.is_empty() {

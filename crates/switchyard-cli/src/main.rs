@@ -6,6 +6,7 @@ mod integrations;
 mod keys;
 mod providers;
 mod routing;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +55,22 @@ enum Command {
         provider: String,
         #[command(flatten)]
         target: admin::Target,
+    },
+    /// Tokens, estimated cost and budgets per provider and model of a running Switchyard.
+    Usage {
+        #[command(flatten)]
+        target: admin::Target,
+        /// How many UTC days, today included.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Print the raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The response cache of a running Switchyard.
+    Cache {
+        #[command(subcommand)]
+        action: usage::CacheAction,
     },
     /// Check a config file and report the first problem with its line.
     Check {
@@ -217,6 +234,8 @@ async fn main() -> ExitCode {
         } => serve(config, listen, json_logs).await,
         Command::Status { target, json } => admin::status(&target, json).await,
         Command::Switch { provider, target } => admin::switch(&target, &provider).await,
+        Command::Usage { target, days, json } => usage::run(&target, days, json).await,
+        Command::Cache { action } => usage::cache(action).await,
         Command::Check { config } => check(config),
         Command::Keys { action } => keys::run(action).await,
         Command::Providers { action } => providers::run(action),

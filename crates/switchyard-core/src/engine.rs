@@ -136,6 +136,8 @@ pub struct Status {
     pub requests_total: u64,
     /// The config file, if any.
     pub config_path: Option<PathBuf>,
+    /// The response cache.
+    pub cache: crate::cache::CacheStats,
 }
 
 /// A provider in the status.
@@ -152,6 +154,8 @@ pub struct ProviderView {
     pub base_url: String,
     /// Credential source.
     pub credential: String,
+    /// The budget it is over (`day` or `month`), if any: it is skipped until the period ends.
+    pub over_budget: Option<crate::usage::Period>,
 }
 
 /// Shared engine state. Handlers reach it through `Arc<Engine>`.
@@ -166,6 +170,8 @@ pub struct Engine {
     pub(crate) listen: SocketAddr,
     pub(crate) started_at: DateTime<Utc>,
     pub(crate) access_token: ArcSwap<Option<Secret>>,
+    pub(crate) usage: Arc<crate::usage::Usage>,
+    pub(crate) cache: crate::cache::ResponseCache,
     request_seq: AtomicU64,
     nonce: u64,
 }
@@ -281,6 +287,7 @@ impl Engine {
         self.router.retain(&cfg);
         self.access_token.store(Arc::new(token));
         self.config.store(Arc::new(cfg));
+        self.cache.clear();
         self.emit(Event::ConfigChanged);
         Ok(())
     }
@@ -290,7 +297,19 @@ impl Engine {
         let now = Instant::now();
         let totals = self.stats.totals();
         let statuses = self.router.statuses(&cfg, now);
-        let current = self.router.current(&cfg, now);
+        let wall = Utc::now();
+        let over = |id: &str| {
+            cfg.provider(id)
+                .is_some_and(|p| self.usage.over_budget(p, wall).is_some())
+        };
+        // The router does not know budgets: a provider over one is passed over like the proxy does.
+        let current = match self.router.current(&cfg, now) {
+            Some(c) if over(&c) => statuses
+                .iter()
+                .find(|s| s.enabled && s.state == "available" && !over(&s.id))
+                .map(|s| s.id.clone()),
+            c => c,
+        };
         let primary = cfg
             .providers
             .iter()
@@ -311,6 +330,9 @@ impl Engine {
                     kind: p.map(|p| p.kind).unwrap_or_default(),
                     base_url: p.map(|p| p.base_url.clone()).unwrap_or_default(),
                     credential: p.map(|p| p.credential.to_string()).unwrap_or_default(),
+                    over_budget: p
+                        .and_then(|p| self.usage.over_budget(p, wall))
+                        .map(|o| o.period),
                     status: s,
                 }
             })
@@ -326,6 +348,7 @@ impl Engine {
             providers,
             requests_total: self.stats.total(),
             config_path: self.config_path.clone(),
+            cache: self.cache.stats(&cfg.cache),
         }
     }
 
@@ -453,7 +476,10 @@ impl Switchyard {
             .unwrap_or(0)
             ^ u64::from(std::process::id());
         let secrets = Arc::new(CachedStore::new(opts.secrets));
+        let usage = Arc::new(crate::usage::Usage::open(opts.config_path.as_deref()));
         let engine = Arc::new(Engine {
+            usage: usage.clone(),
+            cache: Default::default(),
             client: ArcSwap::from_pointee(crate::upstream::outbound::Clients::build(
                 &opts.config,
                 secrets.as_ref(),
@@ -503,11 +529,13 @@ impl Switchyard {
             tokio::spawn(watch_config(engine.clone(), stamp, stop_rx.clone()));
         }
         tokio::spawn(crate::server::probe::run(engine.clone(), stop_rx.clone()));
+        let flusher = tokio::spawn(crate::usage::run_flusher(usage, stop_rx.clone()));
         tracing::info!(%listen, "switchyard listening");
         Ok(Handle {
             engine,
             stop: Arc::new(stop_tx),
             server: Arc::new(parking_lot::Mutex::new(Some(server))),
+            flusher: Arc::new(parking_lot::Mutex::new(Some(flusher))),
         })
     }
 }
@@ -567,6 +595,7 @@ pub struct Handle {
     engine: Arc<Engine>,
     stop: Arc<watch::Sender<bool>>,
     server: Arc<parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    flusher: Arc<parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Handle {
@@ -657,6 +686,30 @@ impl Handle {
                 let _ = t.await;
             }
         }
+        // The flusher writes once more on its way out; streams that ended during the grace
+        // period recorded their usage after that, so write again.
+        let flusher = self.flusher.lock().take();
+        if let Some(f) = flusher {
+            let _ = f.await;
+        }
+        let usage = self.engine.usage.clone();
+        match tokio::task::spawn_blocking(move || usage.flush()).await {
+            Ok(Err(e)) => tracing::error!("usage: cannot save: {e}"),
+            Err(e) => tracing::error!("usage: save task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+
+    /// Usage over the last `days` UTC days, with budgets.
+    pub fn usage(&self, days: u32) -> crate::usage::UsageReport {
+        self.engine
+            .usage
+            .report(&self.engine.config.load(), days, Utc::now())
+    }
+
+    /// Forget every cached answer; returns how many there were.
+    pub fn clear_cache(&self) -> usize {
+        self.engine.cache.clear()
     }
 
     /// Wait until the server stops (after [`Handle::shutdown`] or a fatal error).

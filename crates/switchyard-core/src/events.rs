@@ -112,6 +112,18 @@ pub enum Event {
         /// The located error.
         message: String,
     },
+    /// A provider went over a budget: it is skipped until the period ends. Sent once per
+    /// provider and period.
+    BudgetExceeded {
+        /// The provider.
+        provider: String,
+        /// Which budget.
+        period: crate::usage::Period,
+        /// Spent in the period, USD (estimated).
+        spent: f64,
+        /// The limit, USD.
+        limit: f64,
+    },
     /// A request finished (for live request logs).
     RequestFinished(Box<crate::stats::RequestRecord>),
 }

@@ -7,6 +7,7 @@
 //! Everything here runs without a display: the desktop shell and the `switchyard` CLI are thin
 //! layers over one [`Handle`], obtained from [`Switchyard::start`].
 
+pub mod cache;
 pub mod config;
 mod engine;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod server;
 pub mod stats;
 pub mod translate;
 pub mod upstream;
+pub mod usage;
 
 pub use engine::{
     Handle, KeyStatus, PoolKeyStatus, StartError, StartOptions, Status, SwitchError, Switchyard,

@@ -58,6 +58,8 @@ impl Preset {
             weight: 1,
             proxy: None,
             keys: 1,
+            budget_daily_usd: None,
+            budget_monthly_usd: None,
         }
     }
 }

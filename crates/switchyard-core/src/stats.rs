@@ -47,6 +47,9 @@ pub struct RequestRecord {
     pub error: Option<String>,
     /// The scenario rule that chose the provider, if one matched.
     pub rule: Option<String>,
+    /// Answered from the response cache (no upstream call, no cost).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cache_hit: bool,
 }
 
 /// One provider tried for a request.

@@ -345,6 +345,24 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             format!("unknown language {:?}: use \"en\" or \"zh-CN\" (or leave it out for the system language)", config.ui.language),
         ));
     }
+    match crate::usage::validate(config) {
+        Ok(()) => {}
+        Err(crate::usage::Invalid::Price(pat, msg)) => {
+            let mut path = vec![Seg::Key("prices".into())];
+            path.extend(pat.map(Seg::Key));
+            return Err(cx.error(&path, msg));
+        }
+        Err(crate::usage::Invalid::Provider(i, field, msg)) => {
+            return Err(cx.error(&p(i, field), msg))
+        }
+    }
+    let c = &config.cache;
+    if c.enabled && (c.ttl_secs == 0 || c.max_entries == 0 || c.max_bytes == 0) {
+        return Err(cx.error(
+            &[Seg::Key("cache".into())],
+            "ttl_secs, max_entries and max_bytes must be greater than 0 when the cache is enabled",
+        ));
+    }
     for origin in &config.security.allowed_origins {
         if origin == "*" {
             return Err(cx.error(

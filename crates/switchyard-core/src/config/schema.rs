@@ -44,6 +44,12 @@ pub struct Config {
     /// Outbound network settings (the proxy every provider goes through).
     #[serde(default, skip_serializing_if = "Network::is_default")]
     pub network: Network,
+    /// Upstream model name or glob -> USD per million tokens (overrides the built-in estimates).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prices: std::collections::BTreeMap<String, crate::usage::Price>,
+    /// The opt-in response cache.
+    #[serde(default, skip_serializing_if = "crate::cache::CacheConfig::is_default")]
+    pub cache: crate::cache::CacheConfig,
 }
 
 /// Outbound network settings.
@@ -83,6 +89,9 @@ pub struct Notifications {
     /// At most one notification of a kind per this many seconds (no storm when a provider flaps).
     #[serde(default = "d_notify_interval")]
     pub min_interval_secs: u64,
+    /// A provider went over its daily or monthly budget.
+    #[serde(default = "yes")]
+    pub budget: bool,
 }
 
 fn d_notify_interval() -> u64 {
@@ -97,6 +106,7 @@ impl Default for Notifications {
             all_down: true,
             key_problem: true,
             min_interval_secs: d_notify_interval(),
+            budget: true,
         }
     }
 }
@@ -140,8 +150,12 @@ impl Default for Config {
                 weight: 1,
                 proxy: None,
                 keys: 1,
+                budget_daily_usd: None,
+                budget_monthly_usd: None,
             }],
             rules: Vec::new(),
+            prices: Default::default(),
+            cache: Default::default(),
         }
     }
 }
@@ -367,6 +381,12 @@ pub struct Provider {
     /// rotate over them, and each key cools down on its own.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub keys: u32,
+    /// Stop using this provider for the rest of the UTC day once it cost this much (USD, estimated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_daily_usd: Option<f64>,
+    /// Stop using this provider for the rest of the UTC month once it cost this much (USD, estimated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_monthly_usd: Option<f64>,
 }
 
 fn one() -> u32 {

@@ -364,6 +364,8 @@ mod tests {
                     weight: 1,
                     proxy: None,
                     keys: 1,
+                    budget_daily_usd: None,
+                    budget_monthly_usd: None,
                 })
                 .collect(),
             ..Config::default()

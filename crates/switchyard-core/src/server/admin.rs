@@ -166,6 +166,7 @@ fn event_name(e: &Event) -> &'static str {
         Event::KeyProblem { .. } => "key_problem",
         Event::ConfigChanged => "config_changed",
         Event::ConfigError { .. } => "config_error",
+        Event::BudgetExceeded { .. } => "budget_exceeded",
         Event::RequestFinished(_) => "request",
     }
 }
@@ -347,7 +348,7 @@ pub async fn metrics(State(e): State<Arc<Engine>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        e.stats.prometheus(),
+        e.stats.prometheus() + &super::spend::prometheus(&e),
     )
         .into_response()
 }

@@ -9,6 +9,7 @@ pub mod manage;
 pub mod openai_inbound;
 pub mod probe;
 pub mod proxy;
+pub mod spend;
 pub mod ui;
 
 use std::sync::Arc;
@@ -99,6 +100,9 @@ pub fn app(engine: Arc<Engine>) -> App {
         )
         .route("/metrics", get(admin::metrics))
         .route("/api/presets", get(manage::presets))
+        .route("/api/usage", get(spend::usage))
+        .route("/api/prices", get(spend::prices))
+        .route("/api/cache", axum::routing::delete(spend::clear_cache))
         .route("/api/providers/{id}/test", post(manage::test_provider))
         .route(
             "/api/integrations/claude-code",

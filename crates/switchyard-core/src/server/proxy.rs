@@ -13,6 +13,7 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::error::ApiError;
+use super::spend;
 use crate::config::{Config, Credential, Provider, ProviderKind};
 use crate::engine::Engine;
 use crate::events::{Event, FailoverReason};
@@ -218,10 +219,30 @@ pub(crate) async fn run(
         session,
         rule_provider: rule.map(|(_, r)| r.provider.as_str()),
     };
-    let plan = e.router.plan(&cfg, &ctx, Instant::now());
+    let mut plan = e.router.plan(&cfg, &ctx, Instant::now());
+    let over_budget = spend::skip_over_budget(&e, &cfg, &mut plan);
+    if plan.attempts.is_empty() && !over_budget.is_empty() {
+        let resp = spend::over_budget_answer(&e.request_id(), &over_budget);
+        let rec =
+            spend::over_budget_record(at, started, route_name, &model, stream, &resp, &over_budget);
+        log_request(&rec);
+        record(&e, rec);
+        return resp;
+    }
     // A pin wins over rules (and their model override).
     let rule = rule.filter(|_| !plan.pinned);
     let rule_label = rule.map(|(i, r)| r.label(i));
+    let cache_fp = (route == Route::Messages && !stream)
+        .then(|| spend::fingerprint(&cfg, &body, &headers))
+        .flatten();
+    if let (Some(fp), Some(first)) = (&cache_fp, plan.attempts.first()) {
+        if let Some(hit) = spend::cache_hit(&e, &cfg, fp, &first.provider, &model) {
+            let rec = spend::cache_record(at, started, &model, &hit);
+            log_request(&rec);
+            record(&e, rec);
+            return spend::hit_response(hit);
+        }
+    }
     let clients = e.client.load_full();
     let mut failed: Vec<Failed> = Vec::new();
 
@@ -277,9 +298,17 @@ pub(crate) async fn run(
                     track_active: rule.is_none(),
                 };
                 on_success(&e, &cfg, p, &failed, &served);
-                return finish(
+                if let Some(fp) = &cache_fp {
+                    spend::cache_store(&e, &cfg, fp, &p.id, &answer);
+                }
+                let mut resp = finish(
                     &e, route_name, at, started, &model, p, answer, failed, stream, rule_label,
                 );
+                if cache_fp.is_some() {
+                    resp.headers_mut()
+                        .insert(spend::CACHE_HEADER, HeaderValue::from_static("miss"));
+                }
+                return resp;
             }
             Outcome::ClientError(answer) => {
                 if route == Route::CountTokens && matches!(answer.status.as_u16(), 404 | 405 | 501)
@@ -482,10 +511,15 @@ fn finish(
         output_tokens: answer.output_tokens,
         error: None,
         rule,
+        cache_hit: false,
     };
     match answer.body {
-        AnswerBody::Full(_) => {
+        AnswerBody::Full(ref b) => {
             rec.latency_ms = ms(started.elapsed());
+            if route == "messages" && answer.status.is_success() {
+                let tokens = spend::tokens_of_body(b);
+                spend::record_usage(e, &p.id, &answer.upstream_model, tokens);
+            }
             log_request(&rec);
             record(e, rec);
             respond(answer, &p.id, n_attempts, None)
@@ -495,6 +529,16 @@ fn finish(
             let provider = p.clone();
             let on_end = Box::new(move |end: StreamEnd| {
                 rec.latency_ms = ms(started.elapsed());
+                // Billed even when the stream broke off or crossed a budget mid-way.
+                if rec.status < 300 {
+                    let model = rec.upstream_model.as_deref().unwrap_or(&rec.model);
+                    spend::record_usage(
+                        &engine,
+                        &provider.id,
+                        model,
+                        spend::tokens_of_stream(&end),
+                    );
+                }
                 rec.input_tokens = end.input_tokens.max(rec.input_tokens);
                 rec.output_tokens = end.output_tokens;
                 match &end.outcome {
@@ -601,6 +645,7 @@ pub(crate) fn local_error(
         output_tokens: 0,
         error: Some(err.message.clone()),
         rule: None,
+        cache_hit: false,
     };
     log_request(&rec);
     record(e, rec);
@@ -635,6 +680,7 @@ fn estimate_tokens(
         output_tokens: 0,
         error: None,
         rule: None,
+        cache_hit: false,
     };
     record(e, rec);
     let mut resp = axum::Json(serde_json::json!({ "input_tokens": n })).into_response();
@@ -766,6 +812,7 @@ fn final_error(
         output_tokens: 0,
         error: Some(message),
         rule,
+        cache_hit: false,
     };
     log_request(&rec);
     record(e, rec);

@@ -148,6 +148,15 @@ pub fn message_usage(body: &[u8]) -> (u64, u64) {
     usage_of(&v["usage"])
 }
 
+/// Cache-read and cache-write input tokens of a `usage` object.
+pub fn cache_of(u: &serde_json::Value) -> (u64, u64) {
+    let n = |k: &str| u.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    (
+        n("cache_read_input_tokens"),
+        n("cache_creation_input_tokens"),
+    )
+}
+
 /// Input (incl. cache) and output tokens of a `usage` object.
 pub fn usage_of(u: &serde_json::Value) -> (u64, u64) {
     let n = |k: &str| u.get(k).and_then(|v| v.as_u64()).unwrap_or(0);

@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use tokio::time::{timeout, Instant};
 
-use super::classify::{in_band_reason, usage_of};
+use super::classify::{cache_of, in_band_reason, usage_of};
 use super::FailedAnswer;
 use crate::events::FailoverReason;
 use crate::protocol::anthropic::{error_event, parse_error, replace_model, splice, ErrorType};
@@ -40,6 +40,10 @@ pub struct StreamEnd {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Input tokens read from the prompt cache (part of `input_tokens`).
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache (part of `input_tokens`).
+    pub cache_write_tokens: u64,
 }
 
 /// A stream whose opening was checked; the client has seen nothing yet.
@@ -79,6 +83,8 @@ fn restamp(frame: &[u8], stamp: Option<&str>) -> Option<Bytes> {
 struct Observer {
     input_tokens: u64,
     output_tokens: u64,
+    cache_read: u64,
+    cache_write: u64,
     saw_stop: bool,
     error: Option<String>,
     content: bool,
@@ -103,6 +109,7 @@ impl Observer {
                     self.output_tokens = self.output_tokens.max(o);
                     if i > 0 {
                         self.input_tokens = i;
+                        (self.cache_read, self.cache_write) = cache_of(&v["usage"]);
                     }
                 }
                 "message_delta"
@@ -144,6 +151,7 @@ fn rewrite_message_start(raw: &[u8], client_model: &str, obs: &mut Observer) -> 
     let start: Start<'_> = serde_json::from_str(data).ok()?;
     let msg: Msg<'_> = serde_json::from_str(start.message.get()).ok()?;
     obs.input_tokens = usage_of(&msg.usage).0;
+    (obs.cache_read, obs.cache_write) = cache_of(&msg.usage);
     if msg.model.as_deref() == Some(client_model) {
         return None;
     }
@@ -301,6 +309,8 @@ impl Relay {
                 outcome,
                 input_tokens: self.c.obs.input_tokens,
                 output_tokens: self.c.obs.output_tokens,
+                cache_read_tokens: self.c.obs.cache_read,
+                cache_write_tokens: self.c.obs.cache_write,
             });
         }
     }

@@ -56,6 +56,8 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             weight: 1,
             proxy: None,
             keys: 1,
+            budget_daily_usd: None,
+            budget_monthly_usd: None,
         });
     }
     let mut config = Config {

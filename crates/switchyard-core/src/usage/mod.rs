@@ -1,0 +1,427 @@
+//! Usage and budgets: tokens and estimated cost per provider, upstream model and UTC day,
+//! daily and monthly budgets per provider, and the `usage.json` file that keeps them across
+//! restarts.
+//!
+//! Recording only touches memory; a background task writes the file (temp + rename) at most
+//! every [`FLUSH_EVERY`], and [`Usage::flush`] runs once more on shutdown.
+
+pub mod prices;
+mod report;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Provider};
+use crate::events::Event;
+
+pub use prices::{Price, PriceSource, Tokens};
+pub use report::{BudgetState, UsageReport, UsageRow};
+
+/// How often the file is written when something changed.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(3);
+/// Days kept in the file.
+pub const KEEP_DAYS: i64 = 400;
+/// The file name, beside `config.toml`.
+pub const FILE_NAME: &str = "usage.json";
+
+/// One provider + model + day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Requests recorded.
+    #[serde(default)]
+    pub requests: u64,
+    /// Tokens.
+    #[serde(default)]
+    pub tokens: Tokens,
+    /// Estimated cost of the priced requests, USD.
+    #[serde(default)]
+    pub cost_usd: f64,
+    /// Requests whose model had no price (their cost is unknown, not 0).
+    #[serde(default)]
+    pub unpriced: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.requests += o.requests;
+        self.tokens.add(&o.tokens);
+        self.cost_usd += o.cost_usd;
+        self.unpriced += o.unpriced;
+    }
+}
+
+/// A budget period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// The UTC day.
+    Day,
+    /// The UTC calendar month.
+    Month,
+}
+
+impl Period {
+    /// The key of the period containing `day` (`2026-11-22` or `2026-11`).
+    pub fn key(self, day: NaiveDate) -> String {
+        match self {
+            Period::Day => day.format("%Y-%m-%d").to_string(),
+            Period::Month => day.format("%Y-%m").to_string(),
+        }
+    }
+
+    /// The first day of the period containing `day`.
+    pub fn start(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Period::Day => day,
+            Period::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+
+    /// Does `day` fall in the period containing `now`?
+    pub fn contains(self, now: NaiveDate, day: NaiveDate) -> bool {
+        match self {
+            Period::Day => day == now,
+            Period::Month => day.year() == now.year() && day.month() == now.month(),
+        }
+    }
+
+    /// The provider's limit for this period.
+    pub fn limit(self, p: &Provider) -> Option<f64> {
+        match self {
+            Period::Day => p.budget_daily_usd,
+            Period::Month => p.budget_monthly_usd,
+        }
+    }
+}
+
+/// A provider over one of its budgets.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Over {
+    /// Which budget.
+    pub period: Period,
+    /// Spent in the period, USD.
+    pub spent: f64,
+    /// The limit, USD.
+    pub limit: f64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    #[serde(default)]
+    version: u32,
+    /// day -> provider -> upstream model -> counts.
+    #[serde(default)]
+    days: Days,
+    /// provider -> period keys already notified.
+    #[serde(default)]
+    notified: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Why the usage file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not a usage file.
+    #[error("{path}: not a usage file ({source}); it was moved aside and usage starts fresh")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The usage ledger of a running engine.
+pub struct Usage {
+    state: Mutex<State>,
+    path: Option<PathBuf>,
+    dirty: AtomicBool,
+    /// Serialises file writes (the flush task and shutdown).
+    writing: Mutex<()>,
+}
+
+impl Usage {
+    /// A ledger kept beside `config_path` (or only in memory without one). A missing file is an
+    /// empty ledger; an unreadable one is moved aside (`usage.json.corrupt`) and logged.
+    pub fn open(config_path: Option<&Path>) -> Usage {
+        let path = config_path.map(|c| {
+            c.parent()
+                .map(|d| d.join(FILE_NAME))
+                .unwrap_or_else(|| PathBuf::from(FILE_NAME))
+        });
+        let state = match path.as_deref().map(read) {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                tracing::error!("usage: {e}");
+                State::default()
+            }
+            None => State::default(),
+        };
+        Usage {
+            state: Mutex::new(state),
+            path,
+            dirty: AtomicBool::new(false),
+            writing: Mutex::new(()),
+        }
+    }
+
+    /// Where the ledger is written, if anywhere.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Record one finished request and return the budget events it caused (each provider and
+    /// period is announced once).
+    pub fn record(
+        &self,
+        cfg: &Config,
+        provider: &str,
+        upstream_model: &str,
+        tokens: Tokens,
+        at: DateTime<Utc>,
+    ) -> Vec<Event> {
+        let price = prices::lookup(&cfg.prices, upstream_model).map(|x| x.1);
+        let c = Counts {
+            requests: 1,
+            tokens,
+            cost_usd: price.map(|p| p.cost(&tokens)).unwrap_or(0.0),
+            unpriced: u64::from(price.is_none()),
+        };
+        let day = at.date_naive();
+        {
+            let mut st = self.state.lock();
+            st.days
+                .entry(day)
+                .or_default()
+                .entry(provider.to_string())
+                .or_default()
+                .entry(upstream_model.to_string())
+                .or_default()
+                .add(&c);
+        }
+        self.dirty.store(true, Ordering::Release);
+        match cfg.provider(provider) {
+            Some(p) => self.check(p, at),
+            None => Vec::new(),
+        }
+    }
+
+    /// Spent by a provider in the period containing `now`, USD (priced requests only).
+    pub fn spent(&self, provider: &str, period: Period, now: DateTime<Utc>) -> f64 {
+        spent_in(&self.state.lock().days, provider, period, now.date_naive())
+    }
+
+    /// The first budget the provider is over now (daily before monthly), if any.
+    pub fn over_budget(&self, p: &Provider, now: DateTime<Utc>) -> Option<Over> {
+        [Period::Day, Period::Month].into_iter().find_map(|period| {
+            let limit = period.limit(p)?;
+            let spent = self.spent(&p.id, period, now);
+            (spent >= limit).then_some(Over {
+                period,
+                spent,
+                limit,
+            })
+        })
+    }
+
+    /// Budget events not yet announced for this provider: one per provider and period.
+    pub fn check(&self, p: &Provider, now: DateTime<Utc>) -> Vec<Event> {
+        let mut out = Vec::new();
+        for period in [Period::Day, Period::Month] {
+            let Some(limit) = period.limit(p) else {
+                continue;
+            };
+            let spent = self.spent(&p.id, period, now);
+            if spent < limit {
+                continue;
+            }
+            let key = period.key(now.date_naive());
+            let fresh = self
+                .state
+                .lock()
+                .notified
+                .entry(p.id.clone())
+                .or_default()
+                .insert(key);
+            if fresh {
+                self.dirty.store(true, Ordering::Release);
+                out.push(Event::BudgetExceeded {
+                    provider: p.id.clone(),
+                    period,
+                    spent,
+                    limit,
+                });
+            }
+        }
+        out
+    }
+
+    /// Write the file now if something changed. Safe to call from several places.
+    pub fn flush(&self) -> Result<(), UsageError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let _w = self.writing.lock();
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let text = {
+            let mut st = self.state.lock();
+            prune(&mut st, Utc::now().date_naive());
+            st.version = 1;
+            serde_json::to_vec_pretty(&*st).unwrap_or_default()
+        };
+        write_atomic(path, &text).inspect_err(|_| self.dirty.store(true, Ordering::Release))
+    }
+
+    /// A report over the last `days` UTC days (today included).
+    pub fn report(&self, cfg: &Config, days: u32, now: DateTime<Utc>) -> UsageReport {
+        let st = self.state.lock();
+        report::build(&st.days, cfg, self.path(), days, now)
+    }
+}
+
+type Days = BTreeMap<NaiveDate, BTreeMap<String, BTreeMap<String, Counts>>>;
+
+/// Spent by a provider in the period containing `today`, USD.
+fn spent_in(days: &Days, provider: &str, period: Period, today: NaiveDate) -> f64 {
+    days.range(period.start(today)..)
+        .filter(|(d, _)| period.contains(today, **d))
+        .filter_map(|(_, provs)| provs.get(provider))
+        .flat_map(|models| models.values())
+        .map(|c| c.cost_usd)
+        .sum()
+}
+
+/// Drop days older than [`KEEP_DAYS`] and notifications of periods that are over.
+fn prune(st: &mut State, today: NaiveDate) {
+    let cutoff = today - chrono::Duration::days(KEEP_DAYS);
+    st.days.retain(|d, _| *d > cutoff);
+    let keep = [Period::Day.key(today), Period::Month.key(today)];
+    for keys in st.notified.values_mut() {
+        keys.retain(|k| keep.contains(k));
+    }
+    st.notified.retain(|_, k| !k.is_empty());
+}
+
+fn read(path: &Path) -> Result<State, UsageError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(source) => {
+            return Err(UsageError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|source| {
+        let _ = std::fs::rename(path, path.with_extension("json.corrupt"));
+        UsageError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), UsageError> {
+    use std::io::Write;
+    let io = |source| UsageError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// The background writer: flush every [`FLUSH_EVERY`] while something changed, and once more
+/// when `stop` turns true.
+pub(crate) async fn run_flusher(
+    usage: std::sync::Arc<Usage>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(FLUSH_EVERY) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        let u = usage.clone();
+        match tokio::task::spawn_blocking(move || u.flush()).await {
+            Ok(Err(e)) => tracing::error!("usage: cannot save: {e}"),
+            Err(e) => tracing::error!("usage: save task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Where a usage setting in the config is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// `[prices]`, optionally one entry.
+    Price(Option<String>, String),
+    /// A provider (by index) and its field.
+    Provider(usize, &'static str, String),
+}
+
+/// Check the `[prices]` table and the providers' budgets.
+pub fn validate(cfg: &Config) -> Result<(), Invalid> {
+    for (pat, price) in &cfg.prices {
+        if pat.trim().is_empty() {
+            return Err(Invalid::Price(
+                None,
+                "model patterns must not be empty".into(),
+            ));
+        }
+        if !price.is_valid() {
+            return Err(Invalid::Price(
+                Some(pat.clone()),
+                "prices must be numbers >= 0 (USD per million tokens)".into(),
+            ));
+        }
+    }
+    for (i, p) in cfg.providers.iter().enumerate() {
+        for (field, v) in [
+            ("budget_daily_usd", p.budget_daily_usd),
+            ("budget_monthly_usd", p.budget_monthly_usd),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(Invalid::Provider(
+                        i,
+                        field,
+                        format!("{field} must be a number of USD greater than 0 (leave it out for no budget)"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
