@@ -46,7 +46,7 @@ impl Target {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     target: &Target,
     method: reqwest::Method,
     path: &str,

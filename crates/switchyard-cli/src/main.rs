@@ -5,6 +5,7 @@ mod admin;
 mod integrations;
 mod keys;
 mod providers;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,6 +70,11 @@ enum Command {
     Providers {
         #[command(subcommand)]
         action: providers::Action,
+    },
+    /// Client access tokens (team use on a LAN) on a running Switchyard.
+    Tokens {
+        #[command(subcommand)]
+        action: tokens::Action,
     },
     /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
     Code(integrations::CodeArgs),
@@ -205,6 +211,7 @@ async fn main() -> ExitCode {
         Command::Check { config } => check(config),
         Command::Keys { action } => keys::run(action).await,
         Command::Providers { action } => providers::run(action),
+        Command::Tokens { action } => tokens::run(action).await,
         Command::Code(args) => return integrations::code(args).await,
         Command::Setup { client } => integrations::setup(client),
     };
