@@ -49,6 +49,9 @@ export const api = {
   testProvider: (id) => call('POST', `/api/providers/${encodeURIComponent(id)}/test`, {}),
   claudeCode: () => call('GET', '/api/integrations/claude-code'),
   setupClaudeCode: (undo) => call('POST', '/api/integrations/claude-code', { undo }),
+  tokens: () => call('GET', '/api/tokens'),
+  createToken: (name, ratePerMinute) => call('POST', '/api/tokens', { name, rate_per_minute: ratePerMinute }),
+  deleteToken: (name) => call('DELETE', `/api/tokens/${encodeURIComponent(name)}`),
 };
 
 /**

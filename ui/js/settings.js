@@ -5,6 +5,7 @@ import { t, onLanguage, setLanguage, resolve } from './i18n.js';
 import { state, on, saveConfig, emit, keyStoreName } from './store.js';
 import { tauriInvoke, plainMessage } from './api.js';
 import { toast } from './toast.js';
+import { tokensCard } from './tokens.js';
 
 const NOTIFY_KINDS = ['failover', 'recovered', 'all_down', 'key_problem'];
 
@@ -181,7 +182,7 @@ export function mountSettings(panel) {
       replace(panel, h('p', { class: 'empty', text: t('common.loading') }));
       return;
     }
-    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), notificationsCard(), aboutCard());
+    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), tokensCard(), notificationsCard(), aboutCard());
   });
   // The status only feeds "running on" and the version: re-render for it only when those change.
   let seen = '';
