@@ -18,10 +18,11 @@ use switchyard_core::{Event, FailoverReason};
 use switchyard_mock::{anthropic_stream_events, error_event, Body, Reply, Step};
 use tokio::sync::Semaphore;
 
-/// Engine timeouts for the matrix: short, so stalls cost half a second, not minutes.
-const FIRST_BYTE_MS: u64 = 500;
-const IDLE_MS: u64 = 500;
-const REQUEST_MS: u64 = 1_500;
+/// Engine timeouts for the matrix: short, so a stall costs a second, not minutes, yet long
+/// enough that a healthy mock on a busy shared machine is not mistaken for a stalled one.
+const FIRST_BYTE_MS: u64 = 1_000;
+const IDLE_MS: u64 = 1_000;
+const REQUEST_MS: u64 = 3_000;
 /// Rows running at once (the machine is small and shared).
 const PARALLEL: usize = 10;
 /// Words in the slow client's answer.
@@ -350,6 +351,8 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
         }
     }
 
+    // Right after the answer, before the 2 s first cooldown can run out on a slow machine.
+    check_breaker(&e, &row, &x).await;
     // No upstream request outlives its client (or the engine's own deadline).
     for (i, m) in e.mocks.iter().enumerate() {
         assert!(
@@ -368,7 +371,6 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
     let want_backup = usize::from(matches!(x.outcome, Outcome::Backup));
     assert_eq!(backup_calls, want_backup, "{row}: backup requests");
 
-    check_breaker(&e, &row, &x).await;
     // Events are emitted before the client's answer ends, except a hang-up's bookkeeping.
     tokio::time::sleep(Duration::from_millis(50)).await;
     check_events(&row, &x, &e.drain_events());
