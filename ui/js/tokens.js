@@ -100,7 +100,7 @@ function table() {
   if (loadError) return h('p', { class: 'field-error', text: loadError });
   if (!tokens) return h('p', { class: 'muted', text: t('common.loading') });
   if (!tokens.length) return h('p', { class: 'muted', id: 'tokens-empty', text: t('tokens.none') });
-  return h('table', { class: 'table', id: 'tokens-table' },
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'log', id: 'tokens-table' },
     h('thead', {}, h('tr', {},
       ['tokens.col_name', 'tokens.col_rate', 'tokens.col_created', 'tokens.col_last_used', 'tokens.col_requests']
         .map((k) => h('th', { scope: 'col', text: t(k) })),
@@ -109,13 +109,13 @@ function table() {
       const del = button(t('action.delete'), { icon: 'trash', cls: 'btn btn-danger', 'aria-label': t('tokens.delete_label', { name: x.name }) });
       del.addEventListener('click', () => remove(x.name));
       return h('tr', { 'data-token': x.name },
-        h('th', { scope: 'row', class: 'mono', text: x.name }),
+        h('td', { class: 'mono', text: x.name }),
         h('td', { text: x.rate_per_minute ? t('tokens.per_minute', { n: x.rate_per_minute }) : t('tokens.unlimited') }),
         h('td', { text: x.created ? dateTime(x.created) : '—' }),
         h('td', { text: x.last_used ? dateTime(x.last_used) : t('tokens.never') }),
         h('td', { text: String(x.requests ?? 0) }),
         h('td', {}, del));
-    })));
+    }))));
 }
 
 function body() {
