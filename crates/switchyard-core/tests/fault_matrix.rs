@@ -361,6 +361,15 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
             m.requests_open()
         );
     }
+    // A stream cut short by the client or by the engine's idle limit was dropped upstream,
+    // not left to finish.
+    if matches!(fault, Fault::ClientHangUp | Fault::StallMidStream) {
+        assert_eq!(
+            e.mocks[0].streams_aborted(),
+            1,
+            "{row}: upstream stream aborted"
+        );
+    }
     let upstream_calls = e.mocks[0].request_count();
     match (fault, x.outcome) {
         (Fault::ConnectRefused | Fault::DnsFailure, _) => assert_eq!(upstream_calls, 0),
