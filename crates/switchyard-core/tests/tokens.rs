@@ -332,3 +332,98 @@ fn token_names_are_checked_with_file_and_line() {
         "no value field"
     );
 }
+
+/// This machine's address on its network (not loopback), if it has one.
+fn lan_ip() -> Option<std::net::IpAddr> {
+    // Connecting a UDP socket sends nothing; it only picks the outgoing interface.
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn another_machine_needs_a_named_token_and_gets_its_rate() {
+    let Some(ip) = lan_ip() else {
+        eprintln!("no non-loopback address on this machine: test skipped");
+        return;
+    };
+    let mock = MockUpstream::start().await.expect("mock");
+    let store = Arc::new(MemoryStore::new());
+    store
+        .set(
+            "token:desk",
+            &Secret::new("syt_desk_value_000000").expect("s"),
+        )
+        .expect("set");
+    let mut cfg = Config {
+        listen: "0.0.0.0:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    cfg.providers.push(Provider {
+        id: "p0".into(),
+        name: None,
+        kind: ProviderKind::Anthropic,
+        base_url: mock.base_url(),
+        credential: Credential::None,
+        auth_scheme: Default::default(),
+        enabled: true,
+        models: Default::default(),
+        quirks: Default::default(),
+    });
+    cfg.security.tokens.push(ClientToken {
+        name: "desk".into(),
+        rate_per_minute: Some(1),
+        created: None,
+    });
+    let sy = Switchyard::start(StartOptions {
+        config: cfg,
+        config_path: None,
+        secrets: store,
+        listen_override: None,
+    })
+    .await
+    .expect("starts with a named token");
+    let remote = reqwest::Client::builder()
+        .no_proxy()
+        .local_address(ip)
+        .build()
+        .expect("client");
+    let url = format!("http://{ip}:{}/v1/messages", sy.addr().port());
+    let send = |key: Option<&str>| {
+        let mut r = remote
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body(false).to_string());
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        r.send()
+    };
+    assert_eq!(send(None).await.expect("answer").status(), 401);
+    assert_eq!(
+        send(Some("syt_desk_value_000001"))
+            .await
+            .expect("answer")
+            .status(),
+        401
+    );
+    let ok = send(Some("syt_desk_value_000000")).await.expect("answer");
+    assert_eq!(ok.status(), 200);
+    let limited = send(Some("syt_desk_value_000000")).await.expect("answer");
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("retry-after");
+    assert!((50..=60).contains(&retry), "one per minute: {retry}");
+    assert_eq!(mock.request_count(), 1);
+    assert_eq!(
+        mock.requests()[0].header("x-api-key"),
+        None,
+        "token not forwarded"
+    );
+    sy.shutdown().await;
+}
