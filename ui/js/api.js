@@ -52,6 +52,9 @@ export const api = {
   usage: (days = 30) => call('GET', `/api/usage?days=${days}`),
   prices: () => call('GET', '/api/prices'),
   clearCache: () => call('DELETE', '/api/cache'),
+  tokens: () => call('GET', '/api/tokens'),
+  createToken: (name, ratePerMinute) => call('POST', '/api/tokens', { name, rate_per_minute: ratePerMinute }),
+  deleteToken: (name) => call('DELETE', `/api/tokens/${encodeURIComponent(name)}`),
 };
 
 /**

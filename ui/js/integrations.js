@@ -12,7 +12,7 @@ export function baseUrl() {
   return `http://${listen}`;
 }
 
-async function copy(text, btn) {
+export async function copy(text, btn) {
   let ok = false;
   try {
     await navigator.clipboard.writeText(text);

@@ -6,6 +6,7 @@ import { state, on, saveConfig, emit, keyStoreName } from './store.js';
 import { api, tauriInvoke, plainMessage } from './api.js';
 import { toast } from './toast.js';
 import { cacheCard } from './cachecard.js';
+import { tokensCard } from './tokens.js';
 
 const NOTIFY_KINDS = ['failover', 'recovered', 'all_down', 'key_problem', 'budget'];
 
@@ -216,7 +217,7 @@ export function mountSettings(panel) {
       replace(panel, h('p', { class: 'empty', text: t('common.loading') }));
       return;
     }
-    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), proxyCard(), notificationsCard(), cacheCard(), aboutCard());
+    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), proxyCard(), tokensCard(), notificationsCard(), cacheCard(), aboutCard());
   });
   // The status only feeds "running on" and the version: re-render for it only when those change.
   let seen = '';

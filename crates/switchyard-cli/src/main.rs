@@ -7,6 +7,7 @@ mod keys;
 mod providers;
 mod routing;
 mod usage;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,6 +98,11 @@ enum Command {
     Rules {
         #[command(subcommand)]
         action: routing::RulesAction,
+    },
+    /// Client access tokens (team use on a LAN) on a running Switchyard.
+    Tokens {
+        #[command(subcommand)]
+        action: tokens::Action,
     },
     /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
     Code(integrations::CodeArgs),
@@ -241,6 +247,7 @@ async fn main() -> ExitCode {
         Command::Providers { action } => providers::run(action),
         Command::Routing { action } => routing::run_routing(action),
         Command::Rules { action } => routing::run_rules(action),
+        Command::Tokens { action } => tokens::run(action).await,
         Command::Code(args) => return integrations::code(args).await,
         Command::Setup { client } => integrations::setup(client),
     };

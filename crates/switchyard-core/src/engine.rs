@@ -174,6 +174,8 @@ pub struct Engine {
     pub(crate) cache: crate::cache::ResponseCache,
     request_seq: AtomicU64,
     nonce: u64,
+    /// Named client tokens: values and per-token rate limits.
+    pub(crate) tokens: crate::tokens::Tokens,
 }
 
 impl Engine {
@@ -281,6 +283,14 @@ impl Engine {
             field: Some("security.access_token".into()),
             message: m,
         })?;
+        self.tokens
+            .load(&cfg, &*self.secrets)
+            .map_err(|m| ConfigError {
+                file: self.config_path.clone(),
+                line: None,
+                field: Some("security.tokens".into()),
+                message: m,
+            })?;
         if crate::upstream::outbound::signature(&cfg) != self.client.load().signature {
             self.rebuild_clients(&cfg);
         }
@@ -454,10 +464,18 @@ impl Switchyard {
     pub async fn start(opts: StartOptions) -> Result<Handle, StartError> {
         config::validate(&opts.config)?;
         let addr = opts.listen_override.unwrap_or(opts.config.listen);
-        if !addr.ip().is_loopback() && opts.config.security.access_token.is_none() {
-            return Err(StartError::AccessToken(format!(
-                "{addr} is reachable from other machines: set [security] access_token in the config first"
-            )));
+        let needs_token = !addr.ip().is_loopback();
+        let no_token_msg = || {
+            StartError::AccessToken(format!(
+                "{addr} is reachable from other machines: create an access token first \
+                 (`switchyard tokens add <name>`, or set [security] access_token in the config)"
+            ))
+        };
+        if needs_token
+            && opts.config.security.access_token.is_none()
+            && opts.config.security.tokens.is_empty()
+        {
+            return Err(no_token_msg());
         }
         let listener = match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => l,
@@ -495,10 +513,18 @@ impl Switchyard {
             access_token: ArcSwap::from_pointee(None),
             request_seq: AtomicU64::new(1),
             nonce,
+            tokens: crate::tokens::Tokens::default(),
         });
         let token = engine
             .resolve_access_token(&opts.config)
             .map_err(StartError::AccessToken)?;
+        engine
+            .tokens
+            .load(&opts.config, &*engine.secrets)
+            .map_err(StartError::AccessToken)?;
+        if needs_token && token.is_none() && engine.tokens.usable() == 0 {
+            return Err(no_token_msg());
+        }
         engine.access_token.store(Arc::new(token));
 
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -19,6 +19,7 @@ pub mod routing;
 pub mod secrets;
 pub mod server;
 pub mod stats;
+pub mod tokens;
 pub mod translate;
 pub mod upstream;
 pub mod usage;

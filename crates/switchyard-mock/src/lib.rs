@@ -159,6 +159,28 @@ impl MockHandle {
         self.shared.streams_open()
     }
 
+    /// How many requests are open right now: handlers still working on a response head
+    /// (reading the body, a scripted delay, a stall before headers) plus SSE bodies being
+    /// sent. A request whose client went away stops counting as soon as the mock notices.
+    pub fn requests_open(&self) -> usize {
+        self.shared.handling() + self.shared.streams_open()
+    }
+
+    /// Waits until no request is open (see [`requests_open`](Self::requests_open)); `false`
+    /// if some still are when `timeout` passes.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.requests_open() == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// How many SSE bodies were dropped before finishing their script (the client hung up, or
     /// the mock shut down) since start or the last [`clear`](Self::clear). A scripted
     /// [`Step::Hangup`] is not counted: it is the script's own end.

@@ -5,7 +5,7 @@ use crate::anthropic::{self, MessageCtx, MessageSpec};
 use crate::body::{MockBody, Op};
 use crate::face::{Endpoint, Face, RequestInfo};
 use crate::reply::{error_type_for_status, Body, Reply};
-use crate::state::{Recorded, Shared, StreamGuard};
+use crate::state::{HandlingGuard, Recorded, Shared, StreamGuard};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
@@ -82,6 +82,7 @@ async fn handle(
     if req.uri().path().starts_with("/__mock/") {
         return Ok(crate::control::handle(&shared, req).await);
     }
+    let _handling = HandlingGuard::new(shared.clone());
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),

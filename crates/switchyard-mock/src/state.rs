@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     /// Source of `req_mock_<n>`, `msg_mock_<n>` ids; never reset.
     next_id: AtomicU64,
     streams_open: AtomicUsize,
+    /// Requests whose handler is still running (before the response head is returned).
+    handling: AtomicUsize,
     /// How many streams were dropped before finishing their script (since the last clear).
     aborted: watch::Sender<usize>,
     /// Set to `true` to stop the accept loop and every connection.
@@ -80,6 +82,7 @@ impl Shared {
             }),
             next_id: AtomicU64::new(1),
             streams_open: AtomicUsize::new(0),
+            handling: AtomicUsize::new(0),
             aborted: watch::channel(0).0,
             shutdown: watch::channel(false).0,
         }
@@ -157,6 +160,10 @@ impl Shared {
         *self.aborted.borrow()
     }
 
+    pub(crate) fn handling(&self) -> usize {
+        self.handling.load(Ordering::Relaxed)
+    }
+
     /// A receiver that sees every change of the aborted-streams count.
     pub(crate) fn watch_aborted(&self) -> watch::Receiver<usize> {
         self.aborted.subscribe()
@@ -191,5 +198,24 @@ impl Drop for StreamGuard {
         if !self.finished {
             self.shared.aborted.send_modify(|n| *n += 1);
         }
+    }
+}
+
+/// Counts one request as being handled (body read, delay, waiting for a hangup) until the
+/// handler returns its response head or is dropped because the client left.
+pub(crate) struct HandlingGuard {
+    shared: Arc<Shared>,
+}
+
+impl HandlingGuard {
+    pub(crate) fn new(shared: Arc<Shared>) -> HandlingGuard {
+        shared.handling.fetch_add(1, Ordering::Relaxed);
+        HandlingGuard { shared }
+    }
+}
+
+impl Drop for HandlingGuard {
+    fn drop(&mut self) {
+        self.shared.handling.fetch_sub(1, Ordering::Relaxed);
     }
 }

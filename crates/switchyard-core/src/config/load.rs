@@ -220,6 +220,25 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             "no providers: add at least one [[providers]] table (see the config reference in the README)",
         ));
     }
+    let mut names = HashSet::new();
+    for (i, t) in config.security.tokens.iter().enumerate() {
+        let at = [
+            Seg::Key("security".into()),
+            Seg::Key("tokens".into()),
+            Seg::Index(i),
+            Seg::Key("name".into()),
+        ];
+        if !crate::tokens::valid_name(&t.name) {
+            let msg = format!(
+                "token name {:?} must be 1-64 characters of a-z, 0-9, - and _",
+                t.name
+            );
+            return Err(cx.error(&at, msg));
+        }
+        if !names.insert(t.name.as_str()) {
+            return Err(cx.error(&at, format!("duplicate token name {:?}", t.name)));
+        }
+    }
     let mut seen = HashSet::new();
     for (i, prov) in config.providers.iter().enumerate() {
         let id_ok = !prov.id.is_empty()
@@ -328,12 +347,15 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             ));
         }
     }
-    if !config.listen.ip().is_loopback() && config.security.access_token.is_none() {
+    if !config.listen.ip().is_loopback()
+        && config.security.access_token.is_none()
+        && config.security.tokens.is_empty()
+    {
         return Err(cx.error(
             &[Seg::Key("listen".into())],
             format!(
                 "{} is reachable from other machines, so clients must present an access token: \
-                 set [security] access_token = \"keychain\" (then `switchyard keys set access-token`) \
+                 create one with `switchyard tokens add <name>`, or set [security] access_token = \"keychain\" (then `switchyard keys set access-token`) \
                  or access_token = \"env:VAR\"; or listen on 127.0.0.1",
                 config.listen
             ),

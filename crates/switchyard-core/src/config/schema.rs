@@ -328,6 +328,10 @@ pub struct Security {
     /// Set to false to require the token from everyone.
     #[serde(default = "yes")]
     pub local_without_token: bool,
+    /// Named client tokens (`[[security.tokens]]`), each with an optional rate limit; their
+    /// values live in the secret store, never in this file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<crate::tokens::ClientToken>,
 }
 
 impl Default for Security {
@@ -337,6 +341,7 @@ impl Default for Security {
             allowed_hosts: Vec::new(),
             access_token: None,
             local_without_token: true,
+            tokens: Vec::new(),
         }
     }
 }

@@ -52,6 +52,12 @@ impl IntoResponse for ApiError {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if matches!(self.kind, ErrorType::RequestTooLarge) {
+            // The rest of the refused body is still on the connection: close it, so the
+            // client does not reuse a connection the server will not read from again.
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use crate::config::Security;
 use crate::engine::Engine;
 use crate::protocol::anthropic::ErrorType;
+use crate::secrets::Secret;
 
 /// Is this `Host` value one of ours?
 pub fn host_allowed(host: &str, listen: SocketAddr, sec: &Security) -> bool {
@@ -90,6 +91,19 @@ fn cors(resp: &mut Response, origin: &HeaderValue) {
     );
 }
 
+/// 429 for a named token over its rate, with `retry-after` in whole seconds (rounded up).
+fn rate_limited(name: &str, wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut resp = ApiError::new(
+        ErrorType::RateLimit,
+        format!("access token {name:?} is over its request rate; retry in {secs} s"),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    resp
+}
+
 /// The middleware.
 pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Next) -> Response {
     let cfg = engine.config.load();
@@ -161,25 +175,45 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .is_some_and(|c| c.0.ip().is_loopback());
     let exempt = local_peer && sec.local_without_token;
-    if let Some(token) = token.as_ref() {
-        let t = token.expose().as_bytes();
+    if token.is_some() || engine.tokens.usable() > 0 {
         let headers = req.headers();
-        let by_own = headers
-            .get("x-switchyard-token")
-            .is_some_and(|v| same(v.as_bytes(), t));
-        let by_key = headers
-            .get("x-api-key")
-            .is_some_and(|v| same(v.as_bytes(), t));
-        let by_bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .is_some_and(|v| same(v, t));
-        if !(by_own || by_key || by_bearer || exempt) {
+        // Which token a presented value is: the main one (`None` inside) or a named one.
+        let which = |v: Option<&[u8]>| -> Option<Option<String>> {
+            let v = v?;
+            let main: &Option<Secret> = &token;
+            if main
+                .as_ref()
+                .is_some_and(|t| same(v, t.expose().as_bytes()))
+            {
+                return Some(None);
+            }
+            engine.tokens.matching(v).map(Some)
+        };
+        let own = which(headers.get("x-switchyard-token").map(|v| v.as_bytes()));
+        let key = which(headers.get("x-api-key").map(|v| v.as_bytes()));
+        let bearer = which(
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer ")),
+        );
+        let (by_key, by_bearer) = (key.is_some(), bearer.is_some());
+        let found = own.or(key).or(bearer);
+        if found.is_none() && !exempt {
             return ApiError::new(
                 ErrorType::Authentication,
                 "this Switchyard requires an access token: send it as x-switchyard-token (or as the API key)",
             )
             .into_response();
+        }
+        if let Some(Some(name)) = &found {
+            let rate = sec
+                .tokens
+                .iter()
+                .find(|t| &t.name == name)
+                .and_then(|t| t.rate_per_minute);
+            if let Err(wait) = engine.tokens.admit(name, rate, std::time::Instant::now()) {
+                return rate_limited(name, wait);
+            }
         }
         // A token sent as the API key is ours; it must not travel to a provider (local
         // clients set up with it send it too).

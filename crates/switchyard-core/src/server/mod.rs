@@ -10,6 +10,7 @@ pub mod openai_inbound;
 pub mod probe;
 pub mod proxy;
 pub mod spend;
+pub mod tokens;
 pub mod ui;
 
 use std::sync::Arc;
@@ -108,6 +109,8 @@ pub fn app(engine: Arc<Engine>) -> App {
             "/api/integrations/claude-code",
             get(manage::claude_code_status).post(manage::claude_code_setup),
         )
+        .route("/api/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/tokens/{name}", axum::routing::delete(tokens::remove))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

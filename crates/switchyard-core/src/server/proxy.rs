@@ -546,10 +546,10 @@ fn finish(
                     StreamOutcome::ClientGone => {
                         rec.error = Some("client closed the connection".into())
                     }
-                    StreamOutcome::UpstreamFailed(m) => {
+                    StreamOutcome::UpstreamFailed(reason, m) => {
                         rec.error = Some(m.clone());
                         let f = Failure {
-                            reason: FailoverReason::Unreachable,
+                            reason: *reason,
                             status: None,
                             hint: None,
                             message: m.clone(),

@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod classify;
 pub mod headers;
 pub mod outbound;
+mod redact;
 pub mod relay;
 pub mod translated;
 
@@ -78,12 +79,14 @@ pub(crate) fn stream_outcome(
 
 /// Run one attempt with the adapter for the provider's kind.
 pub async fn attempt(a: anthropic::Attempt<'_>) -> Outcome {
-    match a.provider.kind {
+    let secrets = redact::credentials(&a);
+    let outcome = match a.provider.kind {
         crate::config::ProviderKind::Anthropic => anthropic::attempt(a).await,
         crate::config::ProviderKind::Openai | crate::config::ProviderKind::Gemini => {
             translated::attempt(a).await
         }
-    }
+    };
+    redact::outcome(outcome, &secrets)
 }
 
 /// An upstream error answer kept for relaying if nothing else works.

@@ -25,8 +25,9 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> +
 pub enum StreamOutcome {
     /// `message_stop` went through.
     Complete,
-    /// The upstream failed mid-stream (error event, lost connection, truncation, silence).
-    UpstreamFailed(String),
+    /// The upstream failed mid-stream (error event, lost connection, truncation, silence):
+    /// why (for the breaker) and the message sent to the client.
+    UpstreamFailed(FailoverReason, String),
     /// The client went away; the upstream request was dropped with it.
     ClientGone,
 }
@@ -86,8 +87,10 @@ struct Observer {
     cache_read: u64,
     cache_write: u64,
     saw_stop: bool,
-    error: Option<String>,
+    error: Option<(FailoverReason, String)>,
     content: bool,
+    /// The index of the content block started and not yet stopped, if any.
+    open_block: Option<u64>,
 }
 
 impl Observer {
@@ -97,7 +100,12 @@ impl Observer {
             Some("message_start") => "message_start",
             Some("content_block_start") => {
                 self.content = true;
+                self.open_block = block_index(&f.data);
                 "content_block_start"
+            }
+            Some("content_block_stop") => {
+                self.open_block = None;
+                "content_block_stop"
             }
             Some("content_block_delta") => {
                 self.content = true;
@@ -119,15 +127,42 @@ impl Observer {
                 "message_stop"
             }
             Some("error") => {
-                let msg = parse_error(f.data.as_bytes())
-                    .map(|(_, m)| m)
-                    .unwrap_or_else(|| f.data.to_string());
-                self.error = Some(msg);
+                let (ty, msg) =
+                    parse_error(f.data.as_bytes()).unwrap_or_else(|| (None, f.data.to_string()));
+                self.error = Some((mid_stream_reason(in_band_reason(ty, &msg)), msg));
                 "error"
             }
             _ => "other",
         };
         Some(ev)
+    }
+}
+
+/// The `index` of a content-block frame's data.
+fn block_index(data: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Indexed {
+        index: u64,
+    }
+    serde_json::from_str::<Indexed>(data).ok().map(|i| i.index)
+}
+
+/// The breaker's reason for an error event after the stream started: timeouts and the
+/// specific in-band reasons (rate limit, usage limit, key) keep theirs; anything else (a cut
+/// or overloaded stream) counts as the provider becoming unreachable.
+fn mid_stream_reason(r: FailoverReason) -> FailoverReason {
+    match r {
+        FailoverReason::InBandError => FailoverReason::Unreachable,
+        other => other,
+    }
+}
+
+/// How long `d` is, for a message: whole seconds, or milliseconds under ten seconds.
+pub(crate) fn describe_wait(d: Duration) -> String {
+    if d >= Duration::from_secs(10) || d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
 
@@ -239,7 +274,7 @@ pub async fn peek(
                 Some("error") if before_content => {
                     let parsed = parse_error(sse::parse_frame(frame).data.as_bytes());
                     let kind = parsed.as_ref().and_then(|p| p.0);
-                    let message = obs.error.clone().unwrap_or_default();
+                    let message = obs.error.clone().map(|e| e.1).unwrap_or_default();
                     let status = kind.unwrap_or(ErrorType::Overloaded).status();
                     let data = sse::parse_frame(frame).data.to_string();
                     return Err((
@@ -354,7 +389,7 @@ impl Committed {
                     return None;
                 }
                 let next = timeout(r.c.idle, r.c.body.next()).await;
-                let (kind, msg) = match next {
+                let (kind, reason, msg) = match next {
                     Ok(Some(Ok(chunk))) => {
                         r.c.splitter.push(&chunk);
                         let Some(buf) = r.c.splitter.take_complete() else {
@@ -367,9 +402,9 @@ impl Committed {
                             Some(id) => restamp_all(buf, id),
                             None => buf,
                         };
-                        if let Some(m) = r.c.obs.error.clone() {
+                        if let Some((reason, m)) = r.c.obs.error.clone() {
                             // The upstream's own error event is well-formed: pass it and stop.
-                            r.finish(StreamOutcome::UpstreamFailed(m));
+                            r.finish(StreamOutcome::UpstreamFailed(reason, m));
                         }
                         return Some((Ok(buf), r));
                     }
@@ -377,19 +412,35 @@ impl Committed {
                     // (Claude Code included) retry that.
                     Ok(None) => (
                         ErrorType::Overloaded,
+                        FailoverReason::Unreachable,
                         "the upstream closed the stream before it finished".to_string(),
                     ),
                     Ok(Some(Err(e))) => (
                         ErrorType::Overloaded,
+                        FailoverReason::Unreachable,
                         format!("connection to the upstream lost mid-stream: {e}"),
                     ),
                     Err(_) => (
                         ErrorType::Timeout,
-                        format!("the upstream sent nothing for {} s", r.c.idle.as_secs()),
+                        FailoverReason::Timeout,
+                        format!("the upstream sent nothing for {}", describe_wait(r.c.idle)),
                     ),
                 };
-                let ev = error_event(kind, &msg);
-                r.finish(StreamOutcome::UpstreamFailed(msg));
+                // A block left open is closed first: an error inside a block is not a stream
+                // the SDKs accept.
+                let ev = match r.c.obs.open_block.take() {
+                    Some(index) => {
+                        let stop =
+                            serde_json::json!({"type": "content_block_stop", "index": index});
+                        let mut out = BytesMut::from(
+                            &sse::encode("content_block_stop", &stop.to_string())[..],
+                        );
+                        out.extend_from_slice(&error_event(kind, &msg));
+                        out.freeze()
+                    }
+                    None => error_event(kind, &msg),
+                };
+                r.finish(StreamOutcome::UpstreamFailed(reason, msg));
                 return Some((Ok(ev), r));
             }
         })
@@ -533,7 +584,10 @@ mod tests {
         let last = sse::frames(text.as_bytes()).last().expect("frames");
         let f = sse::parse_frame(last);
         assert_eq!(f.event, Some("error"));
-        assert!(matches!(end.outcome, StreamOutcome::UpstreamFailed(_)));
+        assert!(matches!(
+            end.outcome,
+            StreamOutcome::UpstreamFailed(FailoverReason::Unreachable, _)
+        ));
     }
 
     #[tokio::test(start_paused = true)]

@@ -475,7 +475,10 @@ fn translate_stream(
             if silent_for >= s.idle {
                 s.writer.error(
                     ErrorType::Timeout,
-                    &format!("the vendor sent nothing for {} s", s.idle.as_secs()),
+                    &format!(
+                        "the vendor sent nothing for {}",
+                        super::relay::describe_wait(s.idle)
+                    ),
                 );
                 s.finished = true;
                 continue;
