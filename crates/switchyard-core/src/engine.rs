@@ -115,6 +115,9 @@ pub struct Status {
     pub requests_total: u64,
     /// The config file, if any.
     pub config_path: Option<PathBuf>,
+    /// The smallest context window among the enabled providers, when known: what Claude
+    /// Code is told to plan with.
+    pub context_window: Option<u64>,
 }
 
 /// A provider in the status.
@@ -131,6 +134,8 @@ pub struct ProviderView {
     pub base_url: String,
     /// Credential source.
     pub credential: String,
+    /// The smallest input window (tokens) among its models, when known.
+    pub context_window: Option<u64>,
 }
 
 /// Shared engine state. Handlers reach it through `Arc<Engine>`.
@@ -270,6 +275,7 @@ impl Engine {
                     kind: p.map(|p| p.kind).unwrap_or_default(),
                     base_url: p.map(|p| p.base_url.clone()).unwrap_or_default(),
                     credential: p.map(|p| p.credential.to_string()).unwrap_or_default(),
+                    context_window: p.and_then(crate::context_window::of_provider),
                     status: s,
                 }
             })
@@ -285,6 +291,7 @@ impl Engine {
             providers,
             requests_total: self.stats.total(),
             config_path: self.config_path.clone(),
+            context_window: crate::context_window::smallest(&cfg),
         }
     }
 

@@ -8,8 +8,11 @@
 //! layers over one [`Handle`], obtained from [`Switchyard::start`].
 
 pub mod config;
+pub mod context_window;
 mod engine;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod glob;
 pub mod integrations;
 pub mod presets;

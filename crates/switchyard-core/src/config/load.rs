@@ -281,6 +281,15 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
                 ));
             }
         }
+        if prov
+            .context_window
+            .is_some_and(|w| !(1_000..=100_000_000).contains(&w))
+        {
+            return Err(cx.error(
+                &p(i, "context_window"),
+                "context_window is a token count between 1000 and 100000000",
+            ));
+        }
     }
     let t = &config.timeouts;
     for (name, v) in [

@@ -112,6 +112,7 @@ impl Default for Config {
                 enabled: true,
                 models: ModelMap::default(),
                 quirks: Quirks::default(),
+                context_window: None,
             }],
         }
     }
@@ -282,6 +283,10 @@ pub struct Provider {
     /// Vendor differences the translators need (limits, reasoning field, prefill style).
     #[serde(default, skip_serializing_if = "Quirks::is_default")]
     pub quirks: Quirks,
+    /// Input tokens its models take, when the built-in table does not know them (or is
+    /// wrong). Claude Code is told to compact before the smallest window fills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
 }
 
 /// Per-vendor behaviour. Presets fill these; hand-written providers rarely need them.

@@ -326,6 +326,7 @@ mod tests {
                     enabled: true,
                     models: ModelMap::default(),
                     quirks: Default::default(),
+                    context_window: None,
                 })
                 .collect(),
             ..Config::default()

@@ -78,6 +78,33 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Where a request carries the access token, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenMatch {
+    /// In `x-switchyard-token`.
+    pub by_own: bool,
+    /// As the API key (`x-api-key`).
+    pub by_key: bool,
+    /// As `Authorization: Bearer`.
+    pub by_bearer: bool,
+}
+
+/// Compare the request's token headers with `token` (in constant time).
+pub fn token_match(headers: &http::HeaderMap, token: &[u8]) -> TokenMatch {
+    TokenMatch {
+        by_own: headers
+            .get("x-switchyard-token")
+            .is_some_and(|v| same(v.as_bytes(), token)),
+        by_key: headers
+            .get("x-api-key")
+            .is_some_and(|v| same(v.as_bytes(), token)),
+        by_bearer: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|v| same(v, token)),
+    }
+}
+
 fn cors(resp: &mut Response, origin: &HeaderValue) {
     let h = resp.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
@@ -162,18 +189,11 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         .is_some_and(|c| c.0.ip().is_loopback());
     let exempt = local_peer && sec.local_without_token;
     if let Some(token) = token.as_ref() {
-        let t = token.expose().as_bytes();
-        let headers = req.headers();
-        let by_own = headers
-            .get("x-switchyard-token")
-            .is_some_and(|v| same(v.as_bytes(), t));
-        let by_key = headers
-            .get("x-api-key")
-            .is_some_and(|v| same(v.as_bytes(), t));
-        let by_bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .is_some_and(|v| same(v, t));
+        let TokenMatch {
+            by_own,
+            by_key,
+            by_bearer,
+        } = token_match(req.headers(), token.expose().as_bytes());
         if !(by_own || by_key || by_bearer || exempt) {
             return ApiError::new(
                 ErrorType::Authentication,

@@ -53,6 +53,7 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             enabled: true,
             models: ModelMap::default(),
             quirks: Default::default(),
+            context_window: None,
         });
     }
     let mut config = Config {
