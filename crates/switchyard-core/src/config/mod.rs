@@ -6,6 +6,7 @@
 
 pub mod edit;
 mod load;
+pub mod portable;
 mod save;
 mod schema;
 pub mod watch;

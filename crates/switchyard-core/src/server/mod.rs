@@ -7,6 +7,7 @@ pub mod guard;
 pub mod manage;
 pub mod probe;
 pub mod proxy;
+pub mod transfer;
 pub mod ui;
 
 use std::sync::Arc;
@@ -91,6 +92,8 @@ pub fn app(engine: Arc<Engine>) -> App {
             put(admin::set_key).delete(admin::delete_key),
         )
         .route("/metrics", get(admin::metrics))
+        .route("/api/export", get(transfer::export))
+        .route("/api/import", post(transfer::import))
         .route("/api/presets", get(manage::presets))
         .route("/api/providers/{id}/test", post(manage::test_provider))
         .route(
