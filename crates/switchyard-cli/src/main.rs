@@ -5,6 +5,7 @@ mod admin;
 mod integrations;
 mod keys;
 mod providers;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,7 +66,7 @@ enum Command {
         #[command(subcommand)]
         action: keys::Action,
     },
-    /// Add (from presets), list, remove and reorder providers in the config file.
+    /// Add (from presets), list, remove, reorder, export and import providers in the config file.
     Providers {
         #[command(subcommand)]
         action: providers::Action,
