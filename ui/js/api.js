@@ -9,11 +9,11 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
+async function call(method, path, body, contentType = 'application/json') {
   const init = { method, headers: { accept: 'application/json' } };
   if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.headers['content-type'] = contentType;
+    init.body = contentType === 'application/json' ? JSON.stringify(body) : body;
   }
   let r;
   try {
@@ -49,6 +49,7 @@ export const api = {
   testProvider: (id) => call('POST', `/api/providers/${encodeURIComponent(id)}/test`, {}),
   claudeCode: () => call('GET', '/api/integrations/claude-code'),
   setupClaudeCode: (undo) => call('POST', '/api/integrations/claude-code', { undo }),
+  importProviders: (text, mode) => call('POST', `/api/import?mode=${encodeURIComponent(mode)}`, text, 'application/toml'),
 };
 
 /**

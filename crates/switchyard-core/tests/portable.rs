@@ -100,6 +100,7 @@ async fn export_has_no_secret_and_import_round_trips_asking_for_keys() {
     let before = std::fs::read_to_string(&path).expect("read");
     let r = http
         .post(format!("{}/api/import", sy2.url()))
+        .header("content-type", "application/toml")
         .body("[[providers]]\nid = \"ok\"\nbase_url = 42\n")
         .send()
         .await
@@ -111,11 +112,21 @@ async fn export_has_no_secret_and_import_round_trips_asking_for_keys() {
     assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
     let r = http
         .post(format!("{}/api/import?mode=sideways", sy2.url()))
-        .body(text)
+        .header("content-type", "application/toml")
+        .body(text.clone())
         .send()
         .await
         .expect("import");
     assert_eq!(r.status(), 400);
+    // What an HTML form could send is refused.
+    let r = http
+        .post(format!("{}/api/import", sy2.url()))
+        .header("content-type", "text/plain")
+        .body(text)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), 415);
     sy2.shutdown().await;
     e.drain_events();
     let _ = std::fs::remove_dir_all(dir);

@@ -16,9 +16,6 @@ use crate::config::portable::{self, ImportMode};
 use crate::engine::Engine;
 use crate::protocol::anthropic::ErrorType;
 
-/// The file name offered for download.
-pub const EXPORT_FILE_NAME: &str = "switchyard-providers.toml";
-
 /// `GET /api/export`: the export file, as a download.
 pub async fn export(State(e): State<Arc<Engine>>) -> Result<Response, ApiError> {
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
@@ -50,9 +47,24 @@ pub struct ImportQuery {
 /// need a key (`needs_key`: store them with `PUT /api/keys/{id}`) or an environment variable.
 pub async fn import(
     State(e): State<Arc<Engine>>,
+    headers: axum::http::HeaderMap,
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: String,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    // A content type no HTML form can send (a cross-site page would need a CORS preflight,
+    // which the guard refuses): the same protection the JSON-only routes get.
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = ctype.split(';').next().unwrap_or("").trim();
+    if !matches!(essence, "application/toml" | "application/json") {
+        return Err(
+            ApiError::bad_request("send the file with content-type: application/toml")
+                .with_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        );
+    }
     let Query(q) = query.map_err(|_| {
         ApiError::bad_request("mode must be \"merge\" (the default) or \"replace\"")
     })?;
