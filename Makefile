@@ -11,7 +11,7 @@ CARGO ?= cargo
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop lint fmt bench clean-test
+.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop lint fmt bench clean-test fuzz fuzz-smoke
 
 ## Build-time dependencies: a Rust toolchain (>= 1.85) and a C compiler for the TLS library.
 build-deps:
@@ -43,6 +43,7 @@ test: build-deps
 	$(MAKE) test-clients
 	$(MAKE) test-browser
 	$(MAKE) test-desktop
+	$(MAKE) fuzz-smoke
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -79,3 +80,13 @@ bench: build-deps
 	@scripts/setup-test-deps.sh
 	bench/run.sh
 	bench/desktop-rss.sh
+
+## Fuzzing (cargo-fuzz on stable Rust via RUSTC_BOOTSTRAP, targets in fuzz/): the SSE parser, the
+## OpenAI and Gemini stream translators (output checked against the Anthropic stream rules),
+## the config parser and the request guard. fuzz-smoke: a short run of each (part of `make
+## test`); fuzz: FUZZ_SECONDS per target (default 240). Results: bench/FUZZ.md.
+fuzz-smoke:
+	@scripts/fuzz.sh smoke
+
+fuzz:
+	@scripts/fuzz.sh long

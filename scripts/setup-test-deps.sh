@@ -154,9 +154,24 @@ install_tauri_driver() {
     cargo install -q tauri-driver --locked --version '^2' --root "$ROOT/.tools"
 }
 
+# ---------------------------------------------------------------------------------------------
+# 5. cargo-fuzz (for `make fuzz-smoke` / `make fuzz`) into <repo>/.tools, from crates.io.
+# ---------------------------------------------------------------------------------------------
+install_cargo_fuzz() {
+    local bin="$ROOT/.tools/bin/cargo-fuzz"
+    if [ -x "$bin" ]; then
+        say "cargo-fuzz: $("$bin" --version 2>/dev/null || echo present) in .tools/"
+        return
+    fi
+    command -v cargo >/dev/null 2>&1 || die "cargo not found (run scripts/setup-build-deps.sh)"
+    say "cargo-fuzz: cargo install cargo-fuzz --locked --root .tools (about a minute)"
+    cargo install -q cargo-fuzz --locked --root "$ROOT/.tools"
+}
+
 install_apt_packages
 install_python_venv
 install_claude_code
 install_tauri_driver
+install_cargo_fuzz
 say "all set. Run the client tests with:"
 say "  scripts/desktop-session.sh .venv/bin/python -m pytest tests/clients -q"

@@ -265,7 +265,9 @@ pub fn claude_code_action(h: &Handle, lang: Lang) -> Result<(String, String), St
     let token = access_token(&cfg)?;
     let auth = claude_code::auth_for(&cfg, token.as_deref());
     let url = h.url();
-    claude_code::configure(&path, &url, auth.as_deref()).map_err(|e| e.to_string())?;
+    // Compact before the smallest provider's context window fills.
+    let hints = switchyard_core::context_window::claude_code_env(&cfg);
+    claude_code::configure_with(&path, &url, auth.as_deref(), &hints).map_err(|e| e.to_string())?;
     Ok((
         t(lang, Text::ClaudeCodeConfiguredTitle).into(),
         tf(

@@ -9,11 +9,11 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
+async function call(method, path, body, contentType = 'application/json') {
   const init = { method, headers: { accept: 'application/json' } };
   if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.headers['content-type'] = contentType;
+    init.body = contentType === 'application/json' ? JSON.stringify(body) : body;
   }
   let r;
   try {
@@ -55,6 +55,7 @@ export const api = {
   tokens: () => call('GET', '/api/tokens'),
   createToken: (name, ratePerMinute) => call('POST', '/api/tokens', { name, rate_per_minute: ratePerMinute }),
   deleteToken: (name) => call('DELETE', `/api/tokens/${encodeURIComponent(name)}`),
+  importProviders: (text, mode) => call('POST', `/api/import?mode=${encodeURIComponent(mode)}`, text, 'application/toml'),
 };
 
 /**

@@ -58,6 +58,15 @@ async function claudeCode(undo) {
   await refreshClaude().catch(() => {});
 }
 
+/** When a provider's context window is below Claude's, what Claude Code will be told. */
+function compactHint(c) {
+  const vars = Object.entries(c?.compact_env || {});
+  if (!vars.length || !c.context_window) return null;
+  return h('p', { class: 'help', id: 'cc-compact' },
+    h('span', { text: t('integrations.cc_compact', { tokens: c.context_window.toLocaleString() }) }), ' ',
+    h('code', { text: vars.map(([k, v]) => `${k}=${v}`).join(' ') }));
+}
+
 function claudeCard() {
   const c = state.claude;
   const configured = Boolean(c?.configured);
@@ -69,6 +78,7 @@ function claudeCard() {
     h('p', { class: 'card-sub muted', text: t('integrations.cc_explain') }),
     h('dl', { class: 'kv' },
       h('dt', { text: t('integrations.cc_settings') }), h('dd', { class: 'mono', id: 'cc-path', text: c?.settings_path || t('common.unknown') })),
+    compactHint(c),
     h('div', { class: 'row actions' },
       button(t('integrations.cc_configure'), { icon: 'check', cls: 'btn btn-primary', id: 'cc-configure', 'data-focus': 'cc-configure', onclick: () => claudeCode(false) }),
       button(t('integrations.cc_undo'), { icon: 'undo', cls: 'btn', id: 'cc-undo', 'data-focus': 'cc-undo', disabled: !configured, onclick: () => claudeCode(true) })),

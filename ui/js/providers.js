@@ -11,6 +11,7 @@ import { confirmDialog, openDialog } from './dialog.js';
 import { latency, last4 } from './format.js';
 import { openEditor } from './editor.js';
 import { stateBadge } from './status.js';
+import { transferButtons } from './transfer.js';
 
 let dragging = false;
 let renderLater = false;
@@ -126,7 +127,7 @@ async function test(p) {
 }
 
 /** The key dialog: password field, replace or delete; the key never comes back. */
-export function openKeyDialog(p) {
+export function openKeyDialog(p, { onClose } = {}) {
   const name = p.name || p.id;
   const k = state.keys[p.id];
   const input = h('input', { type: 'password', id: 'key-input', name: 'key', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'key-help key-error' });
@@ -143,7 +144,7 @@ export function openKeyDialog(p) {
       h('p', { id: 'key-help', class: 'help', text: t('key.help', { store: keyStoreName(t) }) }),
       error),
     h('div', { class: 'dialog-actions' }, del, h('span', { class: 'spacer' }), cancel, save));
-  const d = openDialog({ title: t('key.title', { name }), body: form });
+  const d = openDialog({ title: t('key.title', { name }), body: form, onClose });
   cancel.addEventListener('click', () => d.close());
   del?.addEventListener('click', async () => {
     d.close();
@@ -312,6 +313,7 @@ export function mountProviders(panel) {
         h('section', { class: 'card', 'aria-labelledby': 'providers-title' },
           h('div', { class: 'card-head' },
             h('h2', { id: 'providers-title', text: t('providers.title') }),
+            transferButtons(),
             button(t('providers.add'), { icon: 'plus', cls: 'btn btn-primary', id: 'add-provider', 'data-focus': 'add', onclick: () => openEditor(null) })),
           h('p', { class: 'card-sub muted', text: t('providers.explain') }),
           h('p', { id: 'drag-help', class: 'sr-only', text: t('providers.drag_help') }),

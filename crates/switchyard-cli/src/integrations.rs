@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use switchyard_core::config::{Config, Credential};
+use switchyard_core::context_window;
 use switchyard_core::integrations::claude_code;
 use switchyard_core::secrets::{self, KeychainStore, SecretStore};
 
@@ -138,6 +139,8 @@ async fn prepare(a: &CodeArgs) -> Result<std::process::Command, String> {
     if let Some(auth) = claude_code::auth_for(&cfg, token.as_deref()) {
         cmd.env(claude_code::AUTH_VAR, auth);
     }
+    // Compact before the smallest provider's context window fills.
+    cmd.envs(context_window::claude_code_env(&cfg));
     Ok(cmd)
 }
 
@@ -196,7 +199,9 @@ fn setup_claude_code(target: &Target, undo: bool) -> Result<(), String> {
     let base = target.base_url()?;
     let token = access_token(target, &cfg)?;
     let auth = claude_code::auth_for(&cfg, token.as_deref());
-    claude_code::configure(&path, &base, auth.as_deref()).map_err(|e| e.to_string())?;
+    let hints = context_window::claude_code_env(&cfg);
+    claude_code::configure_with(&path, &base, auth.as_deref(), &hints)
+        .map_err(|e| e.to_string())?;
     println!("Updated {}:", path.display());
     println!("  env.{} = {base}", claude_code::BASE_URL_VAR);
     match (&auth, token.is_some()) {
@@ -212,6 +217,13 @@ fn setup_claude_code(target: &Target, undo: bool) -> Result<(), String> {
             "  env.{} not set: the first provider passes your own Claude login through",
             claude_code::AUTH_VAR
         ),
+    }
+    if let Some(w) = context_window::smallest(&cfg).filter(|_| !hints.is_empty()) {
+        let set: Vec<String> = hints.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        println!(
+            "  env.{} (the smallest provider takes {w} tokens: Claude Code compacts before that)",
+            set.join(", env.")
+        );
     }
     println!("Everything else in the file is as it was. Undo: switchyard setup claude-code --undo");
     Ok(())

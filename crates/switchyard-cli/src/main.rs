@@ -8,6 +8,7 @@ mod providers;
 mod routing;
 mod usage;
 mod tokens;
+mod transfer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,7 +85,7 @@ enum Command {
         #[command(subcommand)]
         action: keys::Action,
     },
-    /// Add (from presets), list, remove and reorder providers in the config file.
+    /// Add (from presets), list, remove, reorder, export and import providers in the config file.
     Providers {
         #[command(subcommand)]
         action: providers::Action,

@@ -55,6 +55,24 @@ pub enum Action {
     },
     /// Show the built-in presets.
     Presets,
+    /// Write providers and routing to a file without keys or tokens (stdout by default).
+    Export {
+        /// Output file [default: stdout].
+        file: Option<PathBuf>,
+        /// Config file [default: as for `serve`].
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Add the providers of an exported file to the config, then ask for their missing keys.
+    Import {
+        /// The exported file.
+        file: PathBuf,
+        /// Replace providers with the same id (and the routing settings) instead of keeping them.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        target: crate::admin::Target,
+    },
 }
 
 pub(crate) fn path_for(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
@@ -99,6 +117,12 @@ fn print_order(cfg: &Config) {
 /// Run a providers subcommand.
 pub fn run(action: Action) -> Result<(), String> {
     match action {
+        Action::Export { file, config } => crate::transfer::export(file, config),
+        Action::Import {
+            file,
+            replace,
+            target,
+        } => crate::transfer::import(&file, replace, &target),
         Action::Presets => {
             println!("{:<16} {:<22} {:<10} BASE URL", "PRESET", "NAME", "KIND");
             for p in presets::all() {

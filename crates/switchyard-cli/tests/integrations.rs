@@ -30,6 +30,7 @@ fn fake_claude(dir: &Path) -> PathBuf {
          for a in \"$@\"; do printf 'ARG=%s\\n' \"$a\"; done\n\
          printf 'BASE=%s\\n' \"${ANTHROPIC_BASE_URL-<unset>}\"\n\
          printf 'AUTH=%s\\n' \"${ANTHROPIC_AUTH_TOKEN-<unset>}\"\n\
+         printf 'COMPACT=%s/%s\\n' \"${CLAUDE_CODE_AUTO_COMPACT_WINDOW-<unset>}\" \"${CLAUDE_AUTOCOMPACT_PCT_OVERRIDE-<unset>}\"\n\
          printf 'STDIN=%s\\n' \"$(cat)\"\n\
          exit 7\n",
     )
@@ -140,6 +141,38 @@ async fn code_runs_claude_through_switchyard_passing_args_stdin_and_exit_code() 
     // A keyed first provider: a placeholder token, so Claude Code asks for no login.
     assert!(stdout.contains("AUTH=switchyard\n"), "{stdout}");
     assert!(stdout.contains("STDIN=from stdin"), "{stdout}");
+    // Claude's own window: no compaction hint.
+    assert!(stdout.contains("COMPACT=<unset>/<unset>\n"), "{stdout}");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_tells_claude_to_compact_for_the_smallest_context_window() {
+    let h = engine().await;
+    let dir = temp_dir("compact");
+    let bin = fake_claude(&dir);
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[[providers]]\nid = \"main\"\nbase_url = \"http://127.0.0.1:9\"\ncredential = \"passthrough\"\n\n\
+         [[providers]]\nid = \"small\"\nbase_url = \"http://127.0.0.1:9\"\ncredential = \"none\"\ncontext_window = 64000\n",
+    )
+    .expect("config");
+    let out = run(
+        &[
+            "code",
+            "--url",
+            &h.url(),
+            "--config",
+            cfg.to_str().expect("utf-8"),
+        ],
+        &[("PATH", &path_with(&bin))],
+        "",
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{stdout}");
+    assert!(stdout.contains("COMPACT=100000/40\n"), "{stdout}");
     h.shutdown().await;
 }
 

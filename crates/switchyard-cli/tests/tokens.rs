@@ -46,6 +46,7 @@ async fn tokens_add_list_remove() {
         keys: 1,
         budget_daily_usd: None,
         budget_monthly_usd: None,
+        context_window: None,
     });
     let store = Arc::new(MemoryStore::default());
     let sy = Switchyard::start(StartOptions {

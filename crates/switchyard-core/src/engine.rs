@@ -138,6 +138,9 @@ pub struct Status {
     pub config_path: Option<PathBuf>,
     /// The response cache.
     pub cache: crate::cache::CacheStats,
+    /// The smallest context window among the enabled providers, when known: what Claude
+    /// Code is told to plan with.
+    pub context_window: Option<u64>,
 }
 
 /// A provider in the status.
@@ -156,6 +159,8 @@ pub struct ProviderView {
     pub credential: String,
     /// The budget it is over (`day` or `month`), if any: it is skipped until the period ends.
     pub over_budget: Option<crate::usage::Period>,
+    /// The smallest input window (tokens) among its models, when known.
+    pub context_window: Option<u64>,
 }
 
 /// Shared engine state. Handlers reach it through `Arc<Engine>`.
@@ -343,6 +348,7 @@ impl Engine {
                     over_budget: p
                         .and_then(|p| self.usage.over_budget(p, wall))
                         .map(|o| o.period),
+                    context_window: p.and_then(crate::context_window::of_provider),
                     status: s,
                 }
             })
@@ -359,6 +365,7 @@ impl Engine {
             requests_total: self.stats.total(),
             config_path: self.config_path.clone(),
             cache: self.cache.stats(&cfg.cache),
+            context_window: crate::context_window::smallest(&cfg),
         }
     }
 

@@ -9,8 +9,11 @@
 
 pub mod cache;
 pub mod config;
+pub mod context_window;
 mod engine;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod glob;
 pub mod integrations;
 pub mod presets;

@@ -60,7 +60,17 @@ impl Preset {
             keys: 1,
             budget_daily_usd: None,
             budget_monthly_usd: None,
+            context_window: None,
         }
+    }
+}
+
+impl Preset {
+    /// The smallest known context window among the models this preset maps to (Claude's
+    /// own for an Anthropic-kind preset without a mapping); `None` for local servers whose
+    /// model the user picks.
+    pub fn context_window(&self) -> Option<u64> {
+        crate::context_window::of_provider(&self.provider(self.id))
     }
 }
 
@@ -254,6 +264,30 @@ mod tests {
                 .map("claude-opus-4-1")
                 .map(String::from)),
             Some(Some("deepseek-reasoner".into()))
+        );
+    }
+
+    #[test]
+    fn every_cloud_preset_knows_its_context_windows() {
+        for p in all() {
+            let local = p.base_url.starts_with("http://localhost");
+            for (_, model) in p.models {
+                assert_eq!(
+                    crate::context_window::known(model).is_some(),
+                    !local,
+                    "{}: {model}",
+                    p.id
+                );
+            }
+            assert_eq!(p.context_window().is_some(), !local, "{}", p.id);
+        }
+        assert_eq!(
+            get("deepseek").and_then(|p| p.context_window()),
+            Some(128_000)
+        );
+        assert_eq!(
+            get("anthropic").and_then(|p| p.context_window()),
+            Some(200_000)
         );
     }
 }

@@ -122,6 +122,7 @@ async fn lan_server() -> (switchyard_core::Handle, switchyard_mock::MockHandle) 
         keys: 1,
         budget_daily_usd: None,
         budget_monthly_usd: None,
+        context_window: None,
     };
     p.name = Some("LAN provider".into());
     cfg.providers.push(p);
@@ -539,6 +540,7 @@ async fn keys_never_appear_in_logs_answers_files_or_errors() {
             keys: 1,
             budget_daily_usd: None,
             budget_monthly_usd: None,
+            context_window: None,
         });
     }
     std::fs::write(&path, config::edit::new_file(&cfg).expect("toml")).expect("write");

@@ -47,6 +47,7 @@ async fn start(tweak: impl FnOnce(&mut Config)) -> T {
         keys: 1,
         budget_daily_usd: None,
         budget_monthly_usd: None,
+        context_window: None,
     });
     cfg.security.local_without_token = false;
     tweak(&mut cfg);
@@ -380,6 +381,7 @@ async fn another_machine_needs_a_named_token_and_gets_its_rate() {
         keys: 1,
         budget_daily_usd: None,
         budget_monthly_usd: None,
+        context_window: None,
     });
     cfg.security.tokens.push(ClientToken {
         name: "desk".into(),

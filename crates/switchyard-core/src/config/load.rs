@@ -216,7 +216,7 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
     };
     if config.providers.is_empty() {
         return Err(cx.error(
-            &[],
+            &[Seg::Key("providers".into())],
             "no providers: add at least one [[providers]] table (see the config reference in the README)",
         ));
     }
@@ -313,6 +313,15 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
                     "model patterns and targets must not be empty",
                 ));
             }
+        }
+        if prov
+            .context_window
+            .is_some_and(|w| !(1_000..=100_000_000).contains(&w))
+        {
+            return Err(cx.error(
+                &p(i, "context_window"),
+                "context_window is a token count between 1000 and 100000000",
+            ));
         }
     }
     for (i, rule) in config.rules.iter().enumerate() {
@@ -449,6 +458,16 @@ enabled = true
         let e = err("[[providers]]\nid = \"ds\"\nbase_url = \"https://x.y\"\ncredential = \"sk-ant-abc123\"\n");
         assert_eq!(e.line.map(|l| l.0), Some(4));
         assert!(e.message.contains("keychain"), "{e}");
+    }
+
+    #[test]
+    fn a_config_without_providers_names_the_field() {
+        // Found by fuzzing (fuzz target config_parser): this error had neither line nor field.
+        let e = err("");
+        assert_eq!(e.field.as_deref(), Some("providers"));
+        assert!(e.to_string().contains("`providers`: no providers"), "{e}");
+        let e = err("# nothing yet\nproviders = []\n");
+        assert_eq!(e.line, Some((2, 1)));
     }
 
     #[test]

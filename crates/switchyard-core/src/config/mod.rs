@@ -8,6 +8,7 @@ pub mod edit;
 mod load;
 mod merge;
 pub mod rules;
+pub mod portable;
 mod save;
 mod schema;
 pub mod watch;

@@ -152,6 +152,7 @@ impl Default for Config {
                 keys: 1,
                 budget_daily_usd: None,
                 budget_monthly_usd: None,
+                context_window: None,
             }],
             rules: Vec::new(),
             prices: Default::default(),
@@ -392,6 +393,10 @@ pub struct Provider {
     /// Stop using this provider for the rest of the UTC month once it cost this much (USD, estimated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_monthly_usd: Option<f64>,
+    /// Input tokens its models take, when the built-in table does not know them (or is
+    /// wrong). Claude Code is told to compact before the smallest window fills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
 }
 
 fn one() -> u32 {

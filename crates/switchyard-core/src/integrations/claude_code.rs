@@ -14,6 +14,13 @@ use serde_json::{Map, Value};
 pub const BASE_URL_VAR: &str = "ANTHROPIC_BASE_URL";
 /// The auth variable we set when Claude Code needs one (Bearer token).
 pub const AUTH_VAR: &str = "ANTHROPIC_AUTH_TOKEN";
+/// Optional variables we own: set when given (the compaction hints of
+/// [`crate::context_window`]), removed again when no longer needed.
+pub const OPTIONAL_VARS: [&str; 3] = [
+    AUTH_VAR,
+    crate::context_window::COMPACT_WINDOW_VAR,
+    crate::context_window::COMPACT_PCT_VAR,
+];
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +125,18 @@ pub fn is_configured(settings: &Path) -> bool {
 /// `None` an `ANTHROPIC_AUTH_TOKEN` we set earlier is removed, and Claude Code keeps using its
 /// own login or key (which a `passthrough` provider forwards).
 pub fn configure(settings: &Path, base_url: &str, auth: Option<&str>) -> Result<(), SetupError> {
+    configure_with(settings, base_url, auth, &[])
+}
+
+/// [`configure`], plus `extra` variables (names from [`OPTIONAL_VARS`], e.g. the
+/// [`crate::context_window::claude_code_env`] compaction hints). An optional variable we set
+/// earlier and that is not wanted any more is removed; Undo treats them all like the rest.
+pub fn configure_with(
+    settings: &Path,
+    base_url: &str,
+    auth: Option<&str>,
+    extra: &[(&str, String)],
+) -> Result<(), SetupError> {
     let current = read_optional(settings)?;
     let mut root: Value = match current.as_deref() {
         None => Value::Object(Map::new()),
@@ -143,8 +162,11 @@ pub fn configure(settings: &Path, base_url: &str, auth: Option<&str>) -> Result<
         .as_ref()
         .map(|s| s.previous.clone())
         .unwrap_or_default();
-    for var in [BASE_URL_VAR, AUTH_VAR] {
-        if old_state.is_none() {
+    // Remember what each variable was before we first touched it (a backup written by an
+    // older version may lack the newer variables: we never set those, so the current value
+    // is the user's).
+    for var in std::iter::once(BASE_URL_VAR).chain(OPTIONAL_VARS) {
+        if !previous.contains_key(var) {
             previous.insert(
                 var.to_string(),
                 env.get(var).cloned().unwrap_or(Value::Null),
@@ -155,15 +177,22 @@ pub fn configure(settings: &Path, base_url: &str, auth: Option<&str>) -> Result<
         BASE_URL_VAR.to_string(),
         Value::String(base_url.to_string()),
     );
-    match auth {
-        Some(a) => {
-            env.insert(AUTH_VAR.to_string(), Value::String(a.to_string()));
-        }
-        None => {
-            // Only remove a token we put there; a user's own token stays.
-            let ours = old_state.is_some() && previous.get(AUTH_VAR).is_some_and(Value::is_null);
-            if ours {
-                env.remove(AUTH_VAR);
+    let wanted: Vec<(&str, &str)> = auth
+        .map(|a| (AUTH_VAR, a))
+        .into_iter()
+        .chain(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .collect();
+    for var in OPTIONAL_VARS {
+        match wanted.iter().find(|(k, _)| *k == var) {
+            Some((_, v)) => {
+                env.insert(var.to_string(), Value::String((*v).to_string()));
+            }
+            None => {
+                // Only remove a value we put there; a user's own stays.
+                let ours = old_state.is_some() && previous.get(var).is_some_and(Value::is_null);
+                if ours {
+                    env.remove(var);
+                }
             }
         }
     }
@@ -315,5 +344,66 @@ mod tests {
             Err(SetupError::Invalid { .. })
         ));
         assert_eq!(std::fs::read_to_string(&p).expect("read"), "{ not json");
+    }
+
+    fn hints(window: u64) -> Vec<(&'static str, String)> {
+        crate::context_window::claude_code_env_for(window)
+    }
+
+    #[test]
+    fn compaction_hints_are_set_dropped_when_unneeded_and_undone() {
+        use crate::context_window::{COMPACT_PCT_VAR, COMPACT_WINDOW_VAR};
+        let d = dir("compact");
+        let p = d.join("settings.json");
+        std::fs::write(&p, ORIGINAL).expect("write");
+        configure_with(&p, "http://127.0.0.1:3535", None, &hints(64_000)).expect("configure");
+        let read = || -> Value {
+            serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json")
+        };
+        let v = read();
+        assert_eq!(v["env"][COMPACT_WINDOW_VAR], "100000");
+        assert_eq!(v["env"][COMPACT_PCT_VAR], "40");
+        assert_eq!(v["env"]["FOO"], "1");
+        // A bigger smallest window: the percentage goes, the window changes.
+        configure_with(&p, "http://127.0.0.1:3535", None, &hints(128_000)).expect("again");
+        let v = read();
+        assert_eq!(v["env"][COMPACT_WINDOW_VAR], "128000");
+        assert!(v["env"].get(COMPACT_PCT_VAR).is_none());
+        // Every provider has Claude's window again: nothing of ours is left.
+        configure(&p, "http://127.0.0.1:3535", None).expect("plain");
+        assert!(read()["env"].get(COMPACT_PCT_VAR).is_none());
+        assert!(read()["env"].get(COMPACT_WINDOW_VAR).is_none());
+        configure_with(&p, "http://127.0.0.1:3535", None, &hints(64_000)).expect("once more");
+        undo(&p).expect("undo");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), ORIGINAL);
+    }
+
+    #[test]
+    fn undo_after_user_edits_removes_the_hints_and_keeps_a_users_own_value() {
+        use crate::context_window::{COMPACT_PCT_VAR, COMPACT_WINDOW_VAR};
+        let d = dir("compact-edit");
+        let p = d.join("settings.json");
+        std::fs::write(
+            &p,
+            "{\"env\": {\"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE\": \"70\"}}",
+        )
+        .expect("write");
+        configure_with(&p, "http://127.0.0.1:3535", None, &hints(32_000)).expect("configure");
+        let mut v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
+        assert_eq!(v["env"][COMPACT_WINDOW_VAR], "100000");
+        assert_ne!(v["env"][COMPACT_PCT_VAR], "70", "ours while configured");
+        v["theme"] = Value::String("dark".into());
+        std::fs::write(&p, serde_json::to_string(&v).expect("ser")).expect("user edit");
+        undo(&p).expect("undo");
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
+        assert_eq!(v["theme"], "dark");
+        assert_eq!(
+            v["env"][COMPACT_PCT_VAR], "70",
+            "the user's own value is back"
+        );
+        assert!(v["env"].get(COMPACT_WINDOW_VAR).is_none());
+        assert!(v["env"].get(BASE_URL_VAR).is_none());
     }
 }

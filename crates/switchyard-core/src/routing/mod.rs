@@ -366,6 +366,7 @@ mod tests {
                     keys: 1,
                     budget_daily_usd: None,
                     budget_monthly_usd: None,
+                    context_window: None,
                 })
                 .collect(),
             ..Config::default()

@@ -79,6 +79,39 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Where a request carries the access token, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenMatch {
+    /// In `x-switchyard-token`.
+    pub by_own: bool,
+    /// As the API key (`x-api-key`).
+    pub by_key: bool,
+    /// As `Authorization: Bearer`.
+    pub by_bearer: bool,
+}
+
+/// The values a request presents as a token: `x-switchyard-token`, `x-api-key` and the
+/// `Authorization: Bearer` credential, in that order.
+pub fn presented(headers: &http::HeaderMap) -> [Option<&[u8]>; 3] {
+    [
+        headers.get("x-switchyard-token").map(|v| v.as_bytes()),
+        headers.get("x-api-key").map(|v| v.as_bytes()),
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer ")),
+    ]
+}
+
+/// Compare the request's token headers with `token` (in constant time).
+pub fn token_match(headers: &http::HeaderMap, token: &[u8]) -> TokenMatch {
+    let [own, key, bearer] = presented(headers).map(|v| v.is_some_and(|v| same(v, token)));
+    TokenMatch {
+        by_own: own,
+        by_key: key,
+        by_bearer: bearer,
+    }
+}
+
 fn cors(resp: &mut Response, origin: &HeaderValue) {
     let h = resp.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
@@ -189,13 +222,7 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
             }
             engine.tokens.matching(v).map(Some)
         };
-        let own = which(headers.get("x-switchyard-token").map(|v| v.as_bytes()));
-        let key = which(headers.get("x-api-key").map(|v| v.as_bytes()));
-        let bearer = which(
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer ")),
-        );
+        let [own, key, bearer] = presented(headers).map(which);
         let (by_key, by_bearer) = (key.is_some(), bearer.is_some());
         let found = own.or(key).or(bearer);
         if found.is_none() && !exempt {

@@ -111,6 +111,11 @@ pub async fn claude_code_status(State(e): State<Arc<Engine>>) -> Json<serde_json
         "settings_path": path.as_ref().map(|p| p.display().to_string()),
         "configured": path.as_deref().is_some_and(claude_code::is_configured),
         "base_url": format!("http://{}", e.listen),
+        "context_window": crate::context_window::smallest(&e.config.load()),
+        "compact_env": crate::context_window::claude_code_env(&e.config.load())
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+            .collect::<serde_json::Map<_, _>>(),
     }))
 }
 
@@ -127,12 +132,13 @@ pub async fn claude_code_setup(
         .ok_or_else(|| ApiError::new(ErrorType::Api, "cannot find the home directory"))?;
     let base = format!("http://{}", e.listen);
     let auth = claude_code_auth(&e);
+    let hints = crate::context_window::claude_code_env(&e.config.load());
     let p2 = path.clone();
     let res = tokio::task::spawn_blocking(move || {
         if b.undo {
             claude_code::undo(&p2)
         } else {
-            claude_code::configure(&p2, &base, auth.as_deref())
+            claude_code::configure_with(&p2, &base, auth.as_deref(), &hints)
         }
     })
     .await

@@ -11,6 +11,7 @@ pub mod probe;
 pub mod proxy;
 pub mod spend;
 pub mod tokens;
+pub mod transfer;
 pub mod ui;
 
 use std::sync::Arc;
@@ -100,6 +101,8 @@ pub fn app(engine: Arc<Engine>) -> App {
             put(admin::set_key).delete(admin::delete_key),
         )
         .route("/metrics", get(admin::metrics))
+        .route("/api/export", get(transfer::export))
+        .route("/api/import", post(transfer::import))
         .route("/api/presets", get(manage::presets))
         .route("/api/usage", get(spend::usage))
         .route("/api/prices", get(spend::prices))

@@ -327,15 +327,13 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
             HeaderValue::from_static("text/event-stream"),
         );
         let idle = Duration::from_millis(a.timeouts.idle_ms);
-        let machine = match prep.dialect {
-            Dialect::OpenAi { tool_names } => {
-                Machine::OpenAi(openai::StreamState::new(&p.id, &tool_names))
-            }
-            Dialect::Gemini => Machine::Gemini(gemini::StreamState::new(&p.id)),
+        let decoder = match prep.dialect {
+            Dialect::OpenAi { tool_names } => Decoder::openai(&p.id, &tool_names),
+            Dialect::Gemini => Decoder::gemini(&p.id),
         };
         let writer = StreamWriter::new(a.client_model, &message_id(), &format!("sy1.{}.", p.id));
         let upstream: ByteStream = Box::pin(resp.bytes_stream());
-        let translated = translate_stream(upstream, machine, writer, idle);
+        let translated = translate_stream(upstream, decoder, writer, idle);
         let peeked = relay::peek(
             translated,
             deadline,
@@ -435,10 +433,68 @@ impl Machine {
     }
 }
 
-struct Translating {
-    upstream: ByteStream,
+/// The synchronous heart of [`translate_stream`]: vendor SSE bytes in (split anywhere),
+/// Anthropic frames out through the [`StreamWriter`]. No I/O and no clock, so the fuzz
+/// targets drive exactly what the proxy runs.
+pub(crate) struct Decoder {
     splitter: Splitter,
     machine: Machine,
+}
+
+impl Decoder {
+    /// For an `openai`-kind provider; `tool_names` maps upstream to client tool names.
+    pub(crate) fn openai(provider_id: &str, tool_names: &[(String, String)]) -> Self {
+        Self::with(Machine::OpenAi(openai::StreamState::new(
+            provider_id,
+            tool_names,
+        )))
+    }
+
+    /// For a `gemini`-kind provider.
+    pub(crate) fn gemini(provider_id: &str) -> Self {
+        Self::with(Machine::Gemini(gemini::StreamState::new(provider_id)))
+    }
+
+    fn with(machine: Machine) -> Self {
+        Decoder {
+            splitter: Splitter::new(),
+            machine,
+        }
+    }
+
+    /// Bytes from the vendor: every frame completed by them is translated.
+    pub(crate) fn chunk(&mut self, chunk: &[u8], w: &mut StreamWriter) {
+        self.splitter.push(chunk);
+        if let Some(buf) = self.splitter.take_complete() {
+            for f in sse::frames(&buf) {
+                let frame = sse::parse_frame(f);
+                if !frame.data.is_empty() {
+                    self.machine.feed(&frame.data, w);
+                }
+            }
+        }
+    }
+
+    /// The vendor's connection broke mid-stream.
+    pub(crate) fn broken(&mut self, w: &mut StreamWriter) {
+        self.machine.end(false, w);
+    }
+
+    /// The vendor closed the stream normally.
+    pub(crate) fn eof(&mut self, w: &mut StreamWriter) {
+        // A last frame without its blank line still counts.
+        let rest = String::from_utf8_lossy(self.splitter.pending()).into_owned();
+        let frame = sse::parse_frame(rest.as_bytes());
+        if !frame.data.is_empty() {
+            self.machine.feed(&frame.data, w);
+        }
+        self.machine.end(true, w);
+    }
+}
+
+struct Translating {
+    upstream: ByteStream,
+    decoder: Decoder,
     writer: StreamWriter,
     idle: Duration,
     last_upstream: Instant,
@@ -450,14 +506,13 @@ struct Translating {
 /// otherwise hide a dead vendor from the relay's own idle check).
 fn translate_stream(
     upstream: ByteStream,
-    machine: Machine,
+    decoder: Decoder,
     writer: StreamWriter,
     idle: Duration,
 ) -> ByteStream {
     let state = Translating {
         upstream,
-        splitter: Splitter::new(),
-        machine,
+        decoder,
         writer,
         idle,
         last_upstream: Instant::now(),
@@ -488,29 +543,15 @@ fn translate_stream(
                 Err(_) => s.writer.ping(),
                 Ok(Some(Ok(chunk))) => {
                     s.last_upstream = Instant::now();
-                    s.splitter.push(&chunk);
-                    if let Some(buf) = s.splitter.take_complete() {
-                        for f in sse::frames(&buf) {
-                            let frame = sse::parse_frame(f);
-                            if !frame.data.is_empty() {
-                                s.machine.feed(&frame.data, &mut s.writer);
-                            }
-                        }
-                    }
+                    s.decoder.chunk(&chunk, &mut s.writer);
                 }
                 Ok(Some(Err(e))) => {
                     tracing::warn!("vendor stream broke: {}", error_chain(&e));
-                    s.machine.end(false, &mut s.writer);
+                    s.decoder.broken(&mut s.writer);
                     s.finished = true;
                 }
                 Ok(None) => {
-                    // A last frame without its blank line still counts.
-                    let rest = String::from_utf8_lossy(s.splitter.pending()).into_owned();
-                    let frame = sse::parse_frame(rest.as_bytes());
-                    if !frame.data.is_empty() {
-                        s.machine.feed(&frame.data, &mut s.writer);
-                    }
-                    s.machine.end(true, &mut s.writer);
+                    s.decoder.eof(&mut s.writer);
                     s.finished = true;
                 }
             }

@@ -18,6 +18,7 @@ fn provider(id: &str, daily: Option<f64>, monthly: Option<f64>) -> Provider {
         keys: 1,
         budget_daily_usd: daily,
         budget_monthly_usd: monthly,
+        context_window: None,
     }
 }
 

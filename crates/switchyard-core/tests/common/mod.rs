@@ -58,6 +58,7 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             keys: 1,
             budget_daily_usd: None,
             budget_monthly_usd: None,
+            context_window: None,
         });
     }
     let mut config = Config {

@@ -1,0 +1,312 @@
+//! Entry points for the `cargo fuzz` targets in `fuzz/` (only built with the `fuzzing`
+//! feature). Each function drives the same code the proxy runs on untrusted input and checks
+//! the invariants that must hold for *any* input; a violation is returned as `Err` (the fuzz
+//! target turns it into a crash report), a panic inside the engine is a crash by itself.
+//!
+//! Split points are derived from a seed byte so a corpus entry is mostly the real input text
+//! (an OpenAI or Gemini stream, a config file) and stays readable.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::{parse_str, validate, Config, Security};
+use crate::protocol::anthropic::{splice, RequestPeek};
+use crate::protocol::sse::{self, Splitter};
+use crate::server::guard::{host_allowed, origin_allowed, token_match};
+use crate::translate::check::check_anthropic_stream;
+use crate::translate::writer::StreamWriter;
+use crate::upstream::translated::Decoder;
+
+/// Cut `data` into chunks whose sizes come from a small generator seeded by `seed` (sizes
+/// 1..=64, with some 1-byte runs so CR/LF pairs get split).
+fn chunks(data: &[u8], seed: u8) -> Vec<&[u8]> {
+    let mut state = u32::from(seed).wrapping_mul(2_654_435_761).wrapping_add(1);
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let r = (state >> 16) as usize;
+        let n = if r % 4 == 0 { 1 } else { 1 + r % 64 };
+        let (head, tail) = rest.split_at(n.min(rest.len()));
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// Where the one-shot splitter cuts `data`: the length of its whole frames.
+fn complete_len(data: &[u8]) -> usize {
+    let mut s = Splitter::new();
+    s.push(data);
+    s.take_complete().map_or(0, |b| b.len())
+}
+
+/// The SSE splitter and frame parser. Input: a seed byte for the split points, then bytes.
+/// Checks that no byte is lost or duplicated, that only whole frames are handed out, that
+/// the split points do not change where frames end, and that parsed frames re-encode to
+/// the same event and data.
+pub fn sse_parser(input: &[u8]) -> Result<(), String> {
+    let Some((&seed, data)) = input.split_first() else {
+        return Ok(());
+    };
+    let mut s = Splitter::new();
+    let mut done: Vec<u8> = Vec::new();
+    for c in chunks(data, seed) {
+        s.push(c);
+        if let Some(buf) = s.take_complete() {
+            if !(buf.ends_with(b"\n\n") || buf.ends_with(b"\n\r\n")) {
+                return Err(format!("a handed-out buffer does not end a frame: {buf:?}"));
+            }
+            done.extend_from_slice(&buf);
+        }
+    }
+    let mut all = done.clone();
+    all.extend_from_slice(s.pending());
+    if all != data {
+        return Err("the splitter lost, duplicated or reordered bytes".into());
+    }
+    if done.len() != complete_len(data) {
+        return Err(format!(
+            "chunked splitting completed {} bytes, one push completes {}",
+            done.len(),
+            complete_len(data)
+        ));
+    }
+    let joined: Vec<u8> = sse::frames(&done).flatten().copied().collect();
+    if joined != done {
+        return Err("frames() does not cover its buffer exactly".into());
+    }
+    for raw in sse::frames(&done) {
+        let f = sse::parse_frame(raw);
+        // `encode` is for one-line values (our own event names and JSON).
+        let one_line = |s: &str| !s.contains(['\n', '\r']);
+        let Some(event) = f.event.filter(|e| one_line(e)) else {
+            continue;
+        };
+        if !one_line(&f.data) {
+            continue;
+        }
+        let again = sse::encode(event, &f.data);
+        let g = sse::parse_frame(&again);
+        if g.event != Some(event) || g.data != f.data {
+            return Err(format!("{raw:?} does not survive encode + parse"));
+        }
+    }
+    Ok(())
+}
+
+/// Which vendor stream translator to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor {
+    /// OpenAI Chat Completions chunks.
+    OpenAi,
+    /// Gemini `streamGenerateContent?alt=sse` chunks.
+    Gemini,
+}
+
+fn decoder(vendor: Vendor, flags: u8) -> Decoder {
+    match vendor {
+        Vendor::OpenAi => {
+            // Sometimes with a renamed tool, as when a client tool name had to be sanitised.
+            let names = if flags & 4 != 0 {
+                vec![("get_weather".to_string(), "Get Weather!".to_string())]
+            } else {
+                Vec::new()
+            };
+            Decoder::openai("fuzz", &names)
+        }
+        Vendor::Gemini => Decoder::gemini("fuzz"),
+    }
+}
+
+/// Translate a vendor byte stream the way the proxy does, cut into `pieces`, with pings
+/// between pieces when `pings`; `clean`: the vendor closed normally (else the connection
+/// broke).
+fn translate(vendor: Vendor, flags: u8, pieces: &[&[u8]], pings: bool, clean: bool) -> Vec<u8> {
+    let mut w = StreamWriter::new("claude-fuzz", "msg_fuzz", "sy1.fuzz.");
+    let mut d = decoder(vendor, flags);
+    let mut out = Vec::new();
+    for piece in pieces {
+        d.chunk(piece, &mut w);
+        if pings {
+            w.ping();
+        }
+        while let Some(b) = w.take() {
+            out.extend_from_slice(&b);
+        }
+        if w.is_done() {
+            return out;
+        }
+    }
+    if clean {
+        d.eof(&mut w);
+    } else {
+        d.broken(&mut w);
+    }
+    while let Some(b) = w.take() {
+        out.extend_from_slice(&b);
+    }
+    out
+}
+
+/// The output with generated tool ids (Gemini sends none, so each run draws new ones)
+/// replaced by a fixed one.
+fn same_ids(out: &[u8]) -> Vec<u8> {
+    const PREFIX: &[u8] = b"\"id\":\"toolu_";
+    let mut res = Vec::with_capacity(out.len());
+    let mut rest = out;
+    while let Some(at) = memchr::memmem::find(rest, PREFIX) {
+        let (head, tail) = rest.split_at(at + PREFIX.len());
+        res.extend_from_slice(head);
+        res.extend_from_slice(b"ID");
+        let end = tail.iter().position(|b| *b == b'"').unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    res.extend_from_slice(rest);
+    res
+}
+
+/// A stream translator. Input: a flags byte (bit 0: the vendor closed cleanly; bit 1: pings
+/// between chunks; bit 2: a renamed tool), a seed byte for the split points, then the
+/// vendor's SSE bytes. Checks that the Anthropic stream produced passes
+/// [`check_anthropic_stream`] and that the split points do not change it.
+pub fn stream_translator(vendor: Vendor, input: &[u8]) -> Result<(), String> {
+    let [flags, seed, data @ ..] = input else {
+        return Ok(());
+    };
+    let clean = flags & 1 != 0;
+    let pings = flags & 2 != 0;
+    let pieces = chunks(data, *seed);
+    let out = translate(vendor, *flags, &pieces, pings, clean);
+    check_anthropic_stream(&out).map_err(|e| {
+        format!(
+            "invalid Anthropic stream ({e}):\n{}",
+            String::from_utf8_lossy(&out)
+        )
+    })?;
+    let whole = same_ids(&translate(vendor, *flags, &[data], false, clean));
+    let split = same_ids(&translate(vendor, *flags, &pieces, false, clean));
+    if whole != split {
+        return Err(format!(
+            "the split points changed the output:\nwhole:\n{}\nsplit:\n{}",
+            String::from_utf8_lossy(&whole),
+            String::from_utf8_lossy(&split)
+        ));
+    }
+    Ok(())
+}
+
+/// The config parser. Any text gives a config or an error that names the file and a line
+/// or field; a config that parses also validates, and survives serialise + parse unchanged
+/// (what the provider export relies on).
+pub fn config_parser(input: &[u8]) -> Result<(), String> {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return Ok(());
+    };
+    let file = Path::new("fuzz.toml");
+    let config: Config = match parse_str(text, Some(file)) {
+        Ok(c) => c,
+        Err(e) => {
+            if e.file.as_deref() != Some(file) {
+                return Err(format!("the error does not name the file: {e}"));
+            }
+            if e.line.is_none() && e.field.is_none() {
+                return Err(format!("the error has neither a line nor a field: {e}"));
+            }
+            return Ok(());
+        }
+    };
+    validate(&config).map_err(|e| format!("parsed, but validate() refuses it: {e}"))?;
+    let again = toml::to_string(&config).map_err(|e| format!("cannot serialise: {e}"))?;
+    let back = parse_str(&again, None)
+        .map_err(|e| format!("serialised config does not parse ({e}):\n{again}"))?;
+    let twice = toml::to_string(&back).map_err(|e| format!("cannot serialise: {e}"))?;
+    if twice != again {
+        return Err(format!(
+            "serialise + parse changed the config:\n{again}\n---\n{twice}"
+        ));
+    }
+    Ok(())
+}
+
+/// The request guard and the request peek. Input: NUL-separated fields `host`, `origin`,
+/// `x-switchyard-token`, `x-api-key`, `authorization`, `token`, then a request body.
+/// Checks that with the default security settings only our own names pass the `Host` check,
+/// that an allowed `Origin` is exactly our own address, that a token is accepted only when a
+/// header carries exactly it, and that a peeked body is a JSON object whose `model` the
+/// proxy can rewrite in place.
+pub fn request_guard(input: &[u8]) -> Result<(), String> {
+    let mut fields = input.splitn(7, |b| *b == 0);
+    let mut next = || fields.next().unwrap_or_default();
+    let (host, origin, own, key, auth, token, body) =
+        (next(), next(), next(), next(), next(), next(), next());
+    let sec = Security::default();
+    let listen = SocketAddr::from(([127, 0, 0, 1], 3535));
+    let host = String::from_utf8_lossy(host);
+    let host_ok = host_allowed(&host, listen, &sec);
+    if host_ok {
+        let h = host.trim().to_ascii_lowercase();
+        let name = h.rsplit_once(':').map_or(h.as_str(), |(n, _)| n);
+        if !matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+            return Err(format!("Host {host:?} passed the DNS-rebinding check"));
+        }
+    }
+    let origin = String::from_utf8_lossy(origin);
+    if host_ok && origin_allowed(&origin, Some(&host), &sec) {
+        let o = origin.trim().trim_end_matches('/');
+        let authority = o.strip_prefix("http://").unwrap_or(o);
+        if !host_allowed(authority, listen, &sec) || authority.contains('/') {
+            return Err(format!("Origin {origin:?} passed for Host {host:?}"));
+        }
+    }
+    if !token.is_empty() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("x-switchyard-token", own),
+            ("x-api-key", key),
+            ("authorization", auth),
+        ] {
+            if let Ok(v) = http::HeaderValue::from_bytes(value) {
+                headers.insert(name, v);
+            }
+        }
+        let m = token_match(&headers, token);
+        let exact = |name: &str, want: &[u8]| headers.get(name).is_some_and(|v| v == want);
+        let bearer = [b"Bearer ".as_slice(), token].concat();
+        if m.by_own != exact("x-switchyard-token", token)
+            || m.by_key != exact("x-api-key", token)
+            || m.by_bearer != exact("authorization", &bearer)
+        {
+            return Err(format!("token check {m:?} is wrong"));
+        }
+    }
+    peek(body)
+}
+
+fn peek(body: &[u8]) -> Result<(), String> {
+    let Ok(p) = RequestPeek::parse(body) else {
+        return Ok(());
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        // serde_json's Value is stricter about numbers than the skipping peek; nothing to
+        // compare against then.
+        return Ok(());
+    };
+    if value["model"].as_str() != Some(p.model.as_str()) {
+        return Err(format!("peeked model {:?} differs from the body", p.model));
+    }
+    let raw = p.raw("model").ok_or("no raw model")?;
+    let spliced = splice(body, raw, "\"fuzz-model\"").ok_or("splice refused a peeked body")?;
+    let mut edited: Value = serde_json::from_slice(&spliced)
+        .map_err(|e| format!("the rewritten body is not JSON: {e}"))?;
+    if edited["model"] != "fuzz-model" {
+        return Err("the rewrite did not change the model".into());
+    }
+    edited["model"] = value["model"].clone();
+    if edited != value {
+        return Err("the rewrite changed more than the model".into());
+    }
+    Ok(())
+}

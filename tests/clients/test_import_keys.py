@@ -1,0 +1,113 @@
+"""`switchyard providers import` asks for the missing keys on a terminal (no echo) and stores them
+in the real Secret Service (gnome-keyring in scripts/desktop-session.sh).
+
+Skipped outside the desktop session on a developer machine, failed outside it under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import IN_CI, IN_DESKTOP_SESSION, SWITCHYARD_BIN, proxy_env
+
+KEY = "sk-imported-via-tty-5678"
+
+
+@pytest.fixture(autouse=True)
+def desktop_session() -> None:
+    if not IN_DESKTOP_SESSION:
+        reason = "needs a throwaway keyring: run under scripts/desktop-session.sh"
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    if shutil.which("secret-tool") is None:
+        pytest.fail("secret-tool missing (apt-get install libsecret-tools)", pytrace=False)
+
+
+def lookup(user: str) -> str:
+    return subprocess.run(["secret-tool", "lookup", "service", "switchyard", "username", user],
+                          capture_output=True, text=True, timeout=10).stdout
+
+
+def clear(user: str) -> None:
+    subprocess.run(["secret-tool", "clear", "service", "switchyard", "username", user],
+                   capture_output=True, timeout=10)
+
+
+class Tty:
+    """The CLI on a pseudo-terminal (its controlling terminal), so it prompts without echo."""
+
+    def __init__(self, args: list[str]) -> None:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(str(SWITCHYARD_BIN), [str(SWITCHYARD_BIN), *args], proxy_env())
+        self.pid, self.fd, self.out = pid, fd, ""
+
+    def read_until(self, text: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.out:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {text!r} in:\n{self.out}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"the CLI ended before {text!r}:\n{self.out}"
+                self.out += chunk.decode(errors="replace")
+
+    def send(self, line: str) -> None:
+        os.write(self.fd, (line + "\n").encode())
+
+    def wait(self) -> int:
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.out += chunk.decode(errors="replace")
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+
+def test_import_prompts_for_each_missing_key_and_stores_it(tmp_path) -> None:
+    for user in ("imported-a", "imported-b"):
+        clear(user)
+    shared = tmp_path / "shared.toml"
+    shared.write_text(
+        '[[providers]]\nid = "imported-a"\nbase_url = "http://127.0.0.1:9"\ncredential = "keychain"\n\n'
+        '[[providers]]\nid = "imported-b"\nbase_url = "http://127.0.0.1:9"\ncredential = "keychain"\n\n'
+        '[[providers]]\nid = "open"\nbase_url = "http://127.0.0.1:9"\ncredential = "none"\n')
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[providers]]\nid = "local"\nbase_url = "http://127.0.0.1:9"\ncredential = "none"\n')
+    try:
+        # --url to a closed port: telling a running instance to re-read keys is best effort.
+        tty = Tty(["providers", "import", str(shared), "--config", str(cfg), "--url", "http://127.0.0.1:9"])
+        tty.read_until("Key for imported-a (input hidden; empty to skip): ")
+        tty.send(KEY)
+        tty.read_until("Key for imported-b (input hidden; empty to skip): ")
+        tty.send("")
+        code = tty.wait()
+        assert code == 0, tty.out
+        assert KEY not in tty.out, "the key was echoed"
+        assert "stored the key for imported-a in the OS keychain (…5678)" in tty.out, tty.out
+        assert "skipped imported-b: store it later with `switchyard keys set imported-b`" in tty.out
+        assert "added: imported-a, imported-b, open" in tty.out, tty.out
+        assert lookup("imported-a") == KEY
+        assert lookup("imported-b") == ""
+        text = cfg.read_text()
+        assert [ln for ln in text.splitlines() if ln.startswith("id = ")] == [
+            'id = "local"', 'id = "imported-a"', 'id = "imported-b"', 'id = "open"']
+    finally:
+        for user in ("imported-a", "imported-b"):
+            clear(user)
