@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers_lib as L  # noqa: E402
+import peers_report  # noqa: E402
 
 CONCS = [1, 16, 64, 256]
 STREAM_CONCS = [1, 16]
@@ -73,7 +74,7 @@ def check(system: str, p: L.Proc, stream: bool) -> None:
         raise RuntimeError(f"{system}: sanity request failed ({'stream' if stream else 'json'}): {st} {b[:400]!r}")
 
 
-def wrk(url: str, conc: int, secs: float, lua: Path) -> dict:
+def wrk(url: str, conc: int, secs: int, lua: Path) -> dict:
     threads = 1 if conc == 1 else 2
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(conc), "-d", f"{secs}s", "--timeout", "10s", "--latency", "-s", str(lua), url],
@@ -133,14 +134,14 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True, help="markdown section to write")
     ap.add_argument("--raw", type=Path, help="raw JSON figures")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--secs", type=float, default=2.0, help="seconds per wrk run")
+    ap.add_argument("--secs", type=int, default=2, help="seconds per wrk run")
     ap.add_argument("--stream-n1", type=int, default=3, help="measured streams at 1 connection")
     ap.add_argument("--stream-n16", type=int, default=16, help="measured streams at 16 connections")
     ap.add_argument("--systems", default=",".join(PASS + TRANS))
     ap.add_argument("--quick", action="store_true", default=os.environ.get("QUICK") == "1")
     args = ap.parse_args()
     if args.quick:
-        args.rounds, args.secs, args.stream_n1, args.stream_n16 = 1, 1.0, 2, 16
+        args.rounds, args.secs, args.stream_n1, args.stream_n16 = 1, 1, 2, 16
     if shutil.which("wrk") is None:
         log("wrk is missing: install the Debian package `wrk` (scripts/setup-test-deps.sh does)")
         return 2
@@ -203,8 +204,6 @@ def main() -> int:
     raw["took_s"] = time.monotonic() - started
     if args.raw:
         args.raw.write_text(json.dumps(raw, indent=1))
-    import peers_report
-
     args.out.write_text(peers_report.render(raw, systems))
     log(f"wrote {args.out} in {raw['took_s']:.0f}s")
     return 0

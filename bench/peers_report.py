@@ -226,7 +226,7 @@ def render(raw, systems) -> str:
         "",
         "Throughput and requests-per-CPU-second columns: Switchyard's figure ÷ the other's (above 1 = Switchyard better). Latency columns: the other's added latency ÷ Switchyard's (above 1 = Switchyard adds less).",
         "",
-        *ratio_table(raw, "switchyard", [p for p in passthrough if p != "switchyard"]) if "switchyard" in passthrough else [],
+        *(ratio_table(raw, "switchyard", [p for p in passthrough if p != "switchyard"]) if "switchyard" in passthrough else []),
         "",
         "### Non-streaming latency (passthrough to the mock's Anthropic face)",
         "",
@@ -266,3 +266,12 @@ def render(raw, systems) -> str:
         "- Versions: see `bench/peers/install.sh` (pinned).",
     ]
     return "\n".join(md) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    data = json.load(open(sys.argv[1]))
+    names = sorted({r["system"] for r in data["runs"]}, key=lambda s: list(LABEL).index(s))
+    sys.stdout.write(render(data, names))
