@@ -48,7 +48,11 @@ def runs(raw, system, lat, conc):
 def added(raw, system, lat, conc, key):
     """Median over rounds of (system − direct) for the same round."""
     direct = {r["round"]: r for r in runs(raw, "direct", lat, conc)}
-    vals = [r[key] - direct[r["round"]][key] for r in runs(raw, system, lat, conc) if r["round"] in direct]
+    vals = [
+        r[key] - direct[r["round"]][key]
+        for r in runs(raw, system, lat, conc)
+        if r["round"] in direct and r[key] is not None and direct[r["round"]][key] is not None
+    ]
     return med(vals)
 
 
@@ -99,6 +103,8 @@ def stream_cpu(raw, system):
 def latency_table(raw, systems, lat):
     out = [
         f"#### Upstream latency {lat} ms: added latency (system − direct, same round; median over rounds)",
+        "",
+        "– : no request finished within the run (the system could not answer any in time at that load).",
         "",
         "| system | " + " | ".join(f"{c} conn. p50 / p99" for c in CONCS) + " | errors |",
         "|:--|" + "---:|" * len(CONCS) + "---:|",
@@ -255,6 +261,8 @@ def render(raw, systems) -> str:
         for lat in sorted({r["latency_ms"] for r in raw["runs"]}):
             md += latency_table(raw, translated, lat) + [""]
         md += stream_table(raw, translated) + [""]
+    if raw.get("stream_failures"):
+        md += ["Stream runs that failed (not in the tables):", ""] + [f"- {x}" for x in raw["stream_failures"]] + [""]
     md += [
         "### How the peers were set up",
         "",

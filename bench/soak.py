@@ -21,6 +21,7 @@ import asyncio
 import http.client
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -197,6 +198,8 @@ def main() -> int:
     ap.add_argument("--phase-secs", type=float, default=1.5)
     ap.add_argument("--quick", action="store_true", default=os.environ.get("QUICK") == "1")
     args = ap.parse_args()
+    # SIGTERM (run.sh's timeout or cleanup) unwinds through the `finally` that stops our children.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.requests = min(args.requests, 1000)
     work = args.work
