@@ -153,7 +153,7 @@ def main() -> int:
     systems = [s for s in args.systems.split(",") if s]
     if "direct" not in systems:
         systems.insert(0, "direct")
-    work = args.work
+    work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     lua = L.ROOT / "bench" / "peers" / "post.lua"

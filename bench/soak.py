@@ -202,7 +202,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.requests = min(args.requests, 1000)
-    work = args.work
+    work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     primary = L.start_mock(args.bin_dir, work, "soak-primary", ["--max-recorded", "0", "--default-text", TEXT])
     backup = L.start_mock(args.bin_dir, work, "soak-backup", ["--max-recorded", "0", "--default-text", TEXT])
