@@ -182,7 +182,7 @@ def main() -> int:
                         r["cpu_s"] = L.cpu_seconds(procs[s].pid) - c0
                         r.update(system=s, latency_ms=lat, round=rnd, conc=conc)
                         raw["runs"].append(r)
-                        log(f"lat {lat} ms round {rnd} conc {conc:3} {s:18} {r['rps']:8.0f} req/s p50 {r['p50_us']:7} µs p99 {r['p99_us']:7} µs err {r['errors']}")
+                        log(f"lat {lat} ms round {rnd} conc {conc:3} {s:18} {r['rps']:8.0f} req/s p50 {str(r['p50_us']):>7} µs p99 {str(r['p99_us']):>7} µs err {r['errors']}")
             set_default(mock, lat, True)
             for rnd in range(args.rounds):
                 for conc in STREAM_CONCS:

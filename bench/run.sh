@@ -81,7 +81,8 @@ fi
 QUICK=${QUICK:-0}
 SUITE_ARGS=()
 [[ $QUICK == 1 ]] && SUITE_ARGS=(--rounds 1 --scale 0.2 --startup-runs 3)
-COMMAND="${QUICK:+QUICK=$QUICK }bench/run.sh${*:+ $*}"
+COMMAND="bench/run.sh${*:+ $*}"
+[[ $QUICK == 1 ]] && COMMAND="QUICK=1 $COMMAND"
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
