@@ -11,7 +11,7 @@ CARGO ?= cargo
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop lint fmt bench clean-test fuzz fuzz-smoke
+.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop lint fmt bench soak clean-test fuzz fuzz-smoke
 
 ## Build-time dependencies: a Rust toolchain (>= 1.85) and a C compiler for the TLS library.
 build-deps:
@@ -75,7 +75,7 @@ test-desktop:
 fmt:
 	$(CARGO) fmt --all
 
-## Load and start-up benchmarks; results go to bench/RESULTS.md.
+## Load and start-up benchmarks; results go to bench/RESULTS.md (~20 min; QUICK=1 for a smoke run).
 bench: build-deps
 	@scripts/setup-test-deps.sh
 	bench/run.sh
@@ -90,3 +90,7 @@ fuzz-smoke:
 
 fuzz:
 	@scripts/fuzz.sh long
+
+## Chaos soak alone (10,000 requests while the primary flaps); report in target/bench/soak.md.
+soak: build-deps
+	BENCH_PARTS=soak bench/run.sh

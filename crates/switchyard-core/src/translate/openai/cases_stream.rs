@@ -559,3 +559,47 @@ async fn mock_openai_stream_translates_end_to_end() {
     assert_eq!(md["usage"]["output_tokens"], 17);
     assert!(md["usage"]["input_tokens"].as_u64().is_some_and(|n| n > 0));
 }
+
+/// Plain-text chunks take the typed fast path; the same chunks with an empty `refusal` (which
+/// adds nothing) take the general `Value` path. Both must give the same events, byte for byte.
+#[test]
+fn plain_text_fast_path_matches_the_general_path() {
+    let general = |s: &str| {
+        let mut v: Value = serde_json::from_str(s).expect("chunk");
+        for c in v["choices"].as_array_mut().into_iter().flatten() {
+            c["delta"]["refusal"] = json!("");
+        }
+        v.to_string()
+    };
+    let first = json!({"id": "chatcmpl-1", "choices": [{"index": 0,
+        "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]})
+    .to_string();
+    let fast = vec![
+        first,
+        text("Hello"),
+        text(" \"quoted\" \u{e9}\\n"),
+        text(""),
+        finish("stop"),
+        usage(12, 3, 0),
+    ];
+    let slow: Vec<String> = fast
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i + 1 < fast.len() {
+                general(c)
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    let a = run(&fast, Some(true));
+    let b = run(&slow, Some(true));
+    assert_eq!(a, b);
+    let text_out: String = a
+        .iter()
+        .filter(|(n, _)| n == "content_block_delta")
+        .filter_map(|(_, v)| v["delta"]["text"].as_str())
+        .collect();
+    assert_eq!(text_out, "Hello \"quoted\" \u{e9}\\n");
+}

@@ -8,6 +8,10 @@
 //! through a [`JsonPrefix`] so the accumulated `input_json_delta`s are always a JSON object
 //! prefix, completed when the block closes.
 
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::json_prefix::JsonPrefix;
@@ -18,6 +22,62 @@ use super::{
 };
 use crate::protocol::anthropic::ErrorType;
 use crate::translate::writer::{BlockKind, StreamWriter, Usage};
+
+/// The common stream chunk, borrowed from the frame: an id and choices whose delta holds at
+/// most a plain-text `content`. Anything else a chunk may carry (an error, usage, tool calls,
+/// reasoning, a refusal, content parts) makes [`TextChunk::is_plain_text`] false or the parse
+/// fail, and the chunk takes the general `Value` path.
+#[derive(Deserialize)]
+struct TextChunk<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    choices: Vec<TextChoice<'a>>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+    #[serde(default)]
+    usage: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct TextChoice<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(borrow, default)]
+    delta: Option<TextDelta<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct TextDelta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<IgnoredAny>,
+    #[serde(default)]
+    reasoning_content: Option<IgnoredAny>,
+    #[serde(default)]
+    reasoning: Option<IgnoredAny>,
+    #[serde(default)]
+    refusal: Option<IgnoredAny>,
+}
+
+impl TextChunk<'_> {
+    /// Nothing but text (and a finish reason): the fast path gives the same events.
+    fn is_plain_text(&self) -> bool {
+        self.error.is_none()
+            && self.usage.is_none()
+            && self.choices.iter().all(|c| {
+                c.delta.as_ref().is_none_or(|d| {
+                    d.tool_calls.is_none()
+                        && d.reasoning_content.is_none()
+                        && d.reasoning.is_none()
+                        && d.refusal.is_none()
+                })
+            })
+    }
+}
 
 /// One tool call's arguments on their way out.
 #[derive(Debug, Default)]
@@ -139,6 +199,14 @@ impl StreamState {
             self.complete(w);
             return;
         }
+        // Most chunks carry only a piece of text: read those into borrowed typed structs, not
+        // a serde_json::Value tree (which allocated a map and strings per chunk).
+        if let Ok(chunk) = serde_json::from_str::<TextChunk<'_>>(data) {
+            if chunk.is_plain_text() {
+                self.feed_text_chunk(chunk, w);
+                return;
+            }
+        }
         let chunk: Value = match serde_json::from_str(data) {
             Ok(v) => v,
             Err(e) if data.starts_with(['{', '[']) => {
@@ -173,20 +241,67 @@ impl StreamState {
                 continue;
             }
             self.delta(&choice["delta"], w);
-            if let Some(reason) = choice["finish_reason"].as_str().filter(|r| !r.is_empty()) {
-                if reason == "error" {
-                    self.close_live(w);
-                    w.error(ErrorType::Api, "the upstream reported an error mid-answer");
-                    return;
-                }
-                self.finish = Some(map_finish(reason));
-                self.flush_tools(w);
-                self.sign(w);
-                w.close_block();
+            if !self.finish_choice(choice["finish_reason"].as_str(), w) {
+                return;
             }
         }
         if self.finish.is_some() && self.usage.is_some() {
             self.complete(w);
+        }
+    }
+
+    /// [`feed`](Self::feed) for a chunk that [`TextChunk::is_plain_text`]: the same steps as
+    /// the general path, without the `Value` tree.
+    fn feed_text_chunk(&mut self, chunk: TextChunk<'_>, w: &mut StreamWriter) {
+        if self.seed.is_none() {
+            self.seed = chunk.id.map(|id| id.into_owned());
+        }
+        w.start(self.usage.unwrap_or_default());
+        for choice in &chunk.choices {
+            if choice.index.unwrap_or(0) != 0 || self.finish.is_some() {
+                continue;
+            }
+            let text = choice
+                .delta
+                .as_ref()
+                .and_then(|d| d.content.as_deref())
+                .unwrap_or("");
+            self.text(text, w);
+            self.pump(w);
+            if !self.finish_choice(choice.finish_reason.as_deref(), w) {
+                return;
+            }
+        }
+        if self.finish.is_some() && self.usage.is_some() {
+            self.complete(w);
+        }
+    }
+
+    /// A choice's `finish_reason`: closes the answer's blocks. `false` when the upstream
+    /// reported an error (an `error` event was written; stop reading the chunk).
+    fn finish_choice(&mut self, reason: Option<&str>, w: &mut StreamWriter) -> bool {
+        let Some(reason) = reason.filter(|r| !r.is_empty()) else {
+            return true;
+        };
+        if reason == "error" {
+            self.close_live(w);
+            w.error(ErrorType::Api, "the upstream reported an error mid-answer");
+            return false;
+        }
+        self.finish = Some(map_finish(reason));
+        self.flush_tools(w);
+        self.sign(w);
+        w.close_block();
+        true
+    }
+
+    /// Answer text from a delta.
+    fn text(&mut self, text: &str, w: &mut StreamWriter) {
+        if !text.is_empty() {
+            self.close_live(w);
+            self.sign(w);
+            self.content = true;
+            w.text(text);
         }
     }
 
@@ -217,12 +332,7 @@ impl StreamState {
         if let Some(r) = d["refusal"].as_str() {
             text.push_str(r);
         }
-        if !text.is_empty() {
-            self.close_live(w);
-            self.sign(w);
-            self.content = true;
-            w.text(&text);
-        }
+        self.text(&text, w);
         for call in d["tool_calls"].as_array().into_iter().flatten() {
             self.tool_delta(call);
         }
