@@ -6,9 +6,9 @@ mod integrations;
 mod keys;
 mod providers;
 mod routing;
-mod usage;
 mod tokens;
 mod transfer;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

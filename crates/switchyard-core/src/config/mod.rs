@@ -7,8 +7,8 @@
 pub mod edit;
 mod load;
 mod merge;
-pub mod rules;
 pub mod portable;
+pub mod rules;
 mod save;
 mod schema;
 pub mod watch;

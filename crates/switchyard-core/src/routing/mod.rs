@@ -3,10 +3,10 @@
 
 pub mod breaker;
 pub mod hints;
+pub mod keys;
 pub mod rules;
 pub mod sticky;
 pub mod strategy;
-pub mod keys;
 
 use std::collections::HashMap;
 use std::sync::Arc;
