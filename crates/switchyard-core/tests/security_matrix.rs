@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LAN_TOKEN: &str = "lan-token-0123456789abcdef";
 
 /// Every admin route, as (method, path, JSON body).
-const ADMIN_ROUTES: [(&str, &str, &str); 17] = [
+const ADMIN_ROUTES: [(&str, &str, &str); 25] = [
     ("GET", "/api/status", ""),
     ("GET", "/api/events", ""),
     ("GET", "/api/requests", ""),
@@ -37,6 +37,14 @@ const ADMIN_ROUTES: [(&str, &str, &str); 17] = [
     ("POST", "/api/switch", "{\"provider\":\"p0\"}"),
     ("POST", "/v1/switch-provider", "{\"provider\":\"p0\"}"),
     ("GET", "/api/hello", ""),
+    ("GET", "/api/export", ""),
+    ("POST", "/api/import", "[[providers]]\nid = \"evil\"\nbase_url = \"http://x\"\n"),
+    ("GET", "/api/usage", ""),
+    ("GET", "/api/prices", ""),
+    ("DELETE", "/api/cache", ""),
+    ("GET", "/api/tokens", ""),
+    ("POST", "/api/tokens", "{\"name\":\"attacker\"}"),
+    ("DELETE", "/api/tokens/laptop", ""),
 ];
 
 fn assert_error(status: u16, text: &str, want: u16, kind: &str, what: &str) {
@@ -487,15 +495,6 @@ fn assert_no_secret(what: &str, text: &str, secrets: &[String]) {
     }
 }
 
-/// For the provider export (GET /api/export, built on another branch): the exported list
-/// must contain none of `secrets`. Call it from a test once that route exists.
-#[allow(dead_code)]
-async fn assert_export_has_no_secret(e: &Env, secrets: &[String]) {
-    let r = e.get("/api/export").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_no_secret("GET /api/export", &r.text, secrets);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_never_appear_in_logs_answers_files_or_errors() {
     let logs = captured_logs();
@@ -636,6 +635,7 @@ async fn keys_never_appear_in_logs_answers_files_or_errors() {
         answers.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(answers.contains("\"providers\""), "the walk saw the status");
+    assert!(answers.contains("[[providers]]"), "the walk saw the export");
     assert_no_secret("/api answers", &answers, &secrets);
 
     // Config files written by saves (and their backups).
