@@ -17,13 +17,16 @@ function download() {
   a.remove();
 }
 
-/** Ask for the keys of `ids`, one dialog after the other. */
-function askKeys(ids) {
-  const next = ids.shift();
+/** Ask for the keychain entries `names` (`<id>`, or `<id>#N` for a pool slot), one dialog
+ * after the other. */
+function askKeys(names) {
+  const next = names.shift();
   if (!next) return;
-  const p = state.config?.providers?.find((x) => x.id === next);
-  if (!p) return askKeys(ids);
-  openKeyDialog(p, { onClose: () => askKeys(ids) });
+  const [id, slot] = next.split('#');
+  const p = state.config?.providers?.find((x) => x.id === id);
+  if (!p) return askKeys(names);
+  const target = slot ? { ...p, id: next, name: t('transfer.pool_slot', { name: p.name || p.id, n: slot }) } : p;
+  openKeyDialog(target, { onClose: () => askKeys(names) });
 }
 
 async function importFile(file) {

@@ -52,7 +52,14 @@ pub fn import(file: &Path, replace: bool, target: &crate::admin::Target) -> Resu
         ImportMode::Merge
     };
     let got = portable::import(&current, &text, Some(file), mode).map_err(|e| e.to_string())?;
-    let new_text = edit::new_file(&got.config).map_err(|e| e.to_string())?;
+    // Keep the user's comments and layout when there is a file to merge into.
+    let new_text = match std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| config::update_document(&old, &got.config).ok())
+    {
+        Some(t) => t,
+        None => edit::new_file(&got.config).map_err(|e| e.to_string())?,
+    };
     config::save_atomic(&path, new_text.as_bytes()).map_err(|e| e.to_string())?;
     println!(
         "imported into {} (the previous file is kept as .bak)",
@@ -87,9 +94,12 @@ pub fn import(file: &Path, replace: bool, target: &crate::admin::Target) -> Resu
     }
     let mut stored = 0;
     for id in &missing {
-        let typed =
-            rpassword::prompt_password(format!("Key for {id} (input hidden; empty to skip): "))
-                .map_err(|e| e.to_string())?;
+        let label = match id.split_once('#') {
+            Some((provider, n)) => format!("Key {n} of {provider}'s pool"),
+            None => format!("Key for {id}"),
+        };
+        let typed = rpassword::prompt_password(format!("{label} (input hidden; empty to skip): "))
+            .map_err(|e| e.to_string())?;
         if typed.trim().is_empty() {
             println!("  skipped {id}: store it later with `switchyard keys set {id}`");
             continue;

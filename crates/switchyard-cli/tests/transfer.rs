@@ -79,7 +79,7 @@ fn export_then_import_without_a_terminal_notes_the_missing_keys() {
     let dest = dir.join("dest.toml");
     std::fs::write(
         &dest,
-        "[[providers]]\nid = \"local\"\nbase_url = \"http://127.0.0.1:9\"\ncredential = \"none\"\n",
+        "# my local model, keep this note\n[[providers]]\nid = \"local\"\nbase_url = \"http://127.0.0.1:9\"\ncredential = \"none\"\n",
     )
     .expect("write");
     let out = run(
@@ -110,6 +110,10 @@ fn export_then_import_without_a_terminal_notes_the_missing_keys() {
         .collect();
     assert_eq!(ids, ["\"local\"", "\"anthropic\"", "\"deepseek\""]);
     assert!(merged.contains("context_window = 64000"));
+    assert!(
+        merged.starts_with("# my local model, keep this note\n"),
+        "the user's comment survives the import:\n{merged}"
+    );
     assert!(
         !merged.contains("pin_fallback = false"),
         "merge keeps this machine's settings"

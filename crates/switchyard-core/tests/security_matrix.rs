@@ -38,7 +38,11 @@ const ADMIN_ROUTES: [(&str, &str, &str); 25] = [
     ("POST", "/v1/switch-provider", "{\"provider\":\"p0\"}"),
     ("GET", "/api/hello", ""),
     ("GET", "/api/export", ""),
-    ("POST", "/api/import", "[[providers]]\nid = \"evil\"\nbase_url = \"http://x\"\n"),
+    (
+        "POST",
+        "/api/import",
+        "[[providers]]\nid = \"evil\"\nbase_url = \"http://x\"\n",
+    ),
     ("GET", "/api/usage", ""),
     ("GET", "/api/prices", ""),
     ("DELETE", "/api/cache", ""),

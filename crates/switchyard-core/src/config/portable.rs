@@ -216,20 +216,21 @@ pub fn import(
     Ok(out)
 }
 
-/// Of the providers `ids` in `cfg`, those whose key lives in the keychain but is not in
-/// `store` (a store that cannot be read counts as missing).
+/// Of the providers `ids` in `cfg`, the keychain entries their keys need that `store` lacks
+/// (a store that cannot be read counts as missing): `<id>` for a provider's first key, and
+/// `<id>#2`, `<id>#3`, ... for the other slots of a key pool (`keys = N`).
 pub fn missing_keys<'a>(
     cfg: &Config,
     ids: impl IntoIterator<Item = &'a str>,
     store: &dyn SecretStore,
 ) -> Vec<String> {
     ids.into_iter()
-        .filter(|id| {
-            cfg.provider(id)
-                .is_some_and(|p| matches!(p.credential, Credential::Keychain))
+        .filter_map(|id| cfg.provider(id))
+        .filter(|p| matches!(p.credential, Credential::Keychain))
+        .flat_map(|p| {
+            (0..p.keys.max(1) as usize).map(|slot| crate::routing::keys::slot_name(&p.id, slot))
         })
-        .filter(|id| !matches!(store.get(id), Ok(Some(_))))
-        .map(str::to_string)
+        .filter(|name| !matches!(store.get(name), Ok(Some(_))))
         .collect()
 }
 

@@ -195,3 +195,20 @@ fn broken_files_give_file_and_line_and_local_sections_are_ignored() {
     assert!(got.config.security.allowed_origins.is_empty());
     assert_eq!(got.added, ["x"]);
 }
+
+#[test]
+fn missing_keys_names_each_empty_slot_of_a_key_pool() {
+    let cfg = crate::config::parse_str(
+        "[[providers]]\nid = \"pool\"\nbase_url = \"https://pool.example\"\nkeys = 3\n\n[[providers]]\nid = \"open\"\nbase_url = \"http://127.0.0.1:11434\"\ncredential = \"none\"\n",
+        None,
+    )
+    .expect("valid");
+    let store = MemoryStore::new();
+    store
+        .set("pool#2", &Secret::new("sk-second-key-1234").expect("key"))
+        .expect("set");
+    assert_eq!(
+        missing_keys(&cfg, ["pool", "open"], &store),
+        ["pool", "pool#3"]
+    );
+}
