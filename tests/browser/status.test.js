@@ -126,7 +126,7 @@ test('keyboard: tabs move with the arrow keys, Home and End; the hash remembers 
   assert.equal(await focused(), 'tab-settings');
   assert.equal(new URL(page.url()).hash, '#settings');
   // Only the selected tab is in the Tab order; Tab goes on into its panel.
-  assert.deepEqual(await page.locator('[role=tab]').evaluateAll((els) => els.map((e) => e.tabIndex)), [-1, -1, -1, -1, -1, 0]);
+  assert.deepEqual(await page.locator('[role=tab]').evaluateAll((els) => els.map((e) => e.tabIndex)), [-1, -1, -1, -1, -1, -1, 0]);
   await page.keyboard.press('Tab');
   assert.equal(await focused(), 'panel-settings');
   // Back goes to the previous screen.
