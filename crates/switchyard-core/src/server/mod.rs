@@ -4,6 +4,7 @@
 pub mod admin;
 pub(crate) mod dispatch;
 pub mod error;
+mod give_up;
 pub mod guard;
 pub mod manage;
 pub mod openai_inbound;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
@@ -17,7 +17,7 @@ use super::spend;
 use crate::config::{Config, Credential, Provider, ProviderKind};
 use crate::engine::Engine;
 use crate::events::{Event, FailoverReason};
-use crate::protocol::anthropic::{error_body, ErrorType, RequestPeek};
+use crate::protocol::anthropic::RequestPeek;
 use crate::routing::{Failure, RequestCtx, Served};
 use crate::stats::{AttemptRecord, RequestRecord};
 use crate::upstream::anthropic::{self, Route};
@@ -156,10 +156,10 @@ pub(crate) async fn auth_for(e: &Engine, p: &Provider) -> Result<ResolvedAuth, F
 }
 
 /// What the request log and the final error need from each failed attempt.
-struct Failed {
-    provider: String,
-    failure: Failure,
-    answer: Option<FailedAnswer>,
+pub(super) struct Failed {
+    pub(super) provider: String,
+    pub(super) failure: Failure,
+    pub(super) answer: Option<FailedAnswer>,
 }
 
 async fn handle(
@@ -348,7 +348,7 @@ pub(crate) async fn run(
             }
         }
     }
-    final_error(
+    super::give_up::final_error(
         &e,
         &cfg,
         route_name,
@@ -457,7 +457,7 @@ fn on_success(e: &Engine, cfg: &Config, p: &Provider, failed: &[Failed], served:
     }
 }
 
-fn attempt_records(failed: &[Failed]) -> Vec<AttemptRecord> {
+pub(super) fn attempt_records(failed: &[Failed]) -> Vec<AttemptRecord> {
     failed
         .iter()
         .map(|f| AttemptRecord {
@@ -472,7 +472,7 @@ fn attempt_records(failed: &[Failed]) -> Vec<AttemptRecord> {
         .collect()
 }
 
-fn ms(d: std::time::Duration) -> f64 {
+pub(super) fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -596,14 +596,14 @@ fn respond(
 }
 
 /// Count a finished request and tell live listeners (the request log in the UI).
-fn record(e: &Engine, rec: RequestRecord) {
+pub(super) fn record(e: &Engine, rec: RequestRecord) {
     if e.events.receiver_count() > 0 {
         e.emit(Event::RequestFinished(Box::new(rec.clone())));
     }
     e.stats.record(rec);
 }
 
-fn log_request(r: &RequestRecord) {
+pub(super) fn log_request(r: &RequestRecord) {
     tracing::info!(
         target: "switchyard::request",
         route = r.route,
@@ -689,135 +689,5 @@ fn estimate_tokens(
     }
     resp.headers_mut()
         .insert("x-switchyard-estimate", HeaderValue::from_static("bytes/4"));
-    resp
-}
-
-#[allow(clippy::too_many_arguments)]
-fn final_error(
-    e: &Engine,
-    cfg: &Config,
-    route: &'static str,
-    at: chrono::DateTime<Utc>,
-    started: Instant,
-    model: &str,
-    failed: Vec<Failed>,
-    retry_at: Option<chrono::DateTime<Utc>>,
-    stream: bool,
-    rule: Option<String>,
-) -> Response {
-    let request_id = e.request_id();
-    let retry_at = retry_at.or_else(|| {
-        e.router
-            .statuses(cfg, Instant::now())
-            .into_iter()
-            .filter_map(|s| s.cooldown_until)
-            .min()
-    });
-    e.emit(Event::AllDown { retry_at });
-    let (status, body, mut headers, provider, message) = match failed.last() {
-        None => {
-            let msg = if cfg.providers.iter().any(|p| p.enabled) {
-                match retry_at {
-                    Some(t) => format!(
-                        "every provider is cooling down; the first is back at {}",
-                        t.to_rfc3339()
-                    ),
-                    None => "every provider is cooling down".to_string(),
-                }
-            } else {
-                "no provider is enabled".to_string()
-            };
-            let kind = if retry_at.is_some() {
-                ErrorType::RateLimit
-            } else {
-                ErrorType::Overloaded
-            };
-            (
-                kind.status(),
-                error_body(kind, &msg, &request_id),
-                HeaderMap::new(),
-                None,
-                msg,
-            )
-        }
-        Some(last) => {
-            let f = &last.failure;
-            let mapped = match (f.status, f.reason) {
-                (Some(s), _) => ErrorType::from_status(s),
-                (None, FailoverReason::Timeout) => ErrorType::Timeout,
-                (None, FailoverReason::KeyMissing) => ErrorType::Authentication,
-                (None, FailoverReason::Unsupported) => ErrorType::InvalidRequest,
-                (None, _) => ErrorType::Overloaded,
-            };
-            let tried: Vec<&str> = failed.iter().map(|f| f.provider.as_str()).collect();
-            let msg = format!(
-                "all providers failed (tried {}); last: {}",
-                tried.join(", "),
-                f.message
-            );
-            let (body, headers) = match &last.answer {
-                // Forward an Anthropic-kind error body unchanged: Claude Code reads its wording.
-                Some(FailedAnswer {
-                    anthropic_body: Some(b),
-                    headers,
-                    ..
-                }) => (b.clone(), headers.clone()),
-                Some(a) => (error_body(mapped, &msg, &request_id), a.headers.clone()),
-                None => (error_body(mapped, &msg, &request_id), HeaderMap::new()),
-            };
-            let mut headers = headers;
-            if f.reason == FailoverReason::OutOfCredit {
-                headers.insert("x-should-retry", HeaderValue::from_static("false"));
-            }
-            (
-                mapped.status(),
-                body,
-                headers,
-                Some(last.provider.clone()),
-                msg,
-            )
-        }
-    };
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if !headers.contains_key(http::header::RETRY_AFTER) {
-        if let Some(t) = retry_at {
-            let secs = (t - Utc::now()).num_seconds().max(1);
-            headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-    }
-    if let Some(p) = provider
-        .as_deref()
-        .and_then(|p| HeaderValue::from_str(p).ok())
-    {
-        headers.insert("x-switchyard-provider", p);
-    }
-    if failed.len() > 1 {
-        headers.insert("x-switchyard-attempts", HeaderValue::from(failed.len()));
-    }
-    let rec = RequestRecord {
-        at,
-        route,
-        model: model.to_string(),
-        provider,
-        upstream_model: None,
-        status,
-        latency_ms: ms(started.elapsed()),
-        ttfb_ms: None,
-        stream,
-        attempts: attempt_records(&failed),
-        input_tokens: 0,
-        output_tokens: 0,
-        error: Some(message),
-        rule,
-        cache_hit: false,
-    };
-    log_request(&rec);
-    record(e, rec);
-    let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    *resp.headers_mut() = headers;
     resp
 }
