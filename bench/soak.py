@@ -9,7 +9,10 @@ SDK, --concurrency at a time. Every request carries a unique model name (`claude
 that the mock echoes in its answer, and the same tag in the user message; an answer must carry
 its own tag exactly once. Streams are read with the SDK's stream accumulator
 (`messages.stream()` → `get_final_message()`), which raises on a malformed stream. Switchyard's
-RSS is sampled every second, and /api/events is subscribed to count failover/recovered events.
+RSS is sampled every second, and /api/events is subscribed to count failover/recovered events;
+`switchyard-bench notices` applies the tray app's own notification policy
+(`switchyard_core::notify_policy`) to the same live events to count the notifications a user
+would have seen.
 
     bench/soak.py --bin-dir target/release --out soak.md [--requests 10000] [QUICK=1]
 """
@@ -22,6 +25,7 @@ import http.client
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -178,6 +182,18 @@ async def drive(url: str, n: int, conc: int) -> dict:
     return res
 
 
+def quarters(samples: list[tuple[float, int]]) -> list[int]:
+    """RSS (KiB) at the samples nearest 25, 50, 75 and 100 % of the sampled time."""
+    if not samples:
+        return [0, 0, 0, 0]
+    t0, t1 = samples[0][0], samples[-1][0]
+    out = []
+    for q in (0.25, 0.5, 0.75, 1.0):
+        t = t0 + (t1 - t0) * q
+        out.append(min(samples, key=lambda s: abs(s[0] - t))[1])
+    return out
+
+
 def slope_kib_per_min(samples: list[tuple[float, int]]) -> float:
     half = samples[len(samples) // 2 :]
     if len(half) < 2:
@@ -217,6 +233,10 @@ def main() -> int:
         events = Events(sy.url)
         events.start()
         events.ready.wait(5)
+        notices = subprocess.Popen(
+            [str(args.bin_dir / "switchyard-bench"), "notices", "--url", sy.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
         sampler = Sampler(sy.pid)
         sampler.start()
         flapper = Flapper(primary.url, args.phase_secs)
@@ -230,14 +250,11 @@ def main() -> int:
         time.sleep(1.5)  # trailing events and one more memory sample
         sampler.stop_flag.set()
         sampler.join()
+        n_out, n_err = notices.communicate(input="", timeout=15)
+        if notices.returncode != 0:
+            raise RuntimeError(f"switchyard-bench notices failed: {n_err.strip()}")
+        notified = json.loads(n_out)
         stats = {n: json.loads(L.http("GET", p.url + "/__mock/stats")[1]) for n, p in (("primary", primary), ("backup", backup))}
-        min_interval = 60
-        st, b = L.http("GET", sy.url + "/api/config")
-        if st == 200:
-            try:
-                min_interval = json.loads(b).get("notifications", {}).get("min_interval_secs", 60)
-            except (ValueError, AttributeError):
-                pass
         hwm = L.status_kb(sy.pid, "VmHWM")
     finally:
         for p in (sy, primary, backup):
@@ -265,17 +282,18 @@ def main() -> int:
         f"| Switchyard CPU | {cpu:.2f} s ({cpu / args.requests * 1e6:.0f} µs per request) |",
         f"| upstream requests: primary / backup | {stats['primary'].get('requests')} / {stats['backup'].get('requests')} |",
         f"| Switchyard RSS: start / peak (sampled) / end; VmHWM | {rss[0] / 1024:.1f} / {max(rss) / 1024:.1f} / {rss[-1] / 1024:.1f} MiB; {hwm / 1024:.1f} MiB |",
+        f"| Switchyard RSS at 25 / 50 / 75 / 100 % of the run | {' / '.join(f'{kb / 1024:.1f}' for kb in quarters(sampler.samples))} MiB |",
         f"| RSS slope over the second half ({len(rss) - len(rss) // 2} samples, 1 s apart) | {slope_kib_per_min(sampler.samples):+.0f} KiB/min |",
         f"| events on /api/events | {', '.join(f'{k} {v}' for k, v in sorted(events.counts.items())) or 'none'}{' (error: ' + events.error + ')' if events.error else ''} |",
         "",
-        f"Desktop notifications: the app's policy (`src-tauri/src/notify.rs`, `Notifier::decide`) shows at most one notification per kind per `notifications.min_interval_secs` = {min_interval} s, so over this {dur:.0f} s run at most {int(dur // min_interval) + 1} failover and {int(dur // min_interval) + 1} recovered notification(s) could show, against {events.counts.get('failover', 0)} failover and {events.counts.get('recovered', 0)} recovered events. (That function lives in the GUI binary crate and cannot be called from a bench binary without the GUI dependencies, so the bound is computed from the setting, not by calling it.)",
+        f"Desktop notifications: `switchyard-bench notices` applied the tray app's own policy (`switchyard_core::notify_policy`: one notification per kind per `notifications.min_interval_secs` = {notified['min_interval_secs']} s) to the live event stream for {notified['seconds']:.0f} s: it admitted {', '.join(f'{k} {v}' for k, v in sorted(notified['notifications'].items())) or 'none'} notification(s) for {', '.join(f'{k} {v}' for k, v in sorted(notified['events'].items()) if k in ('failover', 'recovered', 'all_down', 'key_problem', 'budget_exceeded')) or 'no'} event(s).",
         "",
         f"**Verdict:** {'0 lost, 0 duplicated, 0 malformed, 0 errors' if failures == 0 else f'{failures} FAILED requests (see above)'}.",
     ]
     if res["first_errors"]:
         md += ["", "First errors:", ""] + [f"- `{e}`" for e in res["first_errors"]]
     args.out.write_text("\n".join(md) + "\n")
-    (work / "soak.json").write_text(json.dumps({"res": {k: (dict(v) if isinstance(v, Counter) else v) for k, v in res.items()}, "rss": sampler.samples, "events": dict(events.counts), "switches": flapper.switches}, indent=1))
+    (work / "soak.json").write_text(json.dumps({"res": {k: (dict(v) if isinstance(v, Counter) else v) for k, v in res.items()}, "rss": sampler.samples, "events": dict(events.counts), "notices": notified, "switches": flapper.switches}, indent=1))
     log(f"ok {res['ok']} / {args.requests}, failures {failures}; wrote {args.out}")
     return 0 if failures == 0 else 1
 

@@ -2,9 +2,8 @@
 //! rate-limited per kind), and showing them ([`show`]) without ever taking the app down when
 //! the system has no notification service.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::FixedOffset;
 use switchyard_core::config::Config;
@@ -14,20 +13,8 @@ use switchyard_core::Event;
 use crate::i18n::{reason, t, tf, Lang, Text};
 use crate::tray_model::clock;
 
-/// The kinds of notification, each with its own switch in `config.notifications`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// Traffic moved to a backup.
-    Failover,
-    /// Traffic returned to a higher-priority provider.
-    Recovered,
-    /// Nothing could serve.
-    AllDown,
-    /// A key was refused or is missing.
-    KeyProblem,
-    /// A provider went over a budget.
-    Budget,
-}
+pub use switchyard_core::notify_policy::Kind;
+use switchyard_core::notify_policy::NotifyPolicy;
 
 /// A notification to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,32 +27,11 @@ pub struct Notice {
     pub body: String,
 }
 
-/// Remembers when each kind was last shown, so a flapping provider makes no storm.
+/// Decides with the engine's notification policy (switches and `min_interval_secs`, so a
+/// flapping provider makes no storm) and renders what it admits.
 #[derive(Debug, Default)]
 pub struct Notifier {
-    last: HashMap<Kind, Instant>,
-}
-
-fn kind_of(ev: &Event) -> Option<Kind> {
-    match ev {
-        Event::Failover { .. } => Some(Kind::Failover),
-        Event::Recovered { .. } => Some(Kind::Recovered),
-        Event::AllDown { .. } => Some(Kind::AllDown),
-        Event::KeyProblem { .. } => Some(Kind::KeyProblem),
-        Event::BudgetExceeded { .. } => Some(Kind::Budget),
-        _ => None,
-    }
-}
-
-fn enabled(cfg: &Config, kind: Kind) -> bool {
-    let n = &cfg.notifications;
-    match kind {
-        Kind::Failover => n.failover,
-        Kind::Recovered => n.recovered,
-        Kind::AllDown => n.all_down,
-        Kind::KeyProblem => n.key_problem,
-        Kind::Budget => n.budget,
-    }
+    policy: NotifyPolicy,
 }
 
 /// The words for an event (no switches, no rate limit).
@@ -75,7 +41,7 @@ pub fn render(ev: &Event, cfg: &Config, lang: Lang, tz: &FixedOffset) -> Option<
             .map(|p| p.display_name().to_string())
             .unwrap_or_else(|| id.to_string())
     };
-    let kind = kind_of(ev)?;
+    let kind = Kind::of(ev)?;
     let (title, body) = match ev {
         Event::Failover {
             from,
@@ -174,24 +140,8 @@ impl Notifier {
         tz: &FixedOffset,
         now: Instant,
     ) -> Option<Notice> {
-        let kind = kind_of(ev)?;
-        if !enabled(cfg, kind) {
-            return None;
-        }
-        // The engine announces each budget once per period already: no rate limit on top,
-        // so a second provider's budget is not swallowed.
-        let gap = match kind {
-            Kind::Budget => Duration::ZERO,
-            _ => Duration::from_secs(cfg.notifications.min_interval_secs),
-        };
-        if let Some(last) = self.last.get(&kind) {
-            if now.saturating_duration_since(*last) < gap {
-                return None;
-            }
-        }
-        let notice = render(ev, cfg, lang, tz)?;
-        self.last.insert(kind, now);
-        Some(notice)
+        self.policy.admit(ev, cfg, now)?;
+        render(ev, cfg, lang, tz)
     }
 }
 
@@ -230,6 +180,7 @@ pub fn show_async(title: String, body: String) {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+    use std::time::Duration;
     use switchyard_core::config::{Credential, Provider};
     use switchyard_core::FailoverReason;
 

@@ -5,6 +5,7 @@
 //! are the pieces, for ad-hoc use.
 
 mod load;
+mod notices;
 mod passthrough;
 mod procs;
 mod stats;
@@ -107,6 +108,16 @@ enum Cmd {
         #[arg(long)]
         upstream: String,
     },
+    /// Count the desktop notifications the app's policy would show for a running Switchyard's
+    /// events (until stdin closes), as JSON.
+    Notices {
+        /// Base URL, `http://127.0.0.1:PORT` (loopback only).
+        #[arg(long)]
+        url: String,
+        /// Stop after this many seconds at the latest.
+        #[arg(long, default_value_t = 600)]
+        max_secs: u64,
+    },
     /// Print VmRSS / VmHWM / threads of a process as JSON.
     Rss {
         /// Process id.
@@ -171,6 +182,20 @@ fn run(cli: Cli) -> Result<(), String> {
             spec.max_duration = Duration::from_secs(max_secs.clamp(1, 600));
             let r = load::run(&spec)?;
             let json = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
+            println!("{json}");
+            Ok(())
+        }
+        Cmd::Notices { url, max_secs } => {
+            load::parse_url(&url)?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let counts = rt.block_on(notices::run(
+                url.trim_end_matches('/'),
+                Duration::from_secs(max_secs.clamp(1, 3600)),
+            ))?;
+            let json = serde_json::to_string_pretty(&counts).map_err(|e| e.to_string())?;
             println!("{json}");
             Ok(())
         }

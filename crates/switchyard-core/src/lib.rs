@@ -16,6 +16,7 @@ pub mod events;
 pub mod fuzzing;
 pub mod glob;
 pub mod integrations;
+pub mod notify_policy;
 pub mod presets;
 pub mod protocol;
 pub mod routing;
