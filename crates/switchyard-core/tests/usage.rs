@@ -203,6 +203,9 @@ async fn budget_crossed_mid_stream_is_counted_and_the_next_request_skips() {
     assert_eq!(s["providers"][1]["over_budget"], Value::Null);
     assert_eq!(s["current_provider"], "p1", "the status passes over it too");
     assert_eq!(s["status"], "degraded");
+    let h = e.get("/v1/health").await.json();
+    assert_eq!(h["providers"]["p0"], "over_budget", "{h}");
+    assert_eq!(h["providers"]["p1"], "available", "{h}");
 
     // Once every provider is over budget the client gets an Anthropic-shaped error saying so.
     let mut cfg = (*e.sy.config()).clone();

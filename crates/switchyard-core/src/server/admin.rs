@@ -60,7 +60,7 @@ pub async fn health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
         .iter()
         .map(|p| {
             json!({
-                "id": p.status.id, "name": p.status.name, "state": p.status.state,
+                "id": p.status.id, "name": p.status.name, "state": health_state(p),
                 "current": s.current_provider.as_deref() == Some(p.status.id.as_str()),
             })
         })
@@ -73,13 +73,22 @@ pub async fn health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
     }))
 }
 
+/// A provider's state for the health routes: an available provider over its budget is skipped
+/// like a cooling one, so it says `over_budget`.
+fn health_state(p: &crate::engine::ProviderView) -> &'static str {
+    match (p.status.state, p.over_budget) {
+        ("available", Some(_)) => "over_budget",
+        (state, _) => state,
+    }
+}
+
 /// `GET /v1/health`: the seed-compatible shape.
 pub async fn v1_health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
     let s = e.status();
     let providers: serde_json::Map<_, _> = s
         .providers
         .iter()
-        .map(|p| (p.status.id.clone(), json!(p.status.state)))
+        .map(|p| (p.status.id.clone(), json!(health_state(p))))
         .collect();
     Json(json!({
         "status": s.status,
