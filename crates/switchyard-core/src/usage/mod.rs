@@ -205,14 +205,26 @@ impl Usage {
         let day = at.date_naive();
         {
             let mut st = self.state.lock();
-            st.days
-                .entry(day)
-                .or_default()
-                .entry(provider.to_string())
-                .or_default()
-                .entry(upstream_model.to_string())
-                .or_default()
-                .add(&c);
+            let by_provider = st.days.entry(day).or_default();
+            if !by_provider.contains_key(provider) {
+                by_provider.insert(provider.to_string(), BTreeMap::new());
+            }
+            if let Some(models) = by_provider.get_mut(provider) {
+                // A client sending ever-new model names must not grow the ledger (and
+                // usage.json) without bound: past the cap they are counted together.
+                let key =
+                    if models.contains_key(upstream_model) || models.len() < MAX_MODELS_PER_DAY {
+                        upstream_model
+                    } else {
+                        OTHER_MODELS
+                    };
+                match models.get_mut(key) {
+                    Some(counts) => counts.add(&c),
+                    None => {
+                        models.insert(key.to_string(), c.clone());
+                    }
+                }
+            }
         }
         self.dirty.store(true, Ordering::Release);
         match cfg.provider(provider) {
@@ -297,6 +309,13 @@ impl Usage {
 }
 
 type Days = BTreeMap<NaiveDate, BTreeMap<String, BTreeMap<String, Counts>>>;
+
+/// Distinct upstream models kept per provider and day; further ones are counted under
+/// [`OTHER_MODELS`].
+pub const MAX_MODELS_PER_DAY: usize = 100;
+
+/// Where the models past [`MAX_MODELS_PER_DAY`] are counted.
+pub const OTHER_MODELS: &str = "(other models)";
 
 /// Spent by a provider in the period containing `today`, USD.
 fn spent_in(days: &Days, provider: &str, period: Period, today: NaiveDate) -> f64 {

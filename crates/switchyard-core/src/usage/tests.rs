@@ -156,3 +156,32 @@ fn file_round_trip_and_pruning() {
     assert!(dir.join("usage.json.corrupt").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ever_new_model_names_are_capped_per_provider_and_day() {
+    let u = Usage::open(None);
+    let c = cfg(provider("a", None, None));
+    for i in 0..MAX_MODELS_PER_DAY + 50 {
+        u.record(&c, "a", &format!("model-{i}"), tokens(1), at(2026, 5, 1, 0));
+    }
+    u.record(&c, "a", "model-0", tokens(1), at(2026, 5, 1, 0));
+    let r = u.report(&c, 1, at(2026, 5, 1, 1));
+    assert_eq!(
+        r.totals.requests,
+        MAX_MODELS_PER_DAY as u64 + 51,
+        "nothing is lost"
+    );
+    assert_eq!(r.rows.len(), MAX_MODELS_PER_DAY + 1);
+    let other = r
+        .rows
+        .iter()
+        .find(|row| row.model == OTHER_MODELS)
+        .expect("the overflow row");
+    assert_eq!(other.counts.requests, 50);
+    let first = r
+        .rows
+        .iter()
+        .find(|row| row.model == "model-0")
+        .expect("kept");
+    assert_eq!(first.counts.requests, 2, "a known model keeps its own row");
+}
