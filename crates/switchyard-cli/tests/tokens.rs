@@ -32,21 +32,8 @@ async fn tokens_add_list_remove() {
         ..Config::default()
     };
     cfg.providers.push(Provider {
-        id: "a".into(),
-        name: None,
-        kind: ProviderKind::Anthropic,
-        base_url: "http://127.0.0.1:9".into(),
         credential: Credential::Passthrough,
-        auth_scheme: Default::default(),
-        enabled: true,
-        models: Default::default(),
-        quirks: Default::default(),
-        weight: 1,
-        proxy: None,
-        keys: 1,
-        budget_daily_usd: None,
-        budget_monthly_usd: None,
-        context_window: None,
+        ..Provider::new("a", ProviderKind::Anthropic, "http://127.0.0.1:9")
     });
     let store = Arc::new(MemoryStore::default());
     let sy = Switchyard::start(StartOptions {

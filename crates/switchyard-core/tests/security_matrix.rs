@@ -119,23 +119,7 @@ async fn lan_server() -> (switchyard_core::Handle, switchyard_mock::MockHandle) 
         ..Config::default()
     };
     cfg.security.access_token = Some(Credential::Keychain);
-    let mut p = config::Provider {
-        id: "p0".into(),
-        name: None,
-        kind: ProviderKind::Anthropic,
-        base_url: mock.base_url(),
-        credential: Credential::Keychain,
-        auth_scheme: Default::default(),
-        enabled: true,
-        models: Default::default(),
-        quirks: Default::default(),
-        weight: 1,
-        proxy: None,
-        keys: 1,
-        budget_daily_usd: None,
-        budget_monthly_usd: None,
-        context_window: None,
-    };
+    let mut p = config::Provider::new("p0", ProviderKind::Anthropic, mock.base_url());
     p.name = Some("LAN provider".into());
     cfg.providers.push(p);
     let h = Switchyard::start(StartOptions {
@@ -529,21 +513,8 @@ async fn keys_never_appear_in_logs_answers_files_or_errors() {
         ("b", ProviderKind::Openai, &mock_b),
     ] {
         cfg.providers.push(config::Provider {
-            id: id.into(),
-            name: None,
-            kind,
-            base_url: m.base_url(),
-            credential: Credential::Keychain,
-            auth_scheme: Default::default(),
-            enabled: true,
             models: config::ModelMap(vec![("*".into(), "m".into())]),
-            quirks: Default::default(),
-            weight: 1,
-            proxy: None,
-            keys: 1,
-            budget_daily_usd: None,
-            budget_monthly_usd: None,
-            context_window: None,
+            ..config::Provider::new(id, kind, m.base_url())
         });
     }
     std::fs::write(&path, config::edit::new_file(&cfg).expect("toml")).expect("write");

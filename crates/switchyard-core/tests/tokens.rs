@@ -32,23 +32,11 @@ async fn start(tweak: impl FnOnce(&mut Config)) -> T {
         listen: "127.0.0.1:0".parse().expect("addr"),
         ..Config::default()
     };
-    cfg.providers.push(Provider {
-        id: "p0".into(),
-        name: None,
-        kind: ProviderKind::Anthropic,
-        base_url: mock.base_url(),
-        credential: Credential::Keychain,
-        auth_scheme: Default::default(),
-        enabled: true,
-        models: Default::default(),
-        quirks: Default::default(),
-        weight: 1,
-        proxy: None,
-        keys: 1,
-        budget_daily_usd: None,
-        budget_monthly_usd: None,
-        context_window: None,
-    });
+    cfg.providers.push(Provider::new(
+        "p0",
+        ProviderKind::Anthropic,
+        mock.base_url(),
+    ));
     cfg.security.local_without_token = false;
     tweak(&mut cfg);
     let dir = std::env::temp_dir().join(format!(
@@ -367,21 +355,8 @@ async fn another_machine_needs_a_named_token_and_gets_its_rate() {
         ..Config::default()
     };
     cfg.providers.push(Provider {
-        id: "p0".into(),
-        name: None,
-        kind: ProviderKind::Anthropic,
-        base_url: mock.base_url(),
         credential: Credential::None,
-        auth_scheme: Default::default(),
-        enabled: true,
-        models: Default::default(),
-        quirks: Default::default(),
-        weight: 1,
-        proxy: None,
-        keys: 1,
-        budget_daily_usd: None,
-        budget_monthly_usd: None,
-        context_window: None,
+        ..Provider::new("p0", ProviderKind::Anthropic, mock.base_url())
     });
     cfg.security.tokens.push(ClientToken {
         name: "desk".into(),

@@ -485,6 +485,29 @@ pub enum ThinkingStyle {
 }
 
 impl Provider {
+    /// A provider with every optional setting at its default: key from the keychain, `x-api-key`
+    /// auth, enabled, no model mapping, no quirks, weight 1, one key, no proxy, no budget.
+    /// Change what differs with struct update syntax: `Provider { credential, ..Provider::new(…) }`.
+    pub fn new(id: impl Into<String>, kind: ProviderKind, base_url: impl Into<String>) -> Self {
+        Provider {
+            id: id.into(),
+            name: None,
+            kind,
+            base_url: base_url.into(),
+            credential: Credential::default(),
+            auth_scheme: AuthScheme::default(),
+            enabled: true,
+            models: ModelMap::default(),
+            quirks: Quirks::default(),
+            weight: 1,
+            proxy: None,
+            keys: 1,
+            budget_daily_usd: None,
+            budget_monthly_usd: None,
+            context_window: None,
+        }
+    }
+
     /// The name to show a person.
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)

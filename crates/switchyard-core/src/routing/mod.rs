@@ -343,7 +343,7 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Credential, ModelMap, Provider, ProviderKind};
+    use crate::config::{Credential, Provider, ProviderKind};
     use crate::events::FailoverReason;
     use std::time::Duration;
 
@@ -352,21 +352,8 @@ mod tests {
             providers: ids
                 .iter()
                 .map(|id| Provider {
-                    id: id.to_string(),
-                    name: None,
-                    kind: ProviderKind::Anthropic,
-                    base_url: "http://x".into(),
                     credential: Credential::None,
-                    auth_scheme: Default::default(),
-                    enabled: true,
-                    models: ModelMap::default(),
-                    quirks: Default::default(),
-                    weight: 1,
-                    proxy: None,
-                    keys: 1,
-                    budget_daily_usd: None,
-                    budget_monthly_usd: None,
-                    context_window: None,
+                    ..Provider::new(*id, ProviderKind::Anthropic, "http://x")
                 })
                 .collect(),
             ..Config::default()

@@ -1,24 +1,13 @@
 use super::*;
-use crate::config::{Credential, ModelMap, ProviderKind};
+use crate::config::{Credential, ProviderKind};
 use chrono::TimeZone;
 
 fn provider(id: &str, daily: Option<f64>, monthly: Option<f64>) -> Provider {
     Provider {
-        id: id.into(),
-        name: None,
-        kind: ProviderKind::Anthropic,
-        base_url: "http://x".into(),
         credential: Credential::None,
-        auth_scheme: Default::default(),
-        enabled: true,
-        models: ModelMap::default(),
-        quirks: Default::default(),
-        weight: 1,
-        proxy: None,
-        keys: 1,
         budget_daily_usd: daily,
         budget_monthly_usd: monthly,
-        context_window: None,
+        ..Provider::new(id, ProviderKind::Anthropic, "http://x")
     }
 }
 

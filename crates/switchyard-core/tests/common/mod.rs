@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchyard_core::config::{Config, Credential, ModelMap, Provider, ProviderKind};
+use switchyard_core::config::{Config, Credential, Provider, ProviderKind};
 use switchyard_core::secrets::{MemoryStore, Secret, SecretStore};
 use switchyard_core::{Event, Handle, StartOptions, Switchyard};
 use switchyard_mock::{MockHandle, MockUpstream};
@@ -44,21 +44,9 @@ pub async fn env_with(n: usize, tweak: impl FnOnce(&mut Config)) -> Env {
             Credential::Keychain
         };
         providers.push(Provider {
-            id,
             name: Some(format!("Provider {i}")),
-            kind: ProviderKind::Anthropic,
-            base_url: m.base_url(),
             credential,
-            auth_scheme: Default::default(),
-            enabled: true,
-            models: ModelMap::default(),
-            quirks: Default::default(),
-            weight: 1,
-            proxy: None,
-            keys: 1,
-            budget_daily_usd: None,
-            budget_monthly_usd: None,
-            context_window: None,
+            ..Provider::new(id, ProviderKind::Anthropic, m.base_url())
         });
     }
     let mut config = Config {
