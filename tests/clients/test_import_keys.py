@@ -11,6 +11,7 @@ import pty
 import select
 import shutil
 import subprocess
+import termios
 import time
 
 import pytest
@@ -64,7 +65,13 @@ class Tty:
                 assert chunk, f"the CLI ended before {text!r}:\n{self.out}"
                 self.out += chunk.decode(errors="replace")
 
-    def send(self, line: str) -> None:
+    def send_secret(self, line: str, timeout: float = 10) -> None:
+        """Type a line at a hidden prompt, as a person would: once the program has turned the
+        terminal's echo off (the prompt text can reach us a moment before that happens)."""
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self.fd)[3] & termios.ECHO:
+            assert time.monotonic() < deadline, f"echo never turned off:\n{self.out}"
+            time.sleep(0.01)
         os.write(self.fd, (line + "\n").encode())
 
     def wait(self) -> int:
@@ -94,9 +101,9 @@ def test_import_prompts_for_each_missing_key_and_stores_it(tmp_path) -> None:
         # --url to a closed port: telling a running instance to re-read keys is best effort.
         tty = Tty(["providers", "import", str(shared), "--config", str(cfg), "--url", "http://127.0.0.1:9"])
         tty.read_until("Key for imported-a (input hidden; empty to skip): ")
-        tty.send(KEY)
+        tty.send_secret(KEY)
         tty.read_until("Key for imported-b (input hidden; empty to skip): ")
-        tty.send("")
+        tty.send_secret("")
         code = tty.wait()
         assert code == 0, tty.out
         assert KEY not in tty.out, "the key was echoed"
