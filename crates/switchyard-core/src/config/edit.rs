@@ -6,7 +6,8 @@ use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 use super::schema::{Config, Provider};
 use super::ConfigError;
 
-fn err(message: impl Into<String>) -> ConfigError {
+/// A config-edit failure (not tied to a line: the edit is refused before anything is written).
+pub(super) fn err(message: impl Into<String>) -> ConfigError {
     ConfigError {
         file: None,
         line: None,
@@ -15,24 +16,47 @@ fn err(message: impl Into<String>) -> ConfigError {
     }
 }
 
-fn providers_mut(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, ConfigError> {
-    if doc.get("providers").is_none() {
-        doc.insert("providers", Item::ArrayOfTables(ArrayOfTables::new()));
-    }
-    doc.get_mut("providers")
-        .and_then(Item::as_array_of_tables_mut)
-        .ok_or_else(|| err("`providers` must be written as [[providers]] tables to be edited"))
+/// The user's file as an editable document.
+pub(super) fn parse(text: &str) -> Result<DocumentMut, ConfigError> {
+    text.parse()
+        .map_err(|e| err(format!("not valid TOML: {e}")))
 }
 
-fn provider_table(p: &Provider) -> Result<Table, ConfigError> {
-    // Serialise through the schema so the table holds exactly what the loader reads back.
-    let text = toml::to_string(p).map_err(|e| err(format!("cannot serialise provider: {e}")))?;
+/// The `[[key]]` array of tables, created when missing.
+pub(super) fn array_mut<'d>(
+    doc: &'d mut DocumentMut,
+    key: &str,
+) -> Result<&'d mut ArrayOfTables, ConfigError> {
+    if doc.get(key).is_none() {
+        doc.insert(key, Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    doc.get_mut(key)
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| {
+            err(format!(
+                "`{key}` must be written as [[{key}]] tables to be edited"
+            ))
+        })
+}
+
+fn providers_mut(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, ConfigError> {
+    array_mut(doc, "providers")
+}
+
+/// `value` as a table, serialised through the schema so it holds exactly what the loader
+/// reads back; `what` names it in errors.
+pub(super) fn table_of<T: serde::Serialize>(value: &T, what: &str) -> Result<Table, ConfigError> {
+    let text = toml::to_string(value).map_err(|e| err(format!("cannot serialise {what}: {e}")))?;
     let doc: DocumentMut = text
         .parse()
-        .map_err(|e| err(format!("cannot re-read provider: {e}")))?;
+        .map_err(|e| err(format!("cannot re-read {what}: {e}")))?;
     let mut t = doc.as_table().clone();
     clear_positions(&mut t);
     Ok(t)
+}
+
+fn provider_table(p: &Provider) -> Result<Table, ConfigError> {
+    table_of(p, "provider")
 }
 
 /// Forget where tables stood in the document they came from, so they render right after
@@ -57,9 +81,7 @@ pub fn new_file(cfg: &Config) -> Result<String, ConfigError> {
 
 /// Append a provider (lowest priority).
 pub fn add_provider(text: &str, p: &Provider) -> Result<String, ConfigError> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let mut doc = parse(text)?;
     let arr = providers_mut(&mut doc)?;
     if arr
         .iter()
@@ -88,9 +110,7 @@ fn index_of(arr: &ArrayOfTables, id: &str) -> Result<usize, ConfigError> {
 
 /// Remove a provider.
 pub fn remove_provider(text: &str, id: &str) -> Result<String, ConfigError> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let mut doc = parse(text)?;
     let arr = providers_mut(&mut doc)?;
     let i = index_of(arr, id)?;
     arr.remove(i);
@@ -99,9 +119,7 @@ pub fn remove_provider(text: &str, id: &str) -> Result<String, ConfigError> {
 
 /// Move a provider to position `to` (0 = primary), clamped to the list.
 pub fn move_provider(text: &str, id: &str, to: usize) -> Result<String, ConfigError> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let mut doc = parse(text)?;
     let arr = providers_mut(&mut doc)?;
     let from = index_of(arr, id)?;
     let mut tables: Vec<Table> = arr.iter().cloned().collect();
@@ -120,9 +138,7 @@ pub fn move_provider(text: &str, id: &str, to: usize) -> Result<String, ConfigEr
 
 /// Set how many keys a provider's pool holds (`keys = N`; 1 removes the line).
 pub fn set_provider_keys(text: &str, id: &str, n: u32) -> Result<String, ConfigError> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e| err(format!("not valid TOML: {e}")))?;
+    let mut doc = parse(text)?;
     let arr = providers_mut(&mut doc)?;
     let i = index_of(arr, id)?;
     let t = arr
@@ -136,7 +152,8 @@ pub fn set_provider_keys(text: &str, id: &str, n: u32) -> Result<String, ConfigE
     Ok(finish(doc))
 }
 
-fn finish(doc: DocumentMut) -> String {
+/// The edited document as file text, ending with a newline.
+pub(super) fn finish(doc: DocumentMut) -> String {
     let mut s = doc.to_string();
     if !s.ends_with('\n') {
         s.push('\n');

@@ -4,17 +4,9 @@
 
 use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
+use super::edit::err;
 use super::schema::Config;
 use super::ConfigError;
-
-fn err(message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        file: None,
-        line: None,
-        field: None,
-        message: message.into(),
-    }
-}
 
 /// `text` (the current file) rewritten to hold exactly `cfg`, keeping everything of the old
 /// file that still applies. Fails when `text` is not TOML or the merge would not read back

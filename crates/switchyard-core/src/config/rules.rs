@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
 
+use super::edit::{array_mut, err, finish, parse, table_of};
 use super::schema::{Config, Strategy};
 use super::ConfigError;
 
@@ -91,45 +92,12 @@ impl Rule {
     }
 }
 
-fn err(message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        file: None,
-        line: None,
-        field: None,
-        message: message.into(),
-    }
-}
-
-fn parse(text: &str) -> Result<DocumentMut, ConfigError> {
-    text.parse()
-        .map_err(|e| err(format!("not valid TOML: {e}")))
-}
-
-fn finish(doc: DocumentMut) -> String {
-    let mut s = doc.to_string();
-    if !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
-}
-
 fn rules_mut(doc: &mut DocumentMut) -> Result<&mut ArrayOfTables, ConfigError> {
-    if doc.get("rules").is_none() {
-        doc.insert("rules", Item::ArrayOfTables(ArrayOfTables::new()));
-    }
-    doc.get_mut("rules")
-        .and_then(Item::as_array_of_tables_mut)
-        .ok_or_else(|| err("`rules` must be written as [[rules]] tables to be edited"))
+    array_mut(doc, "rules")
 }
 
 fn rule_table(r: &Rule) -> Result<Table, ConfigError> {
-    let text = toml::to_string(r).map_err(|e| err(format!("cannot serialise rule: {e}")))?;
-    let doc: DocumentMut = text
-        .parse()
-        .map_err(|e| err(format!("cannot re-read rule: {e}")))?;
-    let mut t = doc.as_table().clone();
-    t.set_position(None);
-    Ok(t)
+    table_of(r, "rule")
 }
 
 fn check_index(arr: &ArrayOfTables, n: usize) -> Result<usize, ConfigError> {
@@ -205,11 +173,7 @@ pub fn set_sticky(text: &str, on: bool) -> Result<String, ConfigError> {
 /// Set a provider's `weight` (1, the default, removes the line).
 pub fn set_weight(text: &str, id: &str, weight: u32) -> Result<String, ConfigError> {
     let mut doc = parse(text)?;
-    let arr = doc
-        .get_mut("providers")
-        .and_then(Item::as_array_of_tables_mut)
-        .ok_or_else(|| err("`providers` must be written as [[providers]] tables to be edited"))?;
-    let t = arr
+    let t = array_mut(&mut doc, "providers")?
         .iter_mut()
         .find(|t| t.get("id").and_then(|v| v.as_str()) == Some(id))
         .ok_or_else(|| err(format!("no provider {id:?}")))?;
