@@ -66,17 +66,18 @@ pub(crate) fn record_usage(e: &Engine, provider: &str, upstream_model: &str, tok
 }
 
 /// Tokens of a non-streaming Anthropic-shaped answer body, split for billing.
+/// A typed pass over `usage` only (no JSON tree is built for the content).
 pub(crate) fn tokens_of_body(body: &[u8]) -> Tokens {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Some(f) = crate::upstream::classify::message_facts(body) else {
         return Tokens::default();
     };
-    let u = &v["usage"];
-    let (cache_read, cache_write) = crate::upstream::classify::cache_of(u);
     Tokens {
-        input: u["input_tokens"].as_u64().unwrap_or(0),
-        output: u["output_tokens"].as_u64().unwrap_or(0),
-        cache_read,
-        cache_write,
+        input: f
+            .input_tokens
+            .saturating_sub(f.cache_read_tokens + f.cache_write_tokens),
+        output: f.output_tokens,
+        cache_read: f.cache_read_tokens,
+        cache_write: f.cache_write_tokens,
     }
 }
 

@@ -65,6 +65,10 @@ pub struct MessageFacts<'a> {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Of the input tokens: read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Of the input tokens: written to the prompt cache.
+    pub cache_write_tokens: u64,
     /// The raw `model` value, a slice of the body.
     pub model: Option<&'a serde_json::value::RawValue>,
 }
@@ -104,48 +108,18 @@ pub fn message_facts(body: &[u8]) -> Option<MessageFacts<'_>> {
         b.kind.as_deref() == Some("text") && b.text.as_deref().is_none_or(|t| t.trim().is_empty())
     });
     let u = m.usage.unwrap_or_default();
+    let (cache_read_tokens, cache_write_tokens) = (
+        u.cache_read_input_tokens.unwrap_or(0),
+        u.cache_creation_input_tokens.unwrap_or(0),
+    );
     Some(MessageFacts {
         empty: no_content && u.output_tokens == 0,
-        input_tokens: u.input_tokens
-            + u.cache_read_input_tokens.unwrap_or(0)
-            + u.cache_creation_input_tokens.unwrap_or(0),
+        input_tokens: u.input_tokens + cache_read_tokens + cache_write_tokens,
         output_tokens: u.output_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
         model: m.model,
     })
-}
-
-/// Is a non-streaming Messages answer empty (no content and 0 output tokens)?
-pub fn is_empty_message(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Msg {
-        #[serde(default)]
-        content: Vec<serde_json::Value>,
-        #[serde(default)]
-        usage: Option<Usage>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Usage {
-        #[serde(default)]
-        output_tokens: u64,
-    }
-    let Ok(m) = serde_json::from_slice::<Msg>(body) else {
-        return false;
-    };
-    let no_content = m.content.iter().all(|b| {
-        b.get("type").and_then(|t| t.as_str()) == Some("text")
-            && b.get("text")
-                .and_then(|t| t.as_str())
-                .is_none_or(|t| t.trim().is_empty())
-    });
-    no_content && m.usage.is_none_or(|u| u.output_tokens == 0)
-}
-
-/// Input and output tokens of a non-streaming answer (input includes cache reads and writes).
-pub fn message_usage(body: &[u8]) -> (u64, u64) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (0, 0);
-    };
-    usage_of(&v["usage"])
 }
 
 /// Cache-read and cache-write input tokens of a `usage` object.
@@ -223,21 +197,22 @@ mod tests {
 
     #[test]
     fn empty_answers() {
-        assert!(is_empty_message(
+        let empty = |b: &[u8]| message_facts(b).is_some_and(|f| f.empty);
+        assert!(empty(
             br#"{"content":[],"usage":{"input_tokens":5,"output_tokens":0}}"#
         ));
-        assert!(is_empty_message(
+        assert!(empty(
             br#"{"content":[{"type":"text","text":""}],"usage":{"output_tokens":0}}"#
         ));
-        assert!(!is_empty_message(
+        assert!(!empty(
             br#"{"content":[{"type":"text","text":"hi"}],"usage":{"output_tokens":1}}"#
         ));
-        assert!(!is_empty_message(br#"{"content":[{"type":"tool_use","id":"t","name":"n","input":{}}],"usage":{"output_tokens":0}}"#));
-        assert_eq!(
-            message_usage(
-                br#"{"usage":{"input_tokens":5,"cache_read_input_tokens":100,"output_tokens":7}}"#
-            ),
-            (105, 7)
-        );
+        assert!(!empty(br#"{"content":[{"type":"tool_use","id":"t","name":"n","input":{}}],"usage":{"output_tokens":0}}"#));
+        let f = message_facts(
+            br#"{"usage":{"input_tokens":5,"cache_read_input_tokens":100,"output_tokens":7}}"#,
+        )
+        .expect("facts");
+        assert_eq!((f.input_tokens, f.output_tokens), (105, 7));
+        assert_eq!((f.cache_read_tokens, f.cache_write_tokens), (100, 0));
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::time::{timeout, Instant};
 
 use super::anthropic::{error_chain, net_failure, read_limited, Attempt, MAX_ERROR_BODY};
-use super::classify::{error_reason, is_empty_message, message_usage};
+use super::classify::{error_reason, message_facts};
 use super::headers::{relay_back, Auth};
 use super::relay::{self, ByteStream};
 use super::{Answer, AnswerBody, FailedAnswer, Outcome};
@@ -387,7 +387,11 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
             )
         }
     };
-    if is_empty_message(&out) {
+    // One typed pass over the translated answer: emptiness and tokens together.
+    let (empty, input_tokens, output_tokens) = message_facts(&out)
+        .map(|f| (f.empty, f.input_tokens, f.output_tokens))
+        .unwrap_or((false, 0, 0));
+    if empty {
         return Outcome::Retry(
             failure(
                 FailoverReason::EmptyAnswer,
@@ -397,7 +401,6 @@ pub async fn attempt(a: Attempt<'_>) -> Outcome {
             None,
         );
     }
-    let (input_tokens, output_tokens) = message_usage(&out);
     relayed.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
