@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use switchyard_core::config::{rules as edit, Config, Rule, Strategy};
+use switchyard_core::config::{edit, Config, Rule, Strategy};
 
 use crate::providers::{edit_file, path_for};
 

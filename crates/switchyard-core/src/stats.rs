@@ -5,7 +5,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write;
 
-use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 
@@ -16,52 +15,7 @@ const BUCKETS: [f64; 14] = [
 /// How many finished requests the recent log keeps.
 pub const RECENT_CAPACITY: usize = 500;
 
-/// One finished request, as the request log shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RequestRecord {
-    /// When it started.
-    pub at: DateTime<Utc>,
-    /// Route (`messages`, `count_tokens`, `models`).
-    pub route: &'static str,
-    /// Model the client asked for.
-    pub model: String,
-    /// Provider that answered last (success or final error).
-    pub provider: Option<String>,
-    /// Model sent upstream.
-    pub upstream_model: Option<String>,
-    /// Status returned to the client.
-    pub status: u16,
-    /// Whole time, ms (for streams: until the stream ended).
-    pub latency_ms: f64,
-    /// Time to the first byte sent to the client, ms.
-    pub ttfb_ms: Option<f64>,
-    /// Streaming?
-    pub stream: bool,
-    /// Providers tried in order, with the outcome of each failed one.
-    pub attempts: Vec<AttemptRecord>,
-    /// Input tokens (incl. cache) reported by the upstream.
-    pub input_tokens: u64,
-    /// Output tokens reported by the upstream.
-    pub output_tokens: u64,
-    /// An error text, when the request failed.
-    pub error: Option<String>,
-    /// The scenario rule that chose the provider, if one matched.
-    pub rule: Option<String>,
-    /// Answered from the response cache (no upstream call, no cost).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub cache_hit: bool,
-}
-
-/// One provider tried for a request.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AttemptRecord {
-    /// Provider id.
-    pub provider: String,
-    /// Upstream status, if one came.
-    pub status: Option<u16>,
-    /// Why it failed; `None` for the attempt that answered.
-    pub failure: Option<String>,
-}
+pub use crate::events::{AttemptRecord, RequestRecord};
 
 #[derive(Default)]
 struct ProviderCounters {

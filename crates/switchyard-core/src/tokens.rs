@@ -9,40 +9,18 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::Config;
+pub use crate::config::{valid_token_name as valid_name, ClientToken};
 use crate::secrets::{Secret, SecretStore};
 
 /// The secret-store user of a token's value is this prefix + the token's name.
 pub const SECRET_PREFIX: &str = "token:";
 
-/// A named client token, as written in the config (`[[security.tokens]]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientToken {
-    /// 1-64 characters of a-z, 0-9, `-` and `_`.
-    pub name: String,
-    /// Requests per minute this token may make (absent or 0: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_per_minute: Option<u32>,
-    /// When the token was created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<DateTime<Utc>>,
-}
-
 /// The secret-store user holding `name`'s value.
 pub fn secret_name(name: &str) -> String {
     format!("{SECRET_PREFIX}{name}")
-}
-
-/// Is `name` usable as a token name?
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// A fresh token value: `syt_` and 48 hex digits (192 random bits from the OS).

@@ -228,7 +228,7 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             Seg::Index(i),
             Seg::Key("name".into()),
         ];
-        if !crate::tokens::valid_name(&t.name) {
+        if !super::schema::valid_token_name(&t.name) {
             let msg = format!(
                 "token name {:?} must be 1-64 characters of a-z, 0-9, - and _",
                 t.name
@@ -296,7 +296,7 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             }
         }
         if let Some(proxy) = &prov.proxy {
-            if let Err(e) = crate::upstream::outbound::parse(proxy, Some(&prov.id)) {
+            if let Err(e) = super::proxy::parse(proxy, Some(&prov.id)) {
                 return Err(cx.error(&p(i, "proxy"), e.to_string()));
             }
         }
@@ -335,7 +335,7 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
         }
     }
     if let Some(proxy) = &config.network.proxy {
-        if let Err(e) = crate::upstream::outbound::parse(proxy, None) {
+        if let Err(e) = super::proxy::parse(proxy, None) {
             return Err(cx.error(
                 &[Seg::Key("network".into()), Seg::Key("proxy".into())],
                 e.to_string(),
@@ -376,15 +376,31 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             format!("unknown language {:?}: use \"en\" or \"zh-CN\" (or leave it out for the system language)", config.ui.language),
         ));
     }
-    match crate::usage::validate(config) {
-        Ok(()) => {}
-        Err(crate::usage::Invalid::Price(pat, msg)) => {
-            let mut path = vec![Seg::Key("prices".into())];
-            path.extend(pat.map(Seg::Key));
-            return Err(cx.error(&path, msg));
+    for (pat, price) in &config.prices {
+        if pat.trim().is_empty() {
+            return Err(cx.error(
+                &[Seg::Key("prices".into())],
+                "model patterns must not be empty",
+            ));
         }
-        Err(crate::usage::Invalid::Provider(i, field, msg)) => {
-            return Err(cx.error(&p(i, field), msg))
+        if !price.is_valid() {
+            return Err(cx.error(
+                &[Seg::Key("prices".into()), Seg::Key(pat.clone())],
+                "prices must be numbers >= 0 (USD per million tokens)",
+            ));
+        }
+    }
+    for (i, prov) in config.providers.iter().enumerate() {
+        for (field, v) in [
+            ("budget_daily_usd", prov.budget_daily_usd),
+            ("budget_monthly_usd", prov.budget_monthly_usd),
+        ] {
+            if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+                return Err(cx.error(
+                    &p(i, field),
+                    format!("{field} must be a number of USD greater than 0 (leave it out for no budget)"),
+                ));
+            }
         }
     }
     let c = &config.cache;

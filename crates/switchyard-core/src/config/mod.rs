@@ -8,7 +8,7 @@ pub mod edit;
 mod load;
 mod merge;
 pub mod portable;
-pub mod rules;
+pub mod proxy;
 mod save;
 mod schema;
 pub mod watch;
@@ -17,6 +17,5 @@ pub use load::{
     default_config_path, load_file, parse_str, validate, ConfigError, Loaded, MAX_KEYS,
 };
 pub use merge::update_document;
-pub use rules::Rule;
 pub use save::{save_atomic, write_atomic, SaveError};
 pub use schema::*;

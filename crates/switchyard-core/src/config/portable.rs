@@ -227,9 +227,7 @@ pub fn missing_keys<'a>(
     ids.into_iter()
         .filter_map(|id| cfg.provider(id))
         .filter(|p| matches!(p.credential, Credential::Keychain))
-        .flat_map(|p| {
-            (0..p.keys.max(1) as usize).map(|slot| crate::routing::keys::slot_name(&p.id, slot))
-        })
+        .flat_map(|p| (0..p.keys.max(1) as usize).map(|slot| super::schema::slot_name(&p.id, slot)))
         .filter(|name| !matches!(store.get(name), Ok(Some(_))))
         .collect()
 }

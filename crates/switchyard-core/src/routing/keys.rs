@@ -16,15 +16,7 @@ use super::breaker::{
 use crate::config::{Config, Credential, Provider};
 use crate::events::FailoverReason;
 
-/// The secret-store name of a pool slot (0-based): `<id>` for the first key (as before pools
-/// existed), `<id>#2`, `<id>#3`, ... for the others.
-pub fn slot_name(provider: &str, slot: usize) -> String {
-    if slot == 0 {
-        provider.to_string()
-    } else {
-        format!("{provider}#{}", slot + 1)
-    }
-}
+pub use crate::config::slot_name;
 
 /// How many keys a provider's pool holds: `keys` for the keychain, the number of variables for
 /// `env:A,B,C`, 1 otherwise.

@@ -13,12 +13,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Provider};
 use crate::events::Event;
+
+pub use crate::config::Period;
 
 pub use prices::{Price, PriceSource, Tokens};
 pub use report::{BudgetState, UsageReport, UsageRow};
@@ -53,50 +55,6 @@ impl Counts {
         self.tokens.add(&o.tokens);
         self.cost_usd += o.cost_usd;
         self.unpriced += o.unpriced;
-    }
-}
-
-/// A budget period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    /// The UTC day.
-    Day,
-    /// The UTC calendar month.
-    Month,
-}
-
-impl Period {
-    /// The key of the period containing `day` (`2026-11-22` or `2026-11`).
-    pub fn key(self, day: NaiveDate) -> String {
-        match self {
-            Period::Day => day.format("%Y-%m-%d").to_string(),
-            Period::Month => day.format("%Y-%m").to_string(),
-        }
-    }
-
-    /// The first day of the period containing `day`.
-    pub fn start(self, day: NaiveDate) -> NaiveDate {
-        match self {
-            Period::Day => day,
-            Period::Month => day.with_day(1).unwrap_or(day),
-        }
-    }
-
-    /// Does `day` fall in the period containing `now`?
-    pub fn contains(self, now: NaiveDate, day: NaiveDate) -> bool {
-        match self {
-            Period::Day => day == now,
-            Period::Month => day.year() == now.year() && day.month() == now.month(),
-        }
-    }
-
-    /// The provider's limit for this period.
-    pub fn limit(self, p: &Provider) -> Option<f64> {
-        match self {
-            Period::Day => p.budget_daily_usd,
-            Period::Month => p.budget_monthly_usd,
-        }
     }
 }
 
@@ -396,50 +354,6 @@ pub(crate) async fn run_flusher(
             return;
         }
     }
-}
-
-/// Where a usage setting in the config is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invalid {
-    /// `[prices]`, optionally one entry.
-    Price(Option<String>, String),
-    /// A provider (by index) and its field.
-    Provider(usize, &'static str, String),
-}
-
-/// Check the `[prices]` table and the providers' budgets.
-pub fn validate(cfg: &Config) -> Result<(), Invalid> {
-    for (pat, price) in &cfg.prices {
-        if pat.trim().is_empty() {
-            return Err(Invalid::Price(
-                None,
-                "model patterns must not be empty".into(),
-            ));
-        }
-        if !price.is_valid() {
-            return Err(Invalid::Price(
-                Some(pat.clone()),
-                "prices must be numbers >= 0 (USD per million tokens)".into(),
-            ));
-        }
-    }
-    for (i, p) in cfg.providers.iter().enumerate() {
-        for (field, v) in [
-            ("budget_daily_usd", p.budget_daily_usd),
-            ("budget_monthly_usd", p.budget_monthly_usd),
-        ] {
-            if let Some(v) = v {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(Invalid::Provider(
-                        i,
-                        field,
-                        format!("{field} must be a number of USD greater than 0 (leave it out for no budget)"),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,23 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// USD per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Price {
-    /// Uncached input tokens.
-    #[serde(default)]
-    pub input: f64,
-    /// Output tokens (reasoning included).
-    #[serde(default)]
-    pub output: f64,
-    /// Input tokens read from the prompt cache.
-    #[serde(default)]
-    pub cache_read: f64,
-    /// Input tokens written to the prompt cache.
-    #[serde(default)]
-    pub cache_write: f64,
-}
+pub use crate::config::Price;
 
 /// Tokens of one request, split the way vendors bill them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,13 +48,6 @@ impl Price {
             + t.cache_read as f64 * self.cache_read
             + t.cache_write as f64 * self.cache_write)
             / 1_000_000.0
-    }
-
-    /// Every figure is a finite number >= 0.
-    pub fn is_valid(&self) -> bool {
-        [self.input, self.output, self.cache_read, self.cache_write]
-            .iter()
-            .all(|v| v.is_finite() && *v >= 0.0)
     }
 }
 

@@ -7,6 +7,18 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod budget;
+mod cache;
+mod price;
+mod rule;
+mod token;
+
+pub use budget::Period;
+pub use cache::CacheConfig;
+pub use price::Price;
+pub use rule::Rule;
+pub use token::{valid_token_name, ClientToken};
+
 /// The port Switchyard listens on when the config does not say.
 pub const DEFAULT_PORT: u16 = 3535;
 
@@ -40,16 +52,16 @@ pub struct Config {
     pub providers: Vec<Provider>,
     /// Scenario rules, tried in order; the first match picks the provider (see `rules.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<super::rules::Rule>,
+    pub rules: Vec<Rule>,
     /// Outbound network settings (the proxy every provider goes through).
     #[serde(default, skip_serializing_if = "Network::is_default")]
     pub network: Network,
     /// Upstream model name or glob -> USD per million tokens (overrides the built-in estimates).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub prices: std::collections::BTreeMap<String, crate::usage::Price>,
+    pub prices: std::collections::BTreeMap<String, Price>,
     /// The opt-in response cache.
-    #[serde(default, skip_serializing_if = "crate::cache::CacheConfig::is_default")]
-    pub cache: crate::cache::CacheConfig,
+    #[serde(default, skip_serializing_if = "CacheConfig::is_default")]
+    pub cache: CacheConfig,
 }
 
 /// Outbound network settings.
@@ -332,7 +344,7 @@ pub struct Security {
     /// Named client tokens (`[[security.tokens]]`), each with an optional rate limit; their
     /// values live in the secret store, never in this file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tokens: Vec<crate::tokens::ClientToken>,
+    pub tokens: Vec<ClientToken>,
 }
 
 impl Default for Security {
@@ -344,6 +356,16 @@ impl Default for Security {
             local_without_token: true,
             tokens: Vec::new(),
         }
+    }
+}
+
+/// The secret-store name of a pool slot (0-based): `<id>` for the first key (as before pools
+/// existed), `<id>#2`, `<id>#3`, ... for the others.
+pub fn slot_name(provider: &str, slot: usize) -> String {
+    if slot == 0 {
+        provider.to_string()
+    } else {
+        format!("{provider}#{}", slot + 1)
     }
 }
 

@@ -3,6 +3,10 @@
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 
+mod rules;
+
+pub use rules::{add_rule, move_rule, remove_rule, set_sticky, set_strategy, set_weight};
+
 use super::schema::{Config, Provider};
 use super::ConfigError;
 
