@@ -23,12 +23,13 @@ case "$MODE" in
     *) echo "usage: scripts/fuzz.sh smoke|long [TARGET...]" >&2; exit 2 ;;
 esac
 TARGETS=("$@")
-[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=(sse_parser openai_stream gemini_stream config_parser request_guard)
 
 CARGO_FUZZ="$ROOT/.tools/bin/cargo-fuzz"
 [ -x "$CARGO_FUZZ" ] || CARGO_FUZZ="$(command -v cargo-fuzz || true)"
 [ -n "$CARGO_FUZZ" ] || { echo "cargo-fuzz is missing: run scripts/setup-test-deps.sh" >&2; exit 1; }
 export RUSTC_BOOTSTRAP=1
+# Every target fuzz/Cargo.toml declares, unless some were named.
+[ "${#TARGETS[@]}" -gt 0 ] || mapfile -t TARGETS < <("$CARGO_FUZZ" fuzz list)
 
 say() { printf '[fuzz] %s\n' "$*"; }
 say "building the targets (cargo fuzz build -s none; the first build takes a few minutes)"

@@ -8,29 +8,7 @@ use switchyard_core::Status;
 
 use crate::i18n::{t, tf, Lang, Text};
 
-/// A provider's routing state, as the tray needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderState {
-    /// Can take requests.
-    Available,
-    /// Skipped until its cooldown ends.
-    CoolingDown,
-    /// Failing without a known end.
-    Unhealthy,
-    /// Turned off in the config.
-    Disabled,
-}
-
-impl ProviderState {
-    fn parse(s: &str) -> ProviderState {
-        match s {
-            "available" => ProviderState::Available,
-            "cooling_down" => ProviderState::CoolingDown,
-            "disabled" => ProviderState::Disabled,
-            _ => ProviderState::Unhealthy,
-        }
-    }
-}
+pub use switchyard_core::routing::ProviderState;
 
 /// One provider in a [`Snapshot`].
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +65,7 @@ impl Snapshot {
                     id: p.status.id.clone(),
                     name: p.status.name.clone(),
                     state: if p.status.enabled {
-                        ProviderState::parse(p.status.state)
+                        p.status.state
                     } else {
                         ProviderState::Disabled
                     },

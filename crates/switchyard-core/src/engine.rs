@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use crate::config::{self, Config, ConfigError, Credential};
 use crate::events::Event;
@@ -18,7 +18,7 @@ use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
 use crate::stats::{ProviderTotals, Stats};
 
 /// How long [`Handle::shutdown`] lets in-flight requests finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The keychain name of the client access token.
 pub const ACCESS_TOKEN_NAME: &str = "access-token";
@@ -177,8 +177,8 @@ pub struct Engine {
     pub(crate) access_token: ArcSwap<Option<Secret>>,
     pub(crate) usage: Arc<crate::usage::Usage>,
     pub(crate) cache: crate::cache::ResponseCache,
-    request_seq: AtomicU64,
-    nonce: u64,
+    pub(crate) request_seq: AtomicU64,
+    pub(crate) nonce: u64,
     /// Named client tokens: values and per-token rate limits.
     pub(crate) tokens: crate::tokens::Tokens,
 }
@@ -279,6 +279,54 @@ impl Engine {
         }
     }
 
+    /// Validate, save atomically with a backup, apply.
+    pub(crate) fn save_config(&self, cfg: Config) -> Result<(), ConfigError> {
+        config::validate(&cfg)?;
+        self.resolve_access_token(&cfg).map_err(|m| ConfigError {
+            file: None,
+            line: None,
+            field: Some("security.access_token".into()),
+            message: m,
+        })?;
+        let path = self
+            .config_path
+            .clone()
+            .or_else(config::default_config_path)
+            .ok_or_else(|| ConfigError {
+                file: None,
+                line: None,
+                field: None,
+                message: "no config path: set SWITCHYARD_CONFIG".into(),
+            })?;
+        // Keep the user's comments and layout when there is a file; write afresh otherwise (or
+        // when it cannot be merged — the previous file stays in `.bak` either way).
+        let merged = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|old| config::update_document(&old, &cfg).ok());
+        let text = match merged {
+            Some(t) => t,
+            None => {
+                let body = toml::to_string_pretty(&cfg).map_err(|err| ConfigError {
+                    file: Some(path.clone()),
+                    line: None,
+                    field: None,
+                    message: format!("cannot serialise the config: {err}"),
+                })?;
+                format!(
+                    "# Switchyard configuration (saved by Switchyard; the previous version is in {}.bak).\n\n{body}",
+                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                )
+            }
+        };
+        config::save_atomic(&path, text.as_bytes()).map_err(|err| ConfigError {
+            file: Some(path.clone()),
+            line: None,
+            field: None,
+            message: err.to_string(),
+        })?;
+        self.apply(cfg)
+    }
+
     /// Apply a validated config.
     pub(crate) fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
         config::validate(&cfg)?;
@@ -321,7 +369,9 @@ impl Engine {
         let current = match self.router.current(&cfg, now) {
             Some(c) if over(&c) => statuses
                 .iter()
-                .find(|s| s.enabled && s.state == "available" && !over(&s.id))
+                .find(|s| {
+                    s.enabled && s.state == crate::routing::ProviderState::Available && !over(&s.id)
+                })
                 .map(|s| s.id.clone()),
             c => c,
         };
@@ -460,296 +510,5 @@ impl Engine {
                 }
             })
             .collect()
-    }
-}
-
-/// Entry point.
-pub struct Switchyard;
-
-impl Switchyard {
-    /// Validate the config, bind the listener and start serving. Returns once listening.
-    pub async fn start(opts: StartOptions) -> Result<Handle, StartError> {
-        config::validate(&opts.config)?;
-        let addr = opts.listen_override.unwrap_or(opts.config.listen);
-        let needs_token = !addr.ip().is_loopback();
-        let no_token_msg = || {
-            StartError::AccessToken(format!(
-                "{addr} is reachable from other machines: create an access token first \
-                 (`switchyard tokens add <name>`, or set [security] access_token in the config)"
-            ))
-        };
-        if needs_token
-            && opts.config.security.access_token.is_none()
-            && opts.config.security.tokens.is_empty()
-        {
-            return Err(no_token_msg());
-        }
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => l,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                return Err(StartError::AddrInUse { addr })
-            }
-            Err(e) => return Err(StartError::Bind { addr, source: e }),
-        };
-        let listen = listener
-            .local_addr()
-            .map_err(|e| StartError::Bind { addr, source: e })?;
-        let (events, _) = broadcast::channel(256);
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-            ^ u64::from(std::process::id());
-        let secrets = Arc::new(CachedStore::new(opts.secrets));
-        let usage = Arc::new(crate::usage::Usage::open(opts.config_path.as_deref()));
-        let engine = Arc::new(Engine {
-            usage: usage.clone(),
-            cache: Default::default(),
-            client: ArcSwap::from_pointee(crate::upstream::outbound::Clients::build(
-                &opts.config,
-                secrets.as_ref(),
-            )),
-            config: ArcSwap::from_pointee(opts.config.clone()),
-            config_path: opts.config_path,
-            secrets,
-            router: Router::new(),
-            events,
-            stats: Stats::default(),
-            listen,
-            started_at: Utc::now(),
-            access_token: ArcSwap::from_pointee(None),
-            request_seq: AtomicU64::new(1),
-            nonce,
-            tokens: crate::tokens::Tokens::default(),
-        });
-        let token = engine
-            .resolve_access_token(&opts.config)
-            .map_err(StartError::AccessToken)?;
-        engine
-            .tokens
-            .load(&opts.config, &*engine.secrets)
-            .map_err(StartError::AccessToken)?;
-        if needs_token && token.is_none() && engine.tokens.usable() == 0 {
-            return Err(no_token_msg());
-        }
-        engine.access_token.store(Arc::new(token));
-
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let app = crate::server::app(engine.clone());
-        let mut rx = stop_rx.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.wait_for(|s| *s).await;
-            };
-            use axum::serve::ListenerExt;
-            // Without TCP_NODELAY a stream's second small write waits for the client's
-            // delayed ACK (~40 ms on Linux): every SSE chunk after the first would be late.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!("cannot set TCP_NODELAY: {e}");
-                }
-            });
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!("server stopped: {e}");
-            }
-        });
-        if let Some(path) = &engine.config_path {
-            // Stamp now, not when the task first runs, so an edit made right after start counts.
-            let stamp = config::watch::stamp(path);
-            tokio::spawn(watch_config(engine.clone(), stamp, stop_rx.clone()));
-        }
-        tokio::spawn(crate::server::probe::run(engine.clone(), stop_rx.clone()));
-        let flusher = tokio::spawn(crate::usage::run_flusher(usage, stop_rx.clone()));
-        tracing::info!(%listen, "switchyard listening");
-        Ok(Handle {
-            engine,
-            stop: Arc::new(stop_tx),
-            server: Arc::new(parking_lot::Mutex::new(Some(server))),
-            flusher: Arc::new(parking_lot::Mutex::new(Some(flusher))),
-        })
-    }
-}
-
-async fn watch_config(
-    engine: Arc<Engine>,
-    mut last: Option<config::watch::Stamp>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let Some(path) = engine.config_path.clone() else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let now = config::watch::stamp(&path);
-        if now == last {
-            continue;
-        }
-        last = now;
-        if now.is_none() {
-            continue;
-        }
-        let p = path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load_file(&p)).await;
-        match loaded {
-            Ok(Ok(cfg)) => {
-                if **engine.config.load() == cfg {
-                    continue;
-                }
-                match engine.apply(cfg) {
-                    Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
-                    Err(e) => {
-                        tracing::error!("config change rejected, keeping the running config: {e}");
-                        engine.emit(Event::ConfigError {
-                            message: e.to_string(),
-                        });
-                    }
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::error!("config change rejected, keeping the running config: {e}");
-                engine.emit(Event::ConfigError {
-                    message: e.to_string(),
-                });
-            }
-            Err(e) => tracing::error!("config reload task failed: {e}"),
-        }
-    }
-}
-
-/// The one way in for the desktop shell, the CLI and tests. Cheap to clone.
-#[derive(Clone)]
-pub struct Handle {
-    engine: Arc<Engine>,
-    stop: Arc<watch::Sender<bool>>,
-    server: Arc<parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>>,
-    flusher: Arc<parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Handle {
-    /// The address we listen on.
-    pub fn addr(&self) -> SocketAddr {
-        self.engine.listen
-    }
-
-    /// `http://ADDR` — what clients use as their base URL.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.engine.listen)
-    }
-
-    /// Current status.
-    pub fn status(&self) -> Status {
-        self.engine.status()
-    }
-
-    /// Pin a provider (`Some(id)`) or go back to automatic (`None`).
-    pub fn switch(&self, target: Option<&str>) -> Result<(), SwitchError> {
-        self.engine.switch(target)
-    }
-
-    /// Subscribe to engine events.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.engine.events.subscribe()
-    }
-
-    /// The running config.
-    pub fn config(&self) -> Arc<Config> {
-        self.engine.config.load_full()
-    }
-
-    /// Where the config lives, if it came from a file.
-    pub fn config_path(&self) -> Option<PathBuf> {
-        self.engine.config_path.clone()
-    }
-
-    /// Replace the running config (validated first; the listen address does not change
-    /// until restart).
-    pub fn reload(&self, cfg: Config) -> Result<(), ConfigError> {
-        self.engine.apply(cfg)
-    }
-
-    /// Validate, save atomically (with a backup) and apply.
-    pub fn save_config(&self, cfg: Config) -> Result<(), ConfigError> {
-        crate::server::admin::save_and_apply(&self.engine, cfg)
-    }
-
-    /// Key state per provider (never the keys).
-    pub fn keys(&self) -> Vec<KeyStatus> {
-        self.engine.key_statuses()
-    }
-
-    /// Store a provider's key in the secret store.
-    pub fn set_key(&self, provider: &str, key: &str) -> Result<(), SecretError> {
-        let s = Secret::new(key)?;
-        self.engine.secrets.set(provider, &s)?;
-        self.engine.secret_changed(provider);
-        Ok(())
-    }
-
-    /// Delete a provider's key.
-    pub fn delete_key(&self, provider: &str) -> Result<bool, SecretError> {
-        let existed = self.engine.secrets.delete(provider)?;
-        self.engine.secret_changed(provider);
-        Ok(existed)
-    }
-
-    /// Recent requests, newest last.
-    pub fn recent_requests(&self, limit: usize) -> Vec<crate::stats::RequestRecord> {
-        self.engine.stats.recent(limit)
-    }
-
-    /// Stop serving; in-flight requests finish first.
-    pub async fn shutdown(&self) {
-        let _ = self.stop.send(true);
-        let task = self.server.lock().take();
-        if let Some(mut t) = task {
-            // Graceful shutdown waits for every connection to close, and clients keep idle
-            // keep-alive connections open: give in-flight requests a few seconds, then stop.
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut t).await.is_err() {
-                tracing::info!(
-                    "connections still open after {} s: closing them",
-                    SHUTDOWN_GRACE.as_secs()
-                );
-                t.abort();
-                let _ = t.await;
-            }
-        }
-        // The flusher writes once more on its way out; streams that ended during the grace
-        // period recorded their usage after that, so write again.
-        let flusher = self.flusher.lock().take();
-        if let Some(f) = flusher {
-            let _ = f.await;
-        }
-        let usage = self.engine.usage.clone();
-        match tokio::task::spawn_blocking(move || usage.flush()).await {
-            Ok(Err(e)) => tracing::error!("usage: cannot save: {e}"),
-            Err(e) => tracing::error!("usage: save task failed: {e}"),
-            Ok(Ok(())) => {}
-        }
-    }
-
-    /// Usage over the last `days` UTC days, with budgets.
-    pub fn usage(&self, days: u32) -> crate::usage::UsageReport {
-        self.engine
-            .usage
-            .report(&self.engine.config.load(), days, Utc::now())
-    }
-
-    /// Forget every cached answer; returns how many there were.
-    pub fn clear_cache(&self) -> usize {
-        self.engine.cache.clear()
-    }
-
-    /// Wait until the server stops (after [`Handle::shutdown`] or a fatal error).
-    pub async fn wait(&self) {
-        let task = self.server.lock().take();
-        if let Some(t) = task {
-            let _ = t.await;
-        }
     }
 }

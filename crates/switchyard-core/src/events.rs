@@ -129,7 +129,7 @@ pub enum Event {
 }
 
 /// One finished request, as the request log shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct RequestRecord {
     /// When it started.
     pub at: DateTime<Utc>,

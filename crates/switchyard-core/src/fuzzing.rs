@@ -11,13 +11,15 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::config::ProviderKind;
 use crate::config::{parse_str, validate, Config, Security};
 use crate::protocol::anthropic::{splice, RequestPeek};
 use crate::protocol::sse::{self, Splitter};
 use crate::server::guard::{host_allowed, origin_allowed, token_match};
 use crate::translate::check::check_anthropic_stream;
 use crate::translate::writer::StreamWriter;
-use crate::upstream::translated::Decoder;
+use crate::upstream::adapters;
+use crate::upstream::decode::Decoder;
 
 /// Cut `data` into chunks whose sizes come from a small generator seeded by `seed` (sizes
 /// 1..=64, with some 1-byte runs so CR/LF pairs get split).
@@ -97,36 +99,35 @@ pub fn sse_parser(input: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Which vendor stream translator to drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vendor {
-    /// OpenAI Chat Completions chunks.
-    OpenAi,
-    /// Gemini `streamGenerateContent?alt=sse` chunks.
-    Gemini,
+/// The provider kinds whose answers are translated (every kind with a stream machine), in
+/// registry order: the first input byte of [`stream_translator`] picks one.
+fn translating_kinds() -> Vec<ProviderKind> {
+    ProviderKind::ALL
+        .into_iter()
+        .filter(|k| adapters::of(*k).stream_machine("fuzz", &[]).is_some())
+        .collect()
 }
 
-fn decoder(vendor: Vendor, flags: u8) -> Decoder {
-    match vendor {
-        Vendor::OpenAi => {
-            // Sometimes with a renamed tool, as when a client tool name had to be sanitised.
-            let names = if flags & 4 != 0 {
-                vec![("get_weather".to_string(), "Get Weather!".to_string())]
-            } else {
-                Vec::new()
-            };
-            Decoder::openai("fuzz", &names)
-        }
-        Vendor::Gemini => Decoder::gemini("fuzz"),
-    }
+fn decoder(kind: ProviderKind, flags: u8) -> Option<Decoder> {
+    // Sometimes with a renamed tool, as when a client tool name had to be sanitised.
+    let names = if flags & 4 != 0 {
+        vec![("get_weather".to_string(), "Get Weather!".to_string())]
+    } else {
+        Vec::new()
+    };
+    adapters::of(kind)
+        .stream_machine("fuzz", &names)
+        .map(Decoder::new)
 }
 
 /// Translate a vendor byte stream the way the proxy does, cut into `pieces`, with pings
 /// between pieces when `pings`; `clean`: the vendor closed normally (else the connection
 /// broke).
-fn translate(vendor: Vendor, flags: u8, pieces: &[&[u8]], pings: bool, clean: bool) -> Vec<u8> {
+fn translate(kind: ProviderKind, flags: u8, pieces: &[&[u8]], pings: bool, clean: bool) -> Vec<u8> {
     let mut w = StreamWriter::new("claude-fuzz", "msg_fuzz", "sy1.fuzz.");
-    let mut d = decoder(vendor, flags);
+    let Some(mut d) = decoder(kind, flags) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for piece in pieces {
         d.chunk(piece, &mut w);
@@ -168,12 +169,17 @@ fn same_ids(out: &[u8]) -> Vec<u8> {
     res
 }
 
-/// A stream translator. Input: a flags byte (bit 0: the vendor closed cleanly; bit 1: pings
-/// between chunks; bit 2: a renamed tool), a seed byte for the split points, then the
-/// vendor's SSE bytes. Checks that the Anthropic stream produced passes
+/// Every provider kind's stream translator. Input: a byte that picks the kind (modulo the
+/// number of translating kinds, in registry order), a flags byte (bit 0: the vendor closed
+/// cleanly; bit 1: pings between chunks; bit 2: a renamed tool), a seed byte for the split
+/// points, then the vendor's SSE bytes. Checks that the Anthropic stream produced passes
 /// [`check_anthropic_stream`] and that the split points do not change it.
-pub fn stream_translator(vendor: Vendor, input: &[u8]) -> Result<(), String> {
-    let [flags, seed, data @ ..] = input else {
+pub fn stream_translator(input: &[u8]) -> Result<(), String> {
+    let [pick, flags, seed, data @ ..] = input else {
+        return Ok(());
+    };
+    let kinds = translating_kinds();
+    let Some(vendor) = kinds.get(usize::from(*pick) % kinds.len().max(1)).copied() else {
         return Ok(());
     };
     let clean = flags & 1 != 0;

@@ -15,23 +15,27 @@ pub mod events;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod glob;
+mod handle;
+pub mod inbound;
 pub mod integrations;
 pub mod notify_policy;
+pub mod pipeline;
 pub mod presets;
 pub mod protocol;
 pub mod routing;
 pub mod secrets;
 pub mod server;
+mod start;
 pub mod stats;
 pub mod tokens;
 pub mod translate;
 pub mod upstream;
 pub mod usage;
 
-pub use engine::{
-    Handle, KeyStatus, PoolKeyStatus, StartError, StartOptions, Status, SwitchError, Switchyard,
-};
+pub use engine::{KeyStatus, PoolKeyStatus, StartError, StartOptions, Status, SwitchError};
 pub use events::{Event, FailoverReason};
+pub use handle::Handle;
+pub use start::Switchyard;
 
 /// The engine's version, as shown by the status API.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,3 +2,15 @@
 
 pub mod anthropic;
 pub mod sse;
+
+/// A wire dialect: how a client speaks to us, or how we speak to a provider. When the two are
+/// the same, the request and its answer pass as bytes (model, history and credential aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Anthropic Messages (the hub every translation goes through).
+    Anthropic,
+    /// OpenAI Chat Completions.
+    OpenAiChat,
+    /// Gemini `generateContent`.
+    Gemini,
+}

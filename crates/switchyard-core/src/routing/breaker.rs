@@ -31,6 +31,30 @@ pub struct Failure {
     pub message: String,
 }
 
+impl Failure {
+    /// A failure with no upstream status and no cooldown hint.
+    pub fn new(reason: FailoverReason, message: impl Into<String>) -> Self {
+        Failure {
+            reason,
+            status: None,
+            hint: None,
+            message: message.into(),
+        }
+    }
+
+    /// With the upstream status that caused it.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// With the cooldown the upstream asked for.
+    pub fn with_hint(mut self, hint: Option<Duration>) -> Self {
+        self.hint = hint;
+        self
+    }
+}
+
 /// Where a provider stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

@@ -56,6 +56,32 @@ pub struct Plan {
     pub pinned: bool,
 }
 
+/// A provider's routing state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderState {
+    /// Can take requests.
+    Available,
+    /// Skipped until its cooldown ends.
+    CoolingDown,
+    /// Failing for a reason that will not pass by itself (a refused or missing key).
+    Unhealthy,
+    /// Turned off in the config.
+    Disabled,
+}
+
+impl ProviderState {
+    /// The wire name (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderState::Available => "available",
+            ProviderState::CoolingDown => "cooling_down",
+            ProviderState::Unhealthy => "unhealthy",
+            ProviderState::Disabled => "disabled",
+        }
+    }
+}
+
 /// What the status API says of a provider.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderStatus {
@@ -63,8 +89,8 @@ pub struct ProviderStatus {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// `available` | `cooling_down` | `unhealthy` | `disabled`.
-    pub state: &'static str,
+    /// Where it stands.
+    pub state: ProviderState,
     /// Enabled in config.
     pub enabled: bool,
     /// Cooldown end.
@@ -309,13 +335,13 @@ impl Router {
                     _ => None,
                 });
                 let state = if !p.enabled {
-                    "disabled"
+                    ProviderState::Disabled
                 } else if b.is_some_and(|b| b.key_problem && cooling.is_some()) {
-                    "unhealthy"
+                    ProviderState::Unhealthy
                 } else if cooling.is_some() {
-                    "cooling_down"
+                    ProviderState::CoolingDown
                 } else {
-                    "available"
+                    ProviderState::Available
                 };
                 ProviderStatus {
                     id: p.id.clone(),

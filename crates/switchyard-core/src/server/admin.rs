@@ -17,10 +17,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
 use crate::events::Event;
 use crate::protocol::anthropic::ErrorType;
+use crate::routing::ProviderState;
 use crate::secrets::{Secret, SecretStore};
 
 pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -77,8 +78,8 @@ pub async fn health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
 /// like a cooling one, so it says `over_budget`.
 fn health_state(p: &crate::engine::ProviderView) -> &'static str {
     match (p.status.state, p.over_budget) {
-        ("available", Some(_)) => "over_budget",
-        (state, _) => state,
+        (ProviderState::Available, Some(_)) => "over_budget",
+        (state, _) => state.as_str(),
     }
 }
 
@@ -208,54 +209,6 @@ fn config_error(err: ConfigError) -> ApiError {
     ApiError::bad_request(err.to_string())
 }
 
-/// Validate, save atomically with a backup, apply.
-pub(crate) fn save_and_apply(e: &Engine, cfg: Config) -> Result<(), ConfigError> {
-    config::validate(&cfg)?;
-    e.resolve_access_token(&cfg).map_err(|m| ConfigError {
-        file: None,
-        line: None,
-        field: Some("security.access_token".into()),
-        message: m,
-    })?;
-    let path = e
-        .config_path
-        .clone()
-        .or_else(config::default_config_path)
-        .ok_or_else(|| ConfigError {
-            file: None,
-            line: None,
-            field: None,
-            message: "no config path: set SWITCHYARD_CONFIG".into(),
-        })?;
-    // Keep the user's comments and layout when there is a file; write afresh otherwise (or
-    // when it cannot be merged — the previous file stays in `.bak` either way).
-    let merged = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|old| config::update_document(&old, &cfg).ok());
-    let text = match merged {
-        Some(t) => t,
-        None => {
-            let body = toml::to_string_pretty(&cfg).map_err(|err| ConfigError {
-                file: Some(path.clone()),
-                line: None,
-                field: None,
-                message: format!("cannot serialise the config: {err}"),
-            })?;
-            format!(
-                "# Switchyard configuration (saved by Switchyard; the previous version is in {}.bak).\n\n{body}",
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-            )
-        }
-    };
-    config::save_atomic(&path, text.as_bytes()).map_err(|err| ConfigError {
-        file: Some(path.clone()),
-        line: None,
-        field: None,
-        message: err.to_string(),
-    })?;
-    e.apply(cfg)
-}
-
 /// `PUT /api/config` with the whole config as JSON.
 pub async fn put_config(
     State(e): State<Arc<Engine>>,
@@ -264,7 +217,7 @@ pub async fn put_config(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_json(&headers)?;
     let cfg = json_body(body)?;
-    save_and_apply(&e, cfg).map_err(config_error)?;
+    e.save_config(cfg).map_err(config_error)?;
     Ok(Json(json!({"success": true})))
 }
 
@@ -343,7 +296,7 @@ pub async fn refresh_keys(
     let cfg = e.config.load();
     e.rebuild_clients(&cfg);
     for s in e.router.statuses(&cfg, Instant::now()) {
-        if s.state == "unhealthy" {
+        if s.state == ProviderState::Unhealthy {
             e.router.reset(&s.id);
         }
     }
@@ -357,7 +310,7 @@ pub async fn metrics(State(e): State<Arc<Engine>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        e.stats.prometheus() + &super::spend::prometheus(&e),
+        e.stats.prometheus() + &super::usage_api::prometheus(&e),
     )
         .into_response()
 }

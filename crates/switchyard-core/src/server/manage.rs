@@ -1,7 +1,7 @@
 //! Admin routes for setting things up: presets, testing a provider, configuring Claude Code.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -15,6 +15,7 @@ use super::error::ApiError;
 use crate::config::Credential;
 use crate::engine::Engine;
 use crate::integrations::claude_code;
+use crate::pipeline::Probe;
 use crate::protocol::anthropic::ErrorType;
 
 /// `GET /api/presets`.
@@ -35,58 +36,30 @@ pub async fn test_provider(
         .provider(&id)
         .cloned()
         .ok_or_else(|| ApiError::new(ErrorType::NotFound, format!("unknown provider {id:?}")))?;
-    let key = match &p.credential {
-        Credential::Passthrough | Credential::None => None,
-        cred => match e.provider_key(&p.id, cred).await {
-            Ok(Some(k)) => Some(k),
-            Ok(None) => {
-                return Ok(Json(
-                    json!({"ok": false, "provider": id, "error": format!("no key set for {} — add one first", p.display_name())}),
-                ));
-            }
-            Err(err) => {
-                return Ok(Json(
-                    json!({"ok": false, "provider": id, "error": err.to_string()}),
-                ))
-            }
-        },
-    };
-    let client = e.client.load_full();
-    let started = Instant::now();
-    let req = super::probe::probe_request(
-        client.for_provider(&p.id),
-        &p,
-        key.as_ref().map(|k| k.expose()),
-    )
-    .timeout(Duration::from_secs(15));
-    let out = match req.send().await {
-        Err(err) => {
-            json!({"ok": false, "provider": id, "error": crate::upstream::anthropic::net_failure(&err, &p, client.proxy_label(&p.id)).message})
+    let out = match crate::pipeline::health::probe(&e, &p, Duration::from_secs(15)).await {
+        Probe::Ok { status, latency } => {
+            json!({"ok": true, "provider": id, "status": status, "latency_ms": round_ms(latency)})
         }
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            let body = resp.bytes().await.unwrap_or_default();
-            if (200..300).contains(&status) {
-                json!({"ok": true, "provider": id, "status": status, "latency_ms": (latency_ms * 10.0).round() / 10.0})
-            } else {
-                let msg = crate::protocol::anthropic::parse_error(&body)
-                    .map(|(_, m)| m)
-                    .unwrap_or_else(|| {
-                        String::from_utf8_lossy(&body[..body.len().min(300)])
-                            .trim()
-                            .to_string()
-                    });
-                let hint = match (status, &p.credential) {
-                    (401 | 403, Credential::Passthrough) => " (this provider uses the client's own key; a test without one is expected to be refused — the server is reachable)",
-                    (401 | 403, _) => " (the key was refused)",
-                    _ => "",
-                };
-                json!({"ok": false, "provider": id, "status": status, "latency_ms": (latency_ms * 10.0).round() / 10.0, "error": format!("HTTP {status}: {msg}{hint}")})
-            }
+        Probe::Refused {
+            status,
+            latency,
+            message,
+        } => {
+            let hint = match (status, &p.credential) {
+                (401 | 403, Credential::Passthrough) => " (this provider uses the client's own key; a test without one is expected to be refused — the server is reachable)",
+                (401 | 403, _) => " (the key was refused)",
+                _ => "",
+            };
+            json!({"ok": false, "provider": id, "status": status, "latency_ms": round_ms(latency), "error": format!("HTTP {status}: {message}{hint}")})
         }
+        Probe::Failed(f) => json!({"ok": false, "provider": id, "error": f.message}),
     };
     Ok(Json(out))
+}
+
+/// Milliseconds, one decimal.
+fn round_ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// Body of the Claude Code setup call.

@@ -1,19 +1,16 @@
-//! HTTP surface: the Anthropic-compatible proxy routes, the admin API and the guard in front
-//! of both. Handlers are small; the work happens in `routing` and `upstream`.
+//! HTTP only: the API routes of every client dialect (`api.rs`), the admin API, the web UI's
+//! files, and the guard in front of all of them. Handlers extract, call the pipeline or the
+//! engine, and turn the result into a response; the policy lives in `pipeline/` and below.
 
 pub mod admin;
-pub(crate) mod dispatch;
+pub mod api;
 pub mod error;
-mod give_up;
 pub mod guard;
 pub mod manage;
-pub mod openai_inbound;
-pub mod probe;
-pub mod proxy;
-pub mod spend;
 pub mod tokens;
 pub mod transfer;
 pub mod ui;
+pub mod usage_api;
 
 use std::sync::Arc;
 
@@ -72,17 +69,14 @@ type NormalizeFn = fn(Request) -> Request;
 /// The complete service, ready for `axum::serve`.
 pub fn app(engine: Arc<Engine>) -> App {
     let router = Router::new()
-        .route("/v1/messages", post(proxy::messages))
-        .route("/messages", post(proxy::messages))
-        .route("/v1/messages/count_tokens", post(proxy::count_tokens))
-        .route("/messages/count_tokens", post(proxy::count_tokens))
-        .route("/v1/models", get(openai_inbound::models))
-        .route("/models", get(openai_inbound::models))
-        .route(
-            "/v1/chat/completions",
-            post(openai_inbound::chat_completions),
-        )
-        .route("/chat/completions", post(openai_inbound::chat_completions))
+        .route("/v1/messages", post(api::messages))
+        .route("/messages", post(api::messages))
+        .route("/v1/messages/count_tokens", post(api::count_tokens))
+        .route("/messages/count_tokens", post(api::count_tokens))
+        .route("/v1/models", get(api::models))
+        .route("/models", get(api::models))
+        .route("/v1/chat/completions", post(api::chat_completions))
+        .route("/chat/completions", post(api::chat_completions))
         .route("/", get(ui::index).head(admin::hello))
         .route("/ui", get(ui::index))
         .route("/ui/{*path}", get(ui::asset))
@@ -105,9 +99,9 @@ pub fn app(engine: Arc<Engine>) -> App {
         .route("/api/export", get(transfer::export))
         .route("/api/import", post(transfer::import))
         .route("/api/presets", get(manage::presets))
-        .route("/api/usage", get(spend::usage))
-        .route("/api/prices", get(spend::prices))
-        .route("/api/cache", axum::routing::delete(spend::clear_cache))
+        .route("/api/usage", get(usage_api::usage))
+        .route("/api/prices", get(usage_api::prices))
+        .route("/api/cache", axum::routing::delete(usage_api::clear_cache))
         .route("/api/providers/{id}/test", post(manage::test_provider))
         .route(
             "/api/integrations/claude-code",
@@ -122,7 +116,7 @@ pub fn app(engine: Arc<Engine>) -> App {
             engine.clone(),
             guard::guard,
         ))
-        .layer(axum::middleware::from_fn(openai_inbound::openai_errors))
+        .layer(axum::middleware::from_fn(api::dialect_errors))
         .with_state(engine);
     // The peer address lets the guard tell this machine's clients from other machines'.
     axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(

@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::admin::{json_body, require_json, save_and_apply};
+use super::admin::{json_body, require_json};
 use super::error::ApiError;
 use crate::engine::Engine;
 use crate::protocol::anthropic::ErrorType;
@@ -80,7 +80,7 @@ pub async fn create(
         rate_per_minute: rate,
         created: Some(chrono::Utc::now()),
     });
-    if let Err(err) = save_and_apply(&e, cfg) {
+    if let Err(err) = e.save_config(cfg) {
         let store = e.secrets.clone();
         let _ = blocking(move || store.delete(&user)).await;
         return Err(ApiError::bad_request(err.to_string()));
@@ -116,7 +116,8 @@ pub async fn remove(
             e.listen
         )));
     }
-    save_and_apply(&e, cfg).map_err(|err| ApiError::bad_request(err.to_string()))?;
+    e.save_config(cfg)
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
     let store = e.secrets.clone();
     let user = tokens::secret_name(&name);
     blocking(move || store.delete(&user)).await?;

@@ -10,7 +10,6 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::admin::save_and_apply;
 use super::error::ApiError;
 use crate::config::portable::{self, ImportMode};
 use crate::engine::Engine;
@@ -76,7 +75,8 @@ pub async fn import(
     let current = e.config.load_full();
     let got = portable::import(&current, &body, Some("import.toml".as_ref()), q.mode)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
-    save_and_apply(&e, got.config.clone()).map_err(|err| ApiError::bad_request(err.to_string()))?;
+    e.save_config(got.config.clone())
+        .map_err(|err| ApiError::bad_request(err.to_string()))?;
     let e2 = e.clone();
     let got2 = got.clone();
     let needs_key = tokio::task::spawn_blocking(move || {

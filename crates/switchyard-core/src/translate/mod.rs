@@ -9,3 +9,8 @@ pub mod inbound_openai;
 pub mod openai;
 pub mod tokens;
 pub mod writer;
+
+/// A request (or answer) that cannot be translated; the client gets a 400 with this text.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TranslateError(pub String);

@@ -1,8 +1,8 @@
 //! Which headers go upstream and which come back.
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap};
 
-use crate::secrets::Secret;
+use super::credentials::{self, Auth, KeyPlacement};
 
 /// Headers never forwarded upstream: hop-by-hop, ones the HTTP client sets itself, browser
 /// context, and our own.
@@ -18,6 +18,10 @@ const DROP_UPSTREAM: &[&str] = &[
     "transfer-encoding",
     "upgrade",
     "content-length",
+    // The driver sets its own; a second one must not reach the provider.
+    "content-type",
+    // We never send `100-continue` bodies upstream.
+    "expect",
     // We must read SSE frames; ask for identity encoding.
     "accept-encoding",
     "cookie",
@@ -30,59 +34,57 @@ const DROP_UPSTREAM: &[&str] = &[
     "forwarded",
 ];
 
-pub use crate::config::AuthScheme;
-
-/// The credential for one attempt.
-#[derive(Clone, Copy)]
-pub enum Auth<'a> {
-    /// Forward the client's `x-api-key` / `Authorization` unchanged.
-    Passthrough,
-    /// Strip the client's credential and send this key.
-    Key(&'a Secret, AuthScheme),
-    /// Strip the client's credential and send none.
-    Nothing,
-}
-
-/// Build the upstream headers from the client's.
-pub fn upstream_headers(client: &HeaderMap, auth: Auth<'_>) -> HeaderMap {
+/// The client's headers that may go upstream to a provider of the client's own dialect:
+/// everything but hop-by-hop and framing headers (including any the client's `Connection`
+/// names), headers the HTTP client sets itself, browser context, our own, and (unless the
+/// provider passes the client's credential through) every credential header.
+pub fn forwarded(client: &HeaderMap, auth: Auth<'_>) -> HeaderMap {
+    let named_by_connection: Vec<String> = client
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut out = HeaderMap::with_capacity(client.len() + 2);
     for (name, value) in client {
         let n = name.as_str();
-        if DROP_UPSTREAM.contains(&n) || n.starts_with("sec-") {
+        if DROP_UPSTREAM.contains(&n)
+            || n.starts_with("sec-")
+            || named_by_connection.iter().any(|c| c == n)
+        {
             continue;
         }
-        if !matches!(auth, Auth::Passthrough) && (name == header::AUTHORIZATION || n == "x-api-key")
-        {
+        if !matches!(auth, Auth::Passthrough) && credentials::is_credential_header(n) {
             // The client's credential never reaches a provider that has its own key.
             continue;
         }
         out.append(name.clone(), value.clone());
     }
-    // Anthropic requires a version header; curl users and some scripts forget it.
-    if !out.contains_key("anthropic-version") {
-        out.insert(
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static("2023-06-01"),
-        );
-    }
-    if let Auth::Key(secret, scheme) = auth {
-        // Secret::new guarantees visible ASCII, so this cannot fail; skip rather than panic.
-        let (name, value) = match scheme {
-            AuthScheme::XApiKey => (
-                HeaderName::from_static("x-api-key"),
-                HeaderValue::from_str(secret.expose()),
-            ),
-            AuthScheme::Bearer => (
-                header::AUTHORIZATION,
-                HeaderValue::from_str(&format!("Bearer {}", secret.expose())),
-            ),
-        };
-        if let Ok(mut v) = value {
-            v.set_sensitive(true);
-            out.insert(name, v);
-        }
-    }
     out
+}
+
+/// Put the attempt's credential in: the stored key where `placement` says; for a passthrough
+/// provider whose headers were not forwarded, the client's own key in that place.
+pub fn authorize(
+    out: &mut HeaderMap,
+    auth: Auth<'_>,
+    placement: KeyPlacement,
+    client: &HeaderMap,
+    forwarded: bool,
+) {
+    let key = match auth {
+        Auth::Key(secret, _) => Some(secret.expose()),
+        Auth::Passthrough if !forwarded => credentials::client_key(client),
+        Auth::Passthrough | Auth::Nothing => None,
+    };
+    if let Some((name, value)) = key.and_then(|k| placement.header(k)) {
+        if matches!(auth, Auth::Key(..)) {
+            credentials::strip(out);
+        }
+        out.insert(name, value);
+    }
 }
 
 /// Is this upstream response header relayed to the client?
@@ -107,54 +109,85 @@ pub fn relay_back(upstream: &HeaderMap) -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AuthScheme;
+    use crate::secrets::Secret;
+    use http::header::{HeaderName, HeaderValue};
 
     fn client() -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in [
             ("x-api-key", "client-key"),
             ("authorization", "Bearer client-oauth"),
+            ("x-goog-api-key", "client-goog"),
             ("anthropic-version", "2023-06-01"),
             ("anthropic-beta", "a,b"),
             ("x-claude-code-session-id", "s1"),
             ("accept-encoding", "gzip, br"),
             ("host", "127.0.0.1:3535"),
             ("x-switchyard-token", "t"),
+            ("expect", "100-continue"),
+            ("content-type", "text/plain"),
+            ("connection", "x-private"),
+            ("x-private", "1"),
         ] {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
         h
     }
 
+    fn headers(auth: Auth<'_>, placement: KeyPlacement) -> HeaderMap {
+        let c = client();
+        let mut h = forwarded(&c, auth);
+        authorize(&mut h, auth, placement, &c, true);
+        h
+    }
+
     #[test]
     fn passthrough_keeps_client_credentials() {
-        let h = upstream_headers(&client(), Auth::Passthrough);
+        let h = headers(Auth::Passthrough, KeyPlacement::XApiKey);
         assert_eq!(h["x-api-key"], "client-key");
         assert_eq!(h["authorization"], "Bearer client-oauth");
         assert_eq!(h["anthropic-beta"], "a,b");
         assert_eq!(h["x-claude-code-session-id"], "s1");
-        assert!(
-            h.get("accept-encoding").is_none()
-                && h.get("host").is_none()
-                && h.get("x-switchyard-token").is_none()
-        );
+        for gone in [
+            "accept-encoding",
+            "host",
+            "x-switchyard-token",
+            "expect",
+            "content-type",
+            "x-private",
+        ] {
+            assert!(h.get(gone).is_none(), "{gone} forwarded");
+        }
     }
 
     #[test]
     fn keyed_provider_never_sees_client_credentials() {
         let s = Secret::new("sk-provider").expect("key");
-        let h = upstream_headers(&client(), Auth::Key(&s, AuthScheme::XApiKey));
+        let h = headers(Auth::Key(&s, AuthScheme::XApiKey), KeyPlacement::XApiKey);
         assert_eq!(h["x-api-key"], "sk-provider");
-        assert!(h.get("authorization").is_none());
-        let h = upstream_headers(&client(), Auth::Key(&s, AuthScheme::Bearer));
+        assert!(h.get("authorization").is_none() && h.get("x-goog-api-key").is_none());
+        let h = headers(Auth::Key(&s, AuthScheme::Bearer), KeyPlacement::Bearer);
         assert_eq!(h["authorization"], "Bearer sk-provider");
-        assert!(h.get("x-api-key").is_none());
-        let h = upstream_headers(&client(), Auth::Nothing);
-        assert!(h.get("x-api-key").is_none() && h.get("authorization").is_none());
-        assert_eq!(h["anthropic-version"], "2023-06-01");
-        let h = upstream_headers(&HeaderMap::new(), Auth::Passthrough);
-        assert_eq!(
-            h["anthropic-version"], "2023-06-01",
-            "a missing version gets the stable default"
+        assert!(h.get("x-api-key").is_none() && h.get("x-goog-api-key").is_none());
+        let h = headers(Auth::Nothing, KeyPlacement::XApiKey);
+        for c in crate::upstream::credentials::CREDENTIAL_HEADERS {
+            assert!(h.get(*c).is_none(), "{c}");
+        }
+    }
+
+    #[test]
+    fn passthrough_to_another_dialect_moves_the_key() {
+        let c = client();
+        let mut h = HeaderMap::new();
+        authorize(
+            &mut h,
+            Auth::Passthrough,
+            KeyPlacement::GoogApiKey,
+            &c,
+            false,
         );
+        assert_eq!(h["x-goog-api-key"], "client-key");
+        assert_eq!(h.len(), 1);
     }
 }

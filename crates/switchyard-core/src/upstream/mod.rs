@@ -1,17 +1,40 @@
-//! Talking to providers: one adapter per provider kind builds the upstream request and
+//! Talking to providers. One adapter per provider kind (`adapters/`, behind the
+//! [`adapter::ProviderAdapter`] trait) knows the kind's URLs, auth, encoding, error wording and
+//! decoding; one driver (`attempt.rs`) runs an attempt the same way for every kind and
 //! classifies what comes back (success, the client's own error, or a reason to fail over)
-//! before a byte reaches the client. Adapters do not decide order.
+//! before a byte reaches the client. Nothing here decides the order of providers.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `adapter.rs` | the trait, the attempt context, the hub request |
+//! | `adapters/` | one file per kind, and the registry (the only `match` on the kind) |
+//! | `attempt.rs` | the driver: send, bounded read, peek, emptiness |
+//! | `relay.rs` | hub-dialect streams: peek before commit, relay after |
+//! | `decode.rs` | translated streams: vendor SSE to hub SSE |
+//! | `credentials.rs`, `headers.rs` | what goes upstream: the credential policy, hop headers |
+//! | `redact.rs` | masking the attempt's credentials in all it produced |
+//! | `classify.rs` | pure failover classification |
+//! | `net.rs`, `outbound.rs` | transport failures, bounded reads, HTTP clients and proxies |
 
-pub mod anthropic;
+pub mod adapter;
+pub(crate) mod adapters;
+mod attempt;
 pub mod classify;
+pub mod credentials;
+pub mod decode;
 pub mod headers;
+pub(crate) mod net;
 pub mod outbound;
-mod redact;
+pub mod redact;
 pub mod relay;
-pub mod translated;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+
+pub use adapter::{AttemptCtx, HubRequest, ModelInfo, Op};
+pub(crate) use attempt::probe_request;
+pub use attempt::run as attempt;
+pub use credentials::Auth;
 
 use crate::routing::Failure;
 
@@ -75,18 +98,6 @@ pub(crate) fn stream_outcome(
         }
         Err((f, ans)) => Outcome::Retry(f, ans),
     }
-}
-
-/// Run one attempt with the adapter for the provider's kind.
-pub async fn attempt(a: anthropic::Attempt<'_>) -> Outcome {
-    let secrets = redact::credentials(&a);
-    let outcome = match a.provider.kind {
-        crate::config::ProviderKind::Anthropic => anthropic::attempt(a).await,
-        crate::config::ProviderKind::Openai | crate::config::ProviderKind::Gemini => {
-            translated::attempt(a).await
-        }
-    };
-    redact::outcome(outcome, &secrets)
 }
 
 /// An upstream error answer kept for relaying if nothing else works.

@@ -10,8 +10,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::events::FailoverReason;
-use crate::routing::Failure;
 use crate::secrets::SecretStore;
 
 pub use crate::config::proxy::{parse, secret_name, ProxyParseError, Setting, GLOBAL_PROXY_SECRET};
@@ -173,64 +171,6 @@ fn client(connect: Duration, setting: &Setting, secrets: &dyn SecretStore) -> re
 fn unusable_proxy() -> reqwest::Proxy {
     #[allow(clippy::expect_used)]
     reqwest::Proxy::all("http://127.0.0.1:9").expect("a constant proxy URL parses")
-}
-
-/// A network failure through a proxy, worded so the proxy is named, not the provider.
-pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
-    let chain = super::anthropic::error_chain(e).to_lowercase();
-    let refused = io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused)
-        || chain.contains("connection refused")
-        || chain.contains("failed to create underlying connection");
-    let what = if e.is_timeout() {
-        "did not answer in time".to_string()
-    } else if refused {
-        "refused the connection".to_string()
-    } else if chain.contains("407")
-        || chain.contains("proxy authentication")
-        || chain.contains("proxy authorization required")
-    {
-        "rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`".to_string()
-    } else if chain.contains("socks") || chain.contains("auth") {
-        format!(
-            "failed the SOCKS handshake or authentication: {}",
-            super::anthropic::error_chain(e)
-        )
-    } else {
-        format!("failed: {}", super::anthropic::error_chain(e))
-    };
-    Failure {
-        reason: if e.is_timeout() {
-            FailoverReason::Timeout
-        } else {
-            FailoverReason::Unreachable
-        },
-        status: None,
-        hint: None,
-        message: format!("proxy {proxy} {what}"),
-    }
-}
-
-/// An HTTP proxy that answered 407 itself (plain-http targets are forwarded, not tunnelled).
-pub fn proxy_auth_failure(proxy: &str) -> Failure {
-    Failure {
-        reason: FailoverReason::Unreachable,
-        status: Some(407),
-        hint: None,
-        message: format!(
-            "proxy {proxy} rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`"
-        ),
-    }
-}
-
-fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        src = s.source();
-    }
-    None
 }
 
 #[cfg(test)]

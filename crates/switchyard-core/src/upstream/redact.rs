@@ -1,88 +1,142 @@
-//! Some vendors echo the key they were sent in their error messages ("Incorrect API key
-//! provided: sk-..."). Those messages go to logs, events, the status API and back to the
-//! client, so every credential used for an attempt is cut out of a failed attempt's message
-//! and error body first.
+//! Some vendors echo the key they were sent ("Incorrect API key provided: sk-..."), in an error
+//! answer or in an error event inside a stream that already started. Everything derived from an
+//! attempt (the client's answer or stream, failure messages, events, the request log, logs) is
+//! masked with the credentials that attempt sent before it leaves the attempt.
+//!
+//! Streams are masked frame by frame: the relay only ever holds whole SSE frames, so a key split
+//! across network chunks is whole again by the time it is looked for.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
+use memchr::memmem::Finder;
 
-use super::anthropic::Attempt;
-use super::headers::Auth;
-use super::Outcome;
+use super::adapter::AttemptCtx;
+use super::credentials::{self, Auth};
+use super::{AnswerBody, Outcome};
 
-/// What replaces a credential in a message.
-const MASK: &str = "[key removed]";
+/// What replaces a credential.
+pub const MASK: &str = "[key removed]";
 
 /// Shorter strings are not treated as secrets (too likely to match ordinary text).
 const MIN_LEN: usize = 8;
 
-/// The credentials an attempt sends: the stored key, or the client's own credentials when
-/// they are passed through.
-pub(super) fn credentials(a: &Attempt<'_>) -> Vec<String> {
-    let mut out = Vec::new();
+/// The credentials of one attempt, ready to be searched for. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    finders: Arc<Vec<Finder<'static>>>,
+}
+
+impl Redactor {
+    /// Masks these secrets (short ones and duplicates are ignored).
+    pub fn new(mut secrets: Vec<String>) -> Self {
+        secrets.retain(|s| s.len() >= MIN_LEN);
+        // Longest first, so a secret that contains another is masked whole.
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        secrets.dedup();
+        Redactor {
+            finders: Arc::new(
+                secrets
+                    .into_iter()
+                    .map(|s| Finder::new(s.as_bytes()).into_owned())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Nothing to mask.
+    pub fn is_empty(&self) -> bool {
+        self.finders.is_empty()
+    }
+
+    /// `bytes` with every secret masked; `None` when none occurs (the common case, one scan).
+    pub fn mask_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !self.finders.iter().any(|f| f.find(bytes).is_some()) {
+            return None;
+        }
+        let mut out = bytes.to_vec();
+        for f in self.finders.iter() {
+            if f.find(&out).is_none() {
+                continue;
+            }
+            let mut next = Vec::with_capacity(out.len());
+            let mut at = 0;
+            for hit in f.find_iter(&out) {
+                next.extend_from_slice(&out[at..hit]);
+                next.extend_from_slice(MASK.as_bytes());
+                at = hit + f.needle().len();
+            }
+            next.extend_from_slice(&out[at..]);
+            out = next;
+        }
+        Some(out)
+    }
+
+    /// A buffer with every secret masked (the same buffer when none occurs).
+    pub fn bytes(&self, b: Bytes) -> Bytes {
+        if self.is_empty() {
+            return b;
+        }
+        match self.mask_bytes(&b) {
+            Some(v) => v.into(),
+            None => b,
+        }
+    }
+
+    /// A text with every secret masked (`None` when none occurs).
+    pub fn mask(&self, text: &str) -> Option<String> {
+        self.mask_bytes(text.as_bytes())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// `text` masked in place.
+    pub fn string(&self, text: &mut String) {
+        if let Some(m) = self.mask(text) {
+            *text = m;
+        }
+    }
+}
+
+/// The credentials an attempt sends: the stored key, or the client's own credentials (every
+/// credential header and query parameter it presented, whatever the provider gets).
+pub(super) fn credentials(a: &AttemptCtx<'_>) -> Redactor {
+    let mut out = credentials::presented(a.client_headers, a.query);
     if let Auth::Key(secret, _) = &a.auth {
         out.push(secret.expose().to_string());
     }
-    for name in ["x-api-key", "authorization", "x-goog-api-key"] {
-        for v in a.client_headers.get_all(name) {
-            if let Ok(v) = v.to_str() {
-                let v = v.strip_prefix("Bearer ").unwrap_or(v).trim();
-                out.push(v.to_string());
-            }
-        }
-    }
-    out.retain(|s| s.len() >= MIN_LEN);
-    out
+    Redactor::new(out)
 }
 
-/// `text` with every occurrence of every secret masked (borrowed when there is none).
-fn mask(text: &str, secrets: &[String]) -> Option<String> {
-    if !secrets.iter().any(|s| text.contains(s.as_str())) {
-        return None;
-    }
-    let mut t = text.to_string();
-    for s in secrets {
-        t = t.replace(s.as_str(), MASK);
-    }
-    Some(t)
-}
-
-fn mask_bytes(body: &Bytes, secrets: &[String]) -> Option<Bytes> {
-    let text = std::str::from_utf8(body).ok()?;
-    mask(text, secrets).map(Bytes::from)
-}
-
-/// A failed attempt's message and body without the credentials. Successful answers are not
-/// touched (they are the model's words, and scanning them would cost every request).
-pub(super) fn outcome(o: Outcome, secrets: &[String]) -> Outcome {
-    if secrets.is_empty() {
+/// A finished attempt's outcome without the credentials. A successful whole answer is not
+/// touched (they are the model's words, and scanning them would cost every request); a stream
+/// carries the redactor and masks its own frames.
+pub(super) fn outcome(o: Outcome, r: &Redactor) -> Outcome {
+    if r.is_empty() {
         return o;
     }
     match o {
         Outcome::Retry(mut f, mut ans) => {
-            if let Some(m) = mask(&f.message, secrets) {
-                f.message = m;
-            }
+            r.string(&mut f.message);
             if let Some(a) = ans.as_mut() {
-                if let Some(b) = a
-                    .anthropic_body
-                    .as_ref()
-                    .and_then(|b| mask_bytes(b, secrets))
-                {
-                    a.anthropic_body = Some(b);
+                if let Some(b) = a.anthropic_body.take() {
+                    a.anthropic_body = Some(r.bytes(b));
                 }
             }
             Outcome::Retry(f, ans)
         }
         Outcome::ClientError(mut a) => {
-            if let super::AnswerBody::Full(b) = &a.body {
-                if let Some(b) = mask_bytes(b, secrets) {
+            if let AnswerBody::Full(b) = &a.body {
+                if let Some(m) = r.mask_bytes(b) {
                     a.headers.remove(http::header::CONTENT_LENGTH);
-                    a.body = super::AnswerBody::Full(b);
+                    a.body = AnswerBody::Full(m.into());
                 }
             }
             Outcome::ClientError(a)
         }
-        Outcome::Unsupported(m) => Outcome::Unsupported(mask(&m, secrets).unwrap_or(m)),
+        Outcome::Unsupported(mut m) => {
+            r.string(&mut m);
+            Outcome::Unsupported(m)
+        }
         o @ Outcome::Success(_) => o,
     }
 }
@@ -93,16 +147,24 @@ mod tests {
 
     #[test]
     fn masks_every_occurrence() {
-        let s = vec!["sk-secret-1234".to_string()];
+        let r = Redactor::new(vec!["sk-secret-1234".to_string(), "short".into()]);
         assert_eq!(
-            mask("bad key sk-secret-1234 (sk-secret-1234)", &s).as_deref(),
+            r.mask("bad key sk-secret-1234 (sk-secret-1234)").as_deref(),
             Some("bad key [key removed] ([key removed])")
         );
-        assert_eq!(mask("nothing here", &s), None);
-        let b = Bytes::from_static(b"{\"message\":\"key sk-secret-1234\"}");
+        assert_eq!(r.mask("nothing here, short"), None);
         assert_eq!(
-            mask_bytes(&b, &s).as_deref(),
-            Some(&b"{\"message\":\"key [key removed]\"}"[..])
+            &r.bytes(Bytes::from_static(b"{\"message\":\"key sk-secret-1234\"}"))[..],
+            b"{\"message\":\"key [key removed]\"}"
+        );
+    }
+
+    #[test]
+    fn a_longer_secret_is_masked_whole() {
+        let r = Redactor::new(vec!["sk-abcdefgh".into(), "sk-abcdefgh-more".into()]);
+        assert_eq!(
+            r.mask("x sk-abcdefgh-more y").as_deref(),
+            Some("x [key removed] y")
         );
     }
 }

@@ -10,7 +10,8 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use tokio::time::{timeout, Instant};
 
-use super::classify::{cache_of, in_band_reason, usage_of};
+use super::classify::{cache_of, in_band_reason, message_facts, usage_of};
+use super::redact::Redactor;
 use super::FailedAnswer;
 use crate::events::FailoverReason;
 use crate::protocol::anthropic::{error_event, parse_error, replace_model, splice, ErrorType};
@@ -56,6 +57,8 @@ pub struct Committed {
     obs: Observer,
     /// Provider id whose signatures and tool ids are stamped (non-Anthropic vendors).
     stamp: Option<String>,
+    /// The attempt's credentials, masked in every frame.
+    redactor: Redactor,
 }
 
 /// `restamp` over a buffer of whole frames; the same buffer when no frame changes.
@@ -211,6 +214,52 @@ fn failure(reason: FailoverReason, message: impl Into<String>) -> (Failure, Opti
     )
 }
 
+/// What one pass over a whole Messages answer told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// No content and 0 output tokens.
+    pub empty: bool,
+    /// Input tokens incl. cache reads and writes.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+}
+
+/// A whole hub-dialect (Anthropic) answer as it goes to the client: the client's model echoed
+/// (the rest of the body keeps its bytes and key order) and, for `stamp`'s provider, thinking
+/// signatures and tool ids stamped. One typed pass also tells emptiness and tokens. `None`
+/// when the body is not a JSON object.
+pub(crate) fn whole_answer(
+    body: Bytes,
+    client_model: &str,
+    stamp: Option<&str>,
+) -> Option<(Bytes, Facts)> {
+    let facts = message_facts(&body)?;
+    let out = Facts {
+        empty: facts.empty,
+        input_tokens: facts.input_tokens,
+        output_tokens: facts.output_tokens,
+    };
+    let echoed = match facts.model {
+        Some(raw)
+            if serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get())
+                .ok()
+                .as_deref()
+                != Some(client_model) =>
+        {
+            let new = serde_json::to_string(client_model).unwrap_or_default();
+            splice(&body, raw, &new)
+        }
+        _ => None,
+    };
+    let body = echoed.unwrap_or(body);
+    let body = match stamp {
+        Some(id) => crate::translate::history::stamp_response(&body, id).unwrap_or(body),
+        None => body,
+    };
+    Some((body, out))
+}
+
 /// Read the opening of an Anthropic SSE stream until content starts. Fails over (returns
 /// `Err`) on silence, an `error` first event, an empty answer, or a stream that ends early.
 pub async fn peek(
@@ -220,6 +269,7 @@ pub async fn peek(
     client_model: &str,
     status_headers: &http::HeaderMap,
     stamp: Option<&str>,
+    redactor: Redactor,
 ) -> Result<Committed, (Failure, Option<FailedAnswer>)> {
     let mut splitter = Splitter::new();
     let mut held = BytesMut::new();
@@ -268,6 +318,7 @@ pub async fn peek(
         let Some(buf) = splitter.take_complete() else {
             continue;
         };
+        let buf = redactor.bytes(buf);
         for frame in sse::frames(&buf) {
             let before_content = !obs.content;
             match obs.frame(frame) {
@@ -324,6 +375,7 @@ pub async fn peek(
                 idle,
                 obs,
                 stamp: stamp.map(String::from),
+                redactor,
             });
         }
     }
@@ -395,6 +447,7 @@ impl Committed {
                         let Some(buf) = r.c.splitter.take_complete() else {
                             continue;
                         };
+                        let buf = r.c.redactor.bytes(buf);
                         for f in sse::frames(&buf) {
                             r.c.obs.frame(f);
                         }
@@ -504,6 +557,7 @@ mod tests {
             "claude-x",
             &Default::default(),
             None,
+            Redactor::default(),
         )
         .await
         .map_err(|e| e.0.message)
@@ -528,6 +582,7 @@ mod tests {
             "m",
             &Default::default(),
             None,
+            Redactor::default(),
         )
         .await
         .err()
@@ -541,6 +596,7 @@ mod tests {
             "m",
             &Default::default(),
             None,
+            Redactor::default(),
         )
         .await
         .err()
@@ -553,6 +609,7 @@ mod tests {
             "m",
             &Default::default(),
             None,
+            Redactor::default(),
         )
         .await
         .err()
@@ -574,6 +631,7 @@ mod tests {
             "up-model",
             &Default::default(),
             None,
+            Redactor::default(),
         )
         .await
         .map_err(|e| e.0.message)
@@ -600,6 +658,7 @@ mod tests {
             "m",
             &Default::default(),
             None,
+            Redactor::default(),
         )
         .await
         .err()

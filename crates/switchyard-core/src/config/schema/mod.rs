@@ -549,6 +549,16 @@ pub enum ProviderKind {
     Gemini,
 }
 
+impl ProviderKind {
+    /// Every kind, in the order the UI and the docs list them. Tests, fuzz targets and the
+    /// mock's faces iterate over this, so a new kind is covered without new test code.
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::Anthropic,
+        ProviderKind::Openai,
+        ProviderKind::Gemini,
+    ];
+}
+
 /// How a provider's own key goes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum AuthScheme {

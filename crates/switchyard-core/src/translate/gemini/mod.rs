@@ -94,10 +94,7 @@ pub struct Translated {
     pub notes: Vec<String>,
 }
 
-/// A request (or response) that cannot be translated; the client gets a 400 with this text.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TranslateError(pub String);
+pub use super::TranslateError;
 
 pub(crate) fn err(msg: impl Into<String>) -> TranslateError {
     TranslateError(msg.into())

@@ -134,10 +134,7 @@ pub struct Translated {
     pub tool_names: Vec<(String, String)>,
 }
 
-/// A request that cannot be translated; becomes a 400 `invalid_request_error`.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TranslateError(pub String);
+pub use super::TranslateError;
 
 /// The signature prefix of thinking blocks this translator produced for `provider_id`.
 pub fn signature_for(provider_id: &str) -> String {

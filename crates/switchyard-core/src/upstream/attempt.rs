@@ -1,0 +1,266 @@
+//! The one attempt driver: whatever the provider kind, an attempt is encode, send within the
+//! deadline, classify an error answer, and for a success either peek at the stream until its
+//! content starts or read the whole (bounded) answer, then check it is not empty. What differs
+//! between kinds comes from the adapter (`adapter.rs`); this file has no `match` on the kind.
+
+use std::time::Duration;
+
+use http::{header, HeaderMap, HeaderValue, Method};
+use tokio::time::Instant;
+
+use super::adapter::{AttemptCtx, Codec, Op, ProviderAdapter};
+use super::decode::{message_id, translate_stream, Decoder};
+use super::headers::{self, relay_back};
+use super::net::{net_failure, read_body, read_error_body, Read, MAX_ANSWER, MAX_ERROR_BODY};
+use super::redact::{self, Redactor};
+use super::relay::{self, ByteStream, Facts};
+use super::{adapters, Answer, AnswerBody, FailedAnswer, Outcome};
+use crate::events::FailoverReason;
+use crate::routing::{hints::cooldown_hint, Failure};
+use crate::translate::writer::StreamWriter;
+
+/// How long an error answer may take to arrive in full once its status came.
+const ERROR_BODY_TIME: Duration = Duration::from_secs(30);
+
+/// Run one attempt with the adapter of the provider's kind. Everything the outcome carries is
+/// free of the credentials the attempt sent.
+pub async fn run(a: AttemptCtx<'_>) -> Outcome {
+    let redactor = redact::credentials(&a);
+    let outcome = drive(adapters::of(a.provider.kind), &a, &redactor).await;
+    redact::outcome(outcome, &redactor)
+}
+
+/// The health probe of `p`: its model list (never a billed call), with its own key when it has
+/// one. URL and auth come from the same adapter code as every request's.
+pub(crate) fn probe_request(
+    client: &reqwest::Client,
+    p: &crate::config::Provider,
+    key: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let ad = adapters::of(p.kind);
+    let mut h = HeaderMap::new();
+    ad.fixed_headers(&mut h);
+    if let Some((name, value)) = key.and_then(|k| ad.key_placement(p).header(k)) {
+        h.insert(name, value);
+    }
+    client
+        .get(ad.url(p, Op::Models, "", false, None))
+        .headers(h)
+}
+
+fn json() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}
+
+async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor) -> Outcome {
+    let started = Instant::now();
+    let p = a.provider;
+    let encoded = if a.op == Op::Models {
+        // A listing is a `GET` without a body, read back as it is.
+        Ok(super::adapter::Encoded {
+            body: None,
+            codec: Codec::Relay { stamp: None },
+        })
+    } else {
+        ad.encode(a)
+    };
+    let enc = match encoded {
+        Ok(e) => e,
+        Err(msg) => {
+            return Outcome::Unsupported(format!(
+                "{} cannot take this request: {msg}",
+                p.display_name()
+            ))
+        }
+    };
+    let url = ad.url(p, a.op, a.upstream_model, a.stream, a.query);
+    let forwards = ad.forwards_client_headers();
+    let mut out_headers = if forwards {
+        headers::forwarded(a.client_headers, a.auth)
+    } else {
+        HeaderMap::new()
+    };
+    ad.fixed_headers(&mut out_headers);
+    headers::authorize(
+        &mut out_headers,
+        a.auth,
+        ad.key_placement(p),
+        a.client_headers,
+        forwards,
+    );
+    let method = if a.op == Op::Models {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    let mut req = a.client.request(method, &url).headers(out_headers);
+    if let Some(body) = enc.body {
+        req = req.header(header::CONTENT_TYPE, json()).body(body);
+    }
+    let limit = Duration::from_millis(if a.stream {
+        a.timeouts.first_byte_ms
+    } else {
+        a.timeouts.request_ms
+    });
+    let deadline = started + limit;
+    let resp = match tokio::time::timeout_at(deadline, req.send()).await {
+        Err(_) => {
+            return Outcome::Retry(
+                Failure::new(
+                    FailoverReason::Timeout,
+                    format!(
+                        "{} sent no response in {} s",
+                        p.display_name(),
+                        limit.as_secs()
+                    ),
+                ),
+                None,
+            )
+        }
+        Ok(Err(e)) => return Outcome::Retry(net_failure(&e, p, a.proxy), None),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    let up_headers = resp.headers().clone();
+    let mut relayed = relay_back(&up_headers);
+    let body: ByteStream = Box::pin(resp.bytes_stream());
+
+    if !status.is_success() {
+        let raw =
+            match read_error_body(body, MAX_ERROR_BODY, Instant::now() + ERROR_BODY_TIME).await {
+                Ok(b) => b,
+                Err(f) => return Outcome::Retry(f, None),
+            };
+        let v = ad.error(status, &raw, a.indicators);
+        if !v.own_body {
+            relayed.insert(header::CONTENT_TYPE, json());
+        }
+        return match v.reason {
+            None => Outcome::ClientError(Answer {
+                status: v.status,
+                headers: relayed,
+                body: AnswerBody::Full(v.body),
+                upstream_model: a.upstream_model.to_string(),
+                input_tokens: 0,
+                output_tokens: 0,
+            }),
+            Some(reason) => Outcome::Retry(
+                Failure::new(reason, v.message)
+                    .with_status(status.as_u16())
+                    .with_hint(cooldown_hint(&up_headers, chrono::Utc::now())),
+                Some(FailedAnswer {
+                    status: status.as_u16(),
+                    headers: relayed,
+                    anthropic_body: v.anthropic_shaped.then_some(v.body),
+                }),
+            ),
+        };
+    }
+
+    if a.stream && a.op == Op::Messages {
+        let is_sse = up_headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/event-stream"));
+        if !is_sse {
+            return Outcome::Retry(
+                Failure::new(
+                    FailoverReason::Malformed,
+                    "asked for a stream, the upstream answered with something else",
+                )
+                .with_status(status.as_u16()),
+                None,
+            );
+        }
+        let idle = Duration::from_millis(a.timeouts.idle_ms);
+        let (stream, stamp) = match enc.codec {
+            Codec::Relay { stamp } => (body, stamp),
+            Codec::Translate(t) => {
+                let writer =
+                    StreamWriter::new(a.client_model, &message_id(), &format!("sy1.{}.", p.id));
+                let decoder = Decoder::new(t.stream());
+                (translate_stream(body, decoder, writer, idle), None)
+            }
+        };
+        relayed.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        let peeked = relay::peek(
+            stream,
+            deadline,
+            idle,
+            a.client_model,
+            &up_headers,
+            stamp.as_deref(),
+            redactor.clone(),
+        )
+        .await;
+        return super::stream_outcome(peeked, status, relayed, a.upstream_model);
+    }
+
+    let raw = match read_body(body, MAX_ANSWER, deadline).await {
+        Ok(Read::Whole(b)) => b,
+        Ok(Read::TooLarge) => {
+            return Outcome::Retry(
+                Failure::new(
+                    FailoverReason::Malformed,
+                    format!(
+                        "the answer is larger than {} MiB",
+                        MAX_ANSWER / (1024 * 1024)
+                    ),
+                )
+                .with_status(status.as_u16()),
+                None,
+            )
+        }
+        Err(f) => return Outcome::Retry(f, None),
+    };
+    if a.op != Op::Messages {
+        // Token counts and model lists of the hub dialect go back as they came.
+        return Outcome::Success(Answer {
+            status,
+            headers: relayed,
+            body: AnswerBody::Full(raw),
+            upstream_model: a.upstream_model.to_string(),
+            input_tokens: 0,
+            output_tokens: 0,
+        });
+    }
+    let decoded = match enc.codec {
+        Codec::Relay { stamp } => relay::whole_answer(raw, a.client_model, stamp.as_deref())
+            .ok_or_else(|| "the upstream answer is not JSON".to_string()),
+        Codec::Translate(t) => t.answer(&raw, a.client_model).and_then(|hub| {
+            relay::whole_answer(hub, a.client_model, None)
+                .ok_or_else(|| "the translated answer is not JSON".to_string())
+        }),
+    };
+    let (hub, facts): (_, Facts) = match decoded {
+        Ok(d) => d,
+        Err(msg) => {
+            return Outcome::Retry(
+                Failure::new(FailoverReason::Malformed, msg).with_status(status.as_u16()),
+                None,
+            )
+        }
+    };
+    if facts.empty {
+        return Outcome::Retry(
+            Failure::new(
+                FailoverReason::EmptyAnswer,
+                "the upstream answered with no content",
+            )
+            .with_status(status.as_u16()),
+            None,
+        );
+    }
+    relayed.insert(header::CONTENT_TYPE, json());
+    Outcome::Success(Answer {
+        status,
+        headers: relayed,
+        body: AnswerBody::Full(hub),
+        upstream_model: a.upstream_model.to_string(),
+        input_tokens: facts.input_tokens,
+        output_tokens: facts.output_tokens,
+    })
+}

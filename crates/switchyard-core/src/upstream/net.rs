@@ -1,0 +1,203 @@
+//! Network plumbing every adapter shares: how a transport failure is worded, how much of an
+//! answer is read and for how long, and the one-line excerpt of a body that is not JSON.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use super::relay::ByteStream;
+use crate::config::Provider;
+use crate::events::FailoverReason;
+use crate::routing::Failure;
+
+/// Largest upstream error body read (the rest is dropped: an error needs no more).
+pub(crate) const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// Largest whole (non-streaming) answer read; a larger one is the provider's failure.
+pub(crate) const MAX_ANSWER: usize = 64 << 20;
+
+/// A transport failure (connect, DNS, TLS, reset) as a failover reason and a message that names
+/// the provider, or the configured proxy when the connection to it failed.
+pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider, proxy: Option<&str>) -> Failure {
+    if let Some(proxy) = proxy.filter(|_| e.is_connect()) {
+        return proxy_failure(proxy, e);
+    }
+    let (reason, what) = if e.is_timeout() {
+        (FailoverReason::Timeout, "timed out")
+    } else if e.is_connect() {
+        (FailoverReason::Unreachable, "cannot connect")
+    } else {
+        (FailoverReason::Unreachable, "request failed")
+    };
+    // reqwest's message names the URL, which holds no secret (queries are refused in base_url).
+    Failure::new(
+        reason,
+        format!("{what} to {}: {}", provider.display_name(), error_chain(e)),
+    )
+}
+
+/// A network failure through a proxy, worded so the proxy is named, not the provider.
+pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
+    let chain = error_chain(e).to_lowercase();
+    let refused = io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused)
+        || chain.contains("connection refused")
+        || chain.contains("failed to create underlying connection");
+    let what = if e.is_timeout() {
+        "did not answer in time".to_string()
+    } else if refused {
+        "refused the connection".to_string()
+    } else if chain.contains("407")
+        || chain.contains("proxy authentication")
+        || chain.contains("proxy authorization required")
+    {
+        "rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`".to_string()
+    } else if chain.contains("socks") || chain.contains("auth") {
+        format!(
+            "failed the SOCKS handshake or authentication: {}",
+            error_chain(e)
+        )
+    } else {
+        format!("failed: {}", error_chain(e))
+    };
+    Failure {
+        reason: if e.is_timeout() {
+            FailoverReason::Timeout
+        } else {
+            FailoverReason::Unreachable
+        },
+        status: None,
+        hint: None,
+        message: format!("proxy {proxy} {what}"),
+    }
+}
+
+/// An HTTP proxy that answered 407 itself (plain-http targets are forwarded, not tunnelled).
+pub fn proxy_auth_failure(proxy: &str) -> Failure {
+    Failure {
+        reason: FailoverReason::Unreachable,
+        status: Some(407),
+        hint: None,
+        message: format!(
+            "proxy {proxy} rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`"
+        ),
+    }
+}
+
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        src = s.source();
+    }
+    None
+}
+
+/// An error and its causes on one line, each cause once.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}
+
+/// What reading a whole body came to.
+pub(crate) enum Read {
+    /// All of it.
+    Whole(Bytes),
+    /// More than the limit: reading stopped there.
+    TooLarge,
+}
+
+/// Read a body until its end, `deadline` or `limit` bytes, whichever comes first.
+pub(crate) async fn read_body(
+    body: ByteStream,
+    limit: usize,
+    deadline: Instant,
+) -> Result<Read, Failure> {
+    let mut body = body;
+    let mut out = BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => {
+                return Err(Failure::new(
+                    FailoverReason::Timeout,
+                    "the upstream did not finish its answer in time",
+                ))
+            }
+            Ok(None) => return Ok(Read::Whole(out.freeze())),
+            Ok(Some(Err(e))) => {
+                return Err(Failure::new(
+                    FailoverReason::Unreachable,
+                    format!(
+                        "connection lost while reading the answer: {}",
+                        error_chain(&e)
+                    ),
+                ))
+            }
+            Ok(Some(Ok(chunk))) => {
+                if out.len() + chunk.len() > limit {
+                    return Ok(Read::TooLarge);
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// Read at most `limit` bytes of an error body (the rest is not needed to classify it).
+pub(crate) async fn read_error_body(
+    body: ByteStream,
+    limit: usize,
+    deadline: Instant,
+) -> Result<Bytes, Failure> {
+    let mut body = body;
+    let mut out = BytesMut::new();
+    loop {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => {
+                return Err(Failure::new(
+                    FailoverReason::Timeout,
+                    "the upstream did not finish its error answer in time",
+                ))
+            }
+            Ok(None) => return Ok(out.freeze()),
+            Ok(Some(Err(e))) => {
+                return Err(Failure::new(
+                    FailoverReason::Unreachable,
+                    format!(
+                        "connection lost while reading the error answer: {}",
+                        error_chain(&e)
+                    ),
+                ))
+            }
+            Ok(Some(Ok(chunk))) => {
+                let room = limit.saturating_sub(out.len());
+                if chunk.len() >= room {
+                    out.extend_from_slice(&chunk[..room]);
+                    return Ok(out.freeze());
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// A short, single-line excerpt of a body that is not the expected JSON.
+pub(crate) fn summarize(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.is_empty() {
+        "(empty body)".into()
+    } else {
+        s
+    }
+}
