@@ -13,7 +13,6 @@ import { keyPool } from './keypool.js';
 
 const ID_RE = /^[a-z0-9-]{1,64}$/;
 const ENV_RE = /^[A-Za-z0-9_]+(,[A-Za-z0-9_]+)*$/;
-const KINDS = ['anthropic', 'openai', 'gemini'];
 const CREDS = ['keychain', 'env', 'passthrough', 'none'];
 
 /** The preset's note in the current language; the engine's own words in English. */
@@ -39,9 +38,21 @@ function fromPreset(pr) {
   return p;
 }
 
+/** The presets and the provider kinds the engine knows (its registry decides; the UI keeps no list). */
 async function loadPresets() {
-  if (!state.presets) state.presets = (await api.presets()).presets || [];
+  if (!state.presets) {
+    const r = await api.presets();
+    state.presets = r.presets || [];
+    state.kinds = r.kinds || [];
+  }
   return state.presets;
+}
+
+/** Kinds for the kind picker: the engine's, and the provider's own even if unknown to it. */
+function kindChoices(current) {
+  const kinds = [...(state.kinds || [])];
+  if (current && !kinds.includes(current)) kinds.push(current);
+  return kinds;
 }
 
 /** Open the editor: `id` of the provider to edit, or null to add one. */
@@ -52,8 +63,11 @@ export function openEditor(id) {
     title: original ? t('editor.edit_title', { name: original.name || original.id }) : t('editor.add_title'),
     body, wide: true,
   });
-  if (original) showForm(d, body, structuredClone(original), { editing: true });
-  else showPicker(d, body);
+  if (original) {
+    loadPresets()
+      .catch(() => {})
+      .then(() => showForm(d, body, structuredClone(original), { editing: true }));
+  } else showPicker(d, body);
 }
 
 async function showPicker(d, body) {
@@ -118,7 +132,7 @@ function showForm(d, body, p, { editing, preset = null }) {
 
   const name = h('input', { type: 'text', value: p.name || '', autocomplete: 'off' });
   const id = h('input', { type: 'text', value: p.id, class: 'mono', autocomplete: 'off', spellcheck: 'false', required: true, readonly: editing, pattern: '[a-z0-9-]{1,64}' });
-  const kind = h('select', {}, KINDS.map((k) => h('option', { value: k, text: t(`kind.${k}`) })));
+  const kind = h('select', {}, kindChoices(p.kind || 'anthropic').map((k) => h('option', { value: k, text: maybe(`kind.${k}`) || k })));
   kind.value = p.kind || 'anthropic';
   const baseUrl = h('input', { type: 'url', value: p.base_url, class: 'mono', autocomplete: 'off', spellcheck: 'false', required: true, placeholder: 'https://api.example.com/anthropic' });
   const credential = h('select', {}, CREDS.map((c) => h('option', { value: c, text: t(`cred.${c}`) })));

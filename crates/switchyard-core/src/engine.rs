@@ -13,9 +13,12 @@ use tokio::sync::broadcast;
 
 use crate::config::{self, Config, ConfigError, Credential};
 use crate::events::Event;
-use crate::routing::{ProviderStatus, Router};
+use crate::routing::ProviderStatus;
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
+use crate::state::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
 use crate::stats::{ProviderTotals, Stats};
+use crate::tokens::Tokens;
+use crate::upstream::outbound::Clients;
 
 /// How long [`Handle::shutdown`] lets in-flight requests finish.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -163,27 +166,144 @@ pub struct ProviderView {
     pub context_window: Option<u64>,
 }
 
-/// Shared engine state. Handlers reach it through `Arc<Engine>`.
+/// The running engine's state. Handlers and pipeline phases reach it through `Arc<Engine>` and
+/// its methods; the fields are private, so every reach is a named capability.
 pub struct Engine {
-    pub(crate) config: ArcSwap<Config>,
-    pub(crate) config_path: Option<PathBuf>,
-    pub(crate) secrets: Arc<CachedStore>,
-    pub(crate) client: ArcSwap<crate::upstream::outbound::Clients>,
-    pub(crate) router: Arc<Router>,
-    pub(crate) events: broadcast::Sender<Event>,
-    pub(crate) stats: Stats,
-    pub(crate) listen: SocketAddr,
-    pub(crate) started_at: DateTime<Utc>,
-    pub(crate) access_token: ArcSwap<Option<Secret>>,
-    pub(crate) usage: Arc<crate::usage::Usage>,
-    pub(crate) cache: crate::cache::ResponseCache,
-    pub(crate) request_seq: AtomicU64,
-    pub(crate) nonce: u64,
-    /// Named client tokens: values and per-token rate limits.
-    pub(crate) tokens: crate::tokens::Tokens,
+    config: ArcSwap<Config>,
+    config_path: Option<PathBuf>,
+    secrets: Arc<CachedStore>,
+    clients: ArcSwap<Clients>,
+    state: SharedState,
+    /// Named client tokens: the values read from the secret store.
+    tokens: Arc<Tokens>,
+    stats: Stats,
+    listen: SocketAddr,
+    started_at: DateTime<Utc>,
+    access_token: ArcSwap<Option<Secret>>,
+    request_seq: AtomicU64,
+    nonce: u64,
+}
+
+/// The shared-state implementations an engine runs with (see `state/`).
+pub(crate) struct SharedState {
+    /// Breakers, cooldowns, trials, pins, sticky sessions, key pools.
+    pub routing: Arc<dyn RoutingState>,
+    /// Spend and budgets.
+    pub usage: Arc<dyn UsageLedger>,
+    /// Access-token request rates.
+    pub limits: Arc<dyn RateLimits>,
+    /// The response cache.
+    pub cache: Arc<dyn AnswerCache>,
+    /// Events.
+    pub events: Arc<dyn EventBus>,
 }
 
 impl Engine {
+    /// An engine for `config` (validated by the caller), listening on `listen`.
+    pub(crate) fn new(
+        config: Config,
+        config_path: Option<PathBuf>,
+        secrets: Arc<CachedStore>,
+        state: SharedState,
+        tokens: Arc<Tokens>,
+        listen: SocketAddr,
+    ) -> Engine {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+            ^ u64::from(std::process::id());
+        Engine {
+            clients: ArcSwap::from_pointee(Clients::build(&config, secrets.as_ref())),
+            config: ArcSwap::from_pointee(config),
+            config_path,
+            secrets,
+            state,
+            tokens,
+            stats: Stats::default(),
+            listen,
+            started_at: Utc::now(),
+            access_token: ArcSwap::from_pointee(None),
+            request_seq: AtomicU64::new(1),
+            nonce,
+        }
+    }
+
+    /// The running config.
+    pub(crate) fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// Where the config lives, if it came from a file.
+    pub(crate) fn config_path(&self) -> Option<&std::path::Path> {
+        self.config_path.as_deref()
+    }
+
+    /// The HTTP clients (one per distinct proxy setting).
+    pub(crate) fn clients(&self) -> Arc<Clients> {
+        self.clients.load_full()
+    }
+
+    /// Breakers, cooldowns, trials, pins, sticky sessions, key pools.
+    pub(crate) fn routing(&self) -> &dyn RoutingState {
+        &*self.state.routing
+    }
+
+    /// Spend and budgets.
+    pub(crate) fn usage(&self) -> &dyn UsageLedger {
+        &*self.state.usage
+    }
+
+    /// The shared usage ledger (for the flusher task).
+    pub(crate) fn usage_ledger(&self) -> Arc<dyn UsageLedger> {
+        self.state.usage.clone()
+    }
+
+    /// Access-token request rates.
+    pub(crate) fn limits(&self) -> &dyn RateLimits {
+        &*self.state.limits
+    }
+
+    /// The response cache.
+    pub(crate) fn cache(&self) -> &dyn AnswerCache {
+        &*self.state.cache
+    }
+
+    /// Counters and the recent-request log.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The secret store (with its cache).
+    pub(crate) fn secrets(&self) -> &Arc<CachedStore> {
+        &self.secrets
+    }
+
+    /// Named client tokens.
+    pub(crate) fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Where we listen.
+    pub(crate) fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// The main access token, when one is configured.
+    pub(crate) fn access_token(&self) -> Arc<Option<Secret>> {
+        self.access_token.load_full()
+    }
+
+    /// Listen to events.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.state.events.subscribe()
+    }
+
+    /// Whether anyone listens to events.
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.state.events.has_listeners()
+    }
+
     /// A fresh request id, `req_sy_…`.
     pub(crate) fn request_id(&self) -> String {
         let n = self.request_seq.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +315,7 @@ impl Engine {
         if !matches!(e, Event::RequestFinished(_)) {
             tracing::debug!(event = ?e, "event");
         }
-        let _ = self.events.send(e);
+        self.state.events.emit(e);
     }
 
     /// The key for a keyed provider. Keychain reads go to a blocking thread once, then come
@@ -244,8 +364,8 @@ impl Engine {
 
     /// Build the HTTP clients again (proxy settings or a proxy password changed).
     pub(crate) fn rebuild_clients(&self, cfg: &Config) {
-        let clients = crate::upstream::outbound::Clients::build(cfg, self.secrets.as_ref());
-        self.client.store(Arc::new(clients));
+        let clients = Clients::build(cfg, self.secrets.as_ref());
+        self.clients.store(Arc::new(clients));
     }
 
     /// A secret was stored or deleted under `name`: a proxy password rebuilds the clients; a
@@ -255,7 +375,9 @@ impl Engine {
             let cfg = self.config.load_full();
             self.rebuild_clients(&cfg);
         } else {
-            self.router.reset(name.split('#').next().unwrap_or(name));
+            self.state
+                .routing
+                .reset(name.split('#').next().unwrap_or(name));
         }
     }
 
@@ -327,6 +449,16 @@ impl Engine {
         self.apply(cfg)
     }
 
+    /// Read the access tokens `cfg` names (the main one and the named ones) and put them in
+    /// force. Returns whether any token can be used.
+    pub(crate) fn load_access_tokens(&self, cfg: &Config) -> Result<bool, String> {
+        let token = self.resolve_access_token(cfg)?;
+        self.tokens.load(cfg, &*self.secrets)?;
+        let usable = token.is_some() || self.tokens.usable() > 0;
+        self.access_token.store(Arc::new(token));
+        Ok(usable)
+    }
+
     /// Apply a validated config.
     pub(crate) fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
         config::validate(&cfg)?;
@@ -344,13 +476,13 @@ impl Engine {
                 field: Some("security.tokens".into()),
                 message: m,
             })?;
-        if crate::upstream::outbound::signature(&cfg) != self.client.load().signature {
+        if crate::upstream::outbound::signature(&cfg) != self.clients.load().signature {
             self.rebuild_clients(&cfg);
         }
-        self.router.retain(&cfg);
+        self.state.routing.retain(&cfg);
         self.access_token.store(Arc::new(token));
         self.config.store(Arc::new(cfg));
-        self.cache.clear();
+        self.state.cache.clear();
         self.emit(Event::ConfigChanged);
         Ok(())
     }
@@ -359,14 +491,14 @@ impl Engine {
         let cfg = self.config.load();
         let now = Instant::now();
         let totals = self.stats.totals();
-        let statuses = self.router.statuses(&cfg, now);
+        let statuses = self.state.routing.statuses(&cfg, now);
         let wall = Utc::now();
         let over = |id: &str| {
             cfg.provider(id)
-                .is_some_and(|p| self.usage.over_budget(p, wall).is_some())
+                .is_some_and(|p| self.state.usage.over_budget(p, wall).is_some())
         };
         // The router does not know budgets: a provider over one is passed over like the proxy does.
-        let current = match self.router.current(&cfg, now) {
+        let current = match self.state.routing.current(&cfg, now) {
             Some(c) if over(&c) => statuses
                 .iter()
                 .find(|s| {
@@ -380,7 +512,7 @@ impl Engine {
             .iter()
             .find(|p| p.enabled)
             .map(|p| p.id.clone());
-        let pinned = self.router.pinned();
+        let pinned = self.state.routing.pinned();
         let status = match &current {
             None => "down",
             Some(c) if Some(c) == pinned.as_ref().or(primary.as_ref()) => "healthy",
@@ -396,7 +528,7 @@ impl Engine {
                     base_url: p.map(|p| p.base_url.clone()).unwrap_or_default(),
                     credential: p.map(|p| p.credential.to_string()).unwrap_or_default(),
                     over_budget: p
-                        .and_then(|p| self.usage.over_budget(p, wall))
+                        .and_then(|p| self.state.usage.over_budget(p, wall))
                         .map(|o| o.period),
                     context_window: p.and_then(crate::context_window::of_provider),
                     status: s,
@@ -409,12 +541,12 @@ impl Engine {
             started_at: self.started_at,
             status,
             current_provider: current,
-            active_provider: self.router.active(),
+            active_provider: self.state.routing.active(),
             pinned,
             providers,
             requests_total: self.stats.total(),
             config_path: self.config_path.clone(),
-            cache: self.cache.stats(&cfg.cache),
+            cache: self.state.cache.stats(&cfg.cache),
             context_window: crate::context_window::smallest(&cfg),
         }
     }
@@ -438,7 +570,7 @@ impl Engine {
                 Some(_) => {}
             }
         }
-        self.router.pin(target.map(String::from));
+        self.state.routing.pin(target.map(String::from));
         self.emit(Event::Switched {
             pinned: target.map(String::from),
         });
@@ -452,7 +584,7 @@ impl Engine {
             return Vec::new();
         }
         let n = pool_size(p);
-        let states = self.router.keys.states(&p.id, n, Instant::now());
+        let states = self.state.routing.key_states(&p.id, n, Instant::now());
         states
             .into_iter()
             .enumerate()

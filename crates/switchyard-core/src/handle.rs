@@ -42,12 +42,12 @@ impl Handle {
 impl Handle {
     /// The address we listen on.
     pub fn addr(&self) -> SocketAddr {
-        self.engine.listen
+        self.engine.listen()
     }
 
     /// `http://ADDR` — what clients use as their base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.engine.listen)
+        format!("http://{}", self.engine.listen())
     }
 
     /// Current status.
@@ -62,17 +62,17 @@ impl Handle {
 
     /// Subscribe to engine events.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.engine.events.subscribe()
+        self.engine.subscribe()
     }
 
     /// The running config.
     pub fn config(&self) -> Arc<Config> {
-        self.engine.config.load_full()
+        self.engine.config()
     }
 
     /// Where the config lives, if it came from a file.
     pub fn config_path(&self) -> Option<PathBuf> {
-        self.engine.config_path.clone()
+        self.engine.config_path().map(std::path::Path::to_path_buf)
     }
 
     /// Replace the running config (validated first; the listen address does not change
@@ -94,21 +94,21 @@ impl Handle {
     /// Store a provider's key in the secret store.
     pub fn set_key(&self, provider: &str, key: &str) -> Result<(), SecretError> {
         let s = Secret::new(key)?;
-        self.engine.secrets.set(provider, &s)?;
+        self.engine.secrets().set(provider, &s)?;
         self.engine.secret_changed(provider);
         Ok(())
     }
 
     /// Delete a provider's key.
     pub fn delete_key(&self, provider: &str) -> Result<bool, SecretError> {
-        let existed = self.engine.secrets.delete(provider)?;
+        let existed = self.engine.secrets().delete(provider)?;
         self.engine.secret_changed(provider);
         Ok(existed)
     }
 
     /// Recent requests, newest last.
     pub fn recent_requests(&self, limit: usize) -> Vec<crate::stats::RequestRecord> {
-        self.engine.stats.recent(limit)
+        self.engine.stats().recent(limit)
     }
 
     /// Stop serving; in-flight requests finish first.
@@ -133,7 +133,7 @@ impl Handle {
         if let Some(f) = flusher {
             let _ = f.await;
         }
-        let usage = self.engine.usage.clone();
+        let usage = self.engine.usage_ledger();
         match tokio::task::spawn_blocking(move || usage.flush()).await {
             Ok(Err(e)) => tracing::error!("usage: cannot save: {e}"),
             Err(e) => tracing::error!("usage: save task failed: {e}"),
@@ -144,13 +144,13 @@ impl Handle {
     /// Usage over the last `days` UTC days, with budgets.
     pub fn usage(&self, days: u32) -> crate::usage::UsageReport {
         self.engine
-            .usage
-            .report(&self.engine.config.load(), days, Utc::now())
+            .usage()
+            .report(&self.engine.config(), days, Utc::now())
     }
 
     /// Forget every cached answer; returns how many there were.
     pub fn clear_cache(&self) -> usize {
-        self.engine.cache.clear()
+        self.engine.cache().clear()
     }
 
     /// Wait until the server stops (after [`Handle::shutdown`] or a fatal error).

@@ -26,6 +26,7 @@ pub mod routing;
 pub mod secrets;
 pub mod server;
 mod start;
+pub mod state;
 pub mod stats;
 pub mod tokens;
 pub mod translate;

@@ -2,21 +2,17 @@
 //! the engine and starts its tasks (the HTTP server, the config watcher, health probes, the
 //! usage flusher), and returns the [`Handle`].
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use chrono::Utc;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use crate::config;
-use crate::engine::{Engine, StartError, StartOptions};
+use crate::engine::{Engine, SharedState, StartError, StartOptions};
 use crate::events::Event;
 use crate::handle::Handle;
-use crate::routing::Router;
 use crate::secrets::CachedStore;
-use crate::stats::Stats;
+use crate::state::{LocalEvents, ResponseCache, Router, Tokens, Usage, UsageLedger};
 
 /// Entry point.
 pub struct Switchyard;
@@ -49,45 +45,29 @@ impl Switchyard {
         let listen = listener
             .local_addr()
             .map_err(|e| StartError::Bind { addr, source: e })?;
-        let (events, _) = broadcast::channel(256);
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-            ^ u64::from(std::process::id());
         let secrets = Arc::new(CachedStore::new(opts.secrets));
-        let usage = Arc::new(crate::usage::Usage::open(opts.config_path.as_deref()));
-        let engine = Arc::new(Engine {
-            usage: usage.clone(),
-            cache: Default::default(),
-            client: ArcSwap::from_pointee(crate::upstream::outbound::Clients::build(
-                &opts.config,
-                secrets.as_ref(),
-            )),
-            config: ArcSwap::from_pointee(opts.config.clone()),
-            config_path: opts.config_path,
+        let tokens = Arc::new(Tokens::default());
+        let state = SharedState {
+            routing: Router::new(),
+            usage: Arc::new(Usage::open(opts.config_path.as_deref())),
+            limits: tokens.clone(),
+            cache: Arc::new(ResponseCache::default()),
+            events: Arc::new(LocalEvents::new(256)),
+        };
+        let engine = Arc::new(Engine::new(
+            opts.config.clone(),
+            opts.config_path,
             secrets,
-            router: Router::new(),
-            events,
-            stats: Stats::default(),
+            state,
+            tokens,
             listen,
-            started_at: Utc::now(),
-            access_token: ArcSwap::from_pointee(None),
-            request_seq: AtomicU64::new(1),
-            nonce,
-            tokens: crate::tokens::Tokens::default(),
-        });
-        let token = engine
-            .resolve_access_token(&opts.config)
+        ));
+        let usable = engine
+            .load_access_tokens(&opts.config)
             .map_err(StartError::AccessToken)?;
-        engine
-            .tokens
-            .load(&opts.config, &*engine.secrets)
-            .map_err(StartError::AccessToken)?;
-        if needs_token && token.is_none() && engine.tokens.usable() == 0 {
+        if needs_token && !usable {
             return Err(no_token_msg());
         }
-        engine.access_token.store(Arc::new(token));
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let app = crate::server::app(engine.clone());
@@ -111,7 +91,7 @@ impl Switchyard {
                 tracing::error!("server stopped: {e}");
             }
         });
-        if let Some(path) = &engine.config_path {
+        if let Some(path) = engine.config_path() {
             // Stamp now, not when the task first runs, so an edit made right after start counts.
             let stamp = config::watch::stamp(path);
             tokio::spawn(watch_config(engine.clone(), stamp, stop_rx.clone()));
@@ -120,7 +100,7 @@ impl Switchyard {
             engine.clone(),
             stop_rx.clone(),
         ));
-        let flusher = tokio::spawn(crate::usage::run_flusher(usage, stop_rx.clone()));
+        let flusher = tokio::spawn(flush_usage(engine.usage_ledger(), stop_rx.clone()));
         tracing::info!(%listen, "switchyard listening");
         Ok(Handle::new(engine, stop_tx, server, flusher))
     }
@@ -131,7 +111,7 @@ async fn watch_config(
     mut last: Option<config::watch::Stamp>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let Some(path) = engine.config_path.clone() else {
+    let Some(path) = engine.config_path().map(std::path::Path::to_path_buf) else {
         return;
     };
     loop {
@@ -151,7 +131,7 @@ async fn watch_config(
         let loaded = tokio::task::spawn_blocking(move || config::load_file(&p)).await;
         match loaded {
             Ok(Ok(cfg)) => {
-                if **engine.config.load() == cfg {
+                if *engine.config() == cfg {
                     continue;
                 }
                 match engine.apply(cfg) {
@@ -171,6 +151,26 @@ async fn watch_config(
                 });
             }
             Err(e) => tracing::error!("config reload task failed: {e}"),
+        }
+    }
+}
+
+/// Write the usage ledger every [`FLUSH_EVERY`](crate::usage::FLUSH_EVERY) and once more on
+/// the way out.
+async fn flush_usage(usage: Arc<dyn UsageLedger>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(crate::usage::FLUSH_EVERY) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        let u = usage.clone();
+        match tokio::task::spawn_blocking(move || u.flush()).await {
+            Ok(Err(e)) => tracing::error!("usage: cannot save: {e}"),
+            Err(e) => tracing::error!("usage: save task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+        if stopping {
+            return;
         }
     }
 }

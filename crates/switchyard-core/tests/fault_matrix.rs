@@ -1,4 +1,4 @@
-//! The fault matrix (issue 5): every provider kind × every fault, one table-driven test with
+//! The fault matrix: every provider kind in the registry (`ProviderKind::ALL`) × every fault, one table-driven test with
 //! one row per cell. For each row: the client gets a complete answer from the next provider or
 //! a well-formed Anthropic error, the faulty provider's breaker and the engine's events say the
 //! right thing, and no upstream request outlives its client.
@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchyard_core::config::{Credential, ProviderKind};
 use switchyard_core::secrets::{Secret, SecretStore};
 use switchyard_core::server::MAX_BODY;
 use switchyard_core::translate::check::check_anthropic_stream;
 use switchyard_core::{Event, FailoverReason};
-use switchyard_mock::{anthropic_stream_events, error_event, Body, Reply, Step};
+use switchyard_mock::{Body, Face, Reply, Step};
 use tokio::sync::Semaphore;
 
 /// Engine timeouts for the matrix: short, so a stall costs a second, not minutes, yet long
@@ -28,11 +28,19 @@ const PARALLEL: usize = 10;
 /// Words in the slow client's answer.
 const WORDS: usize = 5_000;
 
-const KINDS: [ProviderKind; 3] = [
-    ProviderKind::Anthropic,
-    ProviderKind::Openai,
-    ProviderKind::Gemini,
-];
+/// Every provider kind the engine has an adapter for, with the mock face that plays it.
+fn kinds() -> Vec<(ProviderKind, Face)> {
+    ProviderKind::ALL
+        .into_iter()
+        .map(|k| {
+            let name = serde_json::to_value(k).expect("kind name");
+            let name = name.as_str().expect("kind name is a string");
+            let face = Face::for_kind(name);
+            assert!(face.is_some(), "the mock has no face for provider kind {name}");
+            (k, face.unwrap_or(Face::Anthropic))
+        })
+        .collect()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
@@ -161,49 +169,34 @@ fn expect(f: Fault) -> Expect {
     }
 }
 
-/// The kind that backs up `kind` in a row: the next one, so failover crosses dialects.
+/// The kind that backs up `kind` in a row: the next one in the registry, so failover crosses
+/// dialects.
 fn backup_of(kind: ProviderKind) -> ProviderKind {
-    match kind {
-        ProviderKind::Anthropic => ProviderKind::Openai,
-        ProviderKind::Openai => ProviderKind::Gemini,
-        _ => ProviderKind::Anthropic,
-    }
+    let all = ProviderKind::ALL;
+    let i = all.iter().position(|k| *k == kind).unwrap_or(0);
+    all[(i + 1) % all.len()]
 }
 
 fn model_for(kind: ProviderKind) -> String {
     format!("{kind:?}-model").to_lowercase()
 }
 
+fn face_of(kind: ProviderKind) -> Face {
+    kinds()
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, f)| f)
+        .unwrap_or(Face::Anthropic)
+}
+
 /// The opening frames of a healthy stream in `kind`'s dialect, saying "Hel".
 fn stream_start(kind: ProviderKind) -> Vec<Step> {
-    match kind {
-        ProviderKind::Openai => vec![Step::data(json!({
-            "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"},
-                         "finish_reason": null}]
-        }))],
-        ProviderKind::Gemini => vec![Step::data(json!({
-            "candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}, "index": 0}]
-        }))],
-        _ => {
-            let mut steps = anthropic_stream_events("m", &["Hel", "lo"], "end_turn", 2);
-            steps.truncate(4);
-            steps
-        }
-    }
+    face_of(kind).stream_opening("Hel")
 }
 
 /// A 200 stream whose first event is an error, in `kind`'s dialect.
 fn in_band_error(kind: ProviderKind) -> Reply {
-    match kind {
-        ProviderKind::Openai => Reply::sse([Step::data(json!({
-            "error": {"message": "Internal server error", "type": "server_error"}
-        }))]),
-        ProviderKind::Gemini => Reply::sse([Step::data(json!({
-            "error": {"code": 500, "message": "Internal error", "status": "INTERNAL"}
-        }))]),
-        _ => Reply::sse([error_event("api_error", "Internal server error")]),
-    }
+    face_of(kind).in_band_error()
 }
 
 /// A closed port, for "connection refused".
@@ -524,7 +517,7 @@ async fn fault_matrix() {
     let started = Instant::now();
     let gate = std::sync::Arc::new(Semaphore::new(PARALLEL));
     let mut rows = Vec::new();
-    for kind in KINDS {
+    for (kind, _) in kinds() {
         for fault in FAULTS {
             let gate = gate.clone();
             rows.push(tokio::spawn(async move {
@@ -552,7 +545,7 @@ async fn fault_matrix() {
         failed.is_empty(),
         "{} of {} rows failed:\n{}",
         failed.len(),
-        KINDS.len() * FAULTS.len(),
+        kinds().len() * FAULTS.len(),
         failed.join("\n")
     );
     assert!(

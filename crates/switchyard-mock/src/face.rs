@@ -22,6 +22,53 @@ pub enum Face {
 }
 
 impl Face {
+    /// Every face, one per provider kind Switchyard speaks to.
+    pub const ALL: [Face; 3] = [Face::Anthropic, Face::OpenAi, Face::Gemini];
+
+    /// The face serving a Switchyard provider kind, by the kind's config name (`anthropic`,
+    /// `openai`, `gemini`): tests iterate over the engine's kinds and ask for their faces here,
+    /// so a kind without a face fails them.
+    pub fn for_kind(name: &str) -> Option<Face> {
+        Face::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The opening of a healthy streamed answer saying `text`, in this face's dialect: the
+    /// frames up to and including the first content, nothing that ends the message.
+    pub fn stream_opening(self, text: &str) -> Vec<crate::Step> {
+        use serde_json::json;
+        match self {
+            Face::OpenAi => vec![crate::Step::data(json!({
+                "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
+                             "finish_reason": null}]
+            }))],
+            Face::Gemini => vec![crate::Step::data(json!({
+                "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}]
+            }))],
+            Face::Anthropic => {
+                let mut steps = crate::anthropic_stream_events("m", &[text, "."], "end_turn", 2);
+                steps.truncate(4);
+                steps
+            }
+        }
+    }
+
+    /// A 200 stream whose first event is a server error, in this face's dialect.
+    pub fn in_band_error(self) -> crate::Reply {
+        use serde_json::json;
+        match self {
+            Face::OpenAi => crate::Reply::sse([crate::Step::data(json!({
+                "error": {"message": "Internal server error", "type": "server_error"}
+            }))]),
+            Face::Gemini => crate::Reply::sse([crate::Step::data(json!({
+                "error": {"code": 500, "message": "Internal error", "status": "INTERNAL"}
+            }))]),
+            Face::Anthropic => {
+                crate::Reply::sse([crate::error_event("api_error", "Internal server error")])
+            }
+        }
+    }
+
     /// The face a request path is addressed to. Prefixes are allowed (`/anthropic/v1/messages`).
     pub fn from_path(path: &str) -> Face {
         if path.ends_with("/chat/completions") {

@@ -27,9 +27,9 @@ pub(crate) fn skip_over_budget(e: &Engine, cfg: &Config, plan: &mut Plan) -> Vec
         if p.budget_daily_usd.is_none() && p.budget_monthly_usd.is_none() {
             return true;
         }
-        match e.usage.over_budget(p, now) {
+        match e.usage().over_budget(p, now) {
             Some(over) => {
-                for ev in e.usage.check(p, now) {
+                for ev in e.usage().check(p, now) {
                     e.emit(ev);
                 }
                 skipped.push((p.id.clone(), over));
@@ -44,9 +44,9 @@ pub(crate) fn skip_over_budget(e: &Engine, cfg: &Config, plan: &mut Plan) -> Vec
 /// Record what a served request used (answers with a 2xx status only) and announce a budget it
 /// crossed. Runs on the request's own task (or at a stream's end); touches memory only.
 pub(crate) fn record_usage(e: &Engine, provider: &str, upstream_model: &str, tokens: Tokens) {
-    let cfg = e.config.load();
+    let cfg = e.config();
     for ev in e
-        .usage
+        .usage()
         .record(&cfg, provider, upstream_model, tokens, Utc::now())
     {
         tracing::warn!(provider, "over budget: {ev:?}");

@@ -25,9 +25,9 @@ pub(crate) fn fingerprint(ctx: &RequestCtx) -> Option<Fingerprint> {
 }
 
 /// A cached answer `p` gave to this request under the same routing.
-pub(crate) fn lookup(ctx: &RequestCtx, fp: &Fingerprint, p: &Provider) -> Option<Cached> {
+pub(crate) async fn lookup(ctx: &RequestCtx, fp: &Fingerprint, p: &Provider) -> Option<Cached> {
     let key = fp.key(&p.id, &ctx.upstream_model(p));
-    ctx.engine.cache.get(&key, &ctx.cfg.cache)
+    ctx.engine.cache().get(&key, &ctx.cfg.cache).await
 }
 
 /// Keep a successful whole answer of `p`.
@@ -48,7 +48,7 @@ pub(crate) fn store(ctx: &RequestCtx, fp: &Fingerprint, p: &Provider, answer: &A
     };
     // `answer.upstream_model` is what the attempt sent: `ctx.upstream_model(p)`.
     let key = fp.key(&p.id, &answer.upstream_model);
-    ctx.engine.cache.put(key, value, &ctx.cfg.cache);
+    ctx.engine.cache().put(key, value, &ctx.cfg.cache);
 }
 
 /// The reply for a cache hit.

@@ -27,7 +27,7 @@ pub(crate) fn reply(
     let failed = &ctx.failed;
     let request_id = e.request_id();
     let retry_at = retry_at.or_else(|| {
-        e.router
+        e.routing()
             .statuses(cfg, Instant::now())
             .into_iter()
             .filter_map(|s| s.cooldown_until)

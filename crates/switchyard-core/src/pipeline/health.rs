@@ -46,7 +46,7 @@ pub(crate) async fn probe(e: &Engine, p: &Provider, limit: Duration) -> Probe {
         Ok(ResolvedAuth::Passthrough | ResolvedAuth::Nothing) => None,
         Err(f) => return Probe::Failed(f),
     };
-    let clients = e.client.load_full();
+    let clients = e.clients();
     let req = probe_request(
         clients.for_provider(&p.id),
         p,
@@ -82,7 +82,7 @@ pub(crate) async fn probe(e: &Engine, p: &Provider, limit: Duration) -> Probe {
 /// Run until `stop`; does nothing while `health.probe_interval_secs` is 0.
 pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     loop {
-        let interval = engine.config.load().health.probe_interval_secs;
+        let interval = engine.config().health.probe_interval_secs;
         let wait = if interval == 0 {
             Duration::from_secs(5)
         } else {
@@ -101,8 +101,8 @@ pub(crate) async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 
 /// Probe every enabled provider that is not cooling down; a failure cools it down.
 pub(crate) async fn probe_all(engine: &Engine) {
-    let cfg = engine.config.load_full();
-    let statuses = engine.router.statuses(&cfg, Instant::now());
+    let cfg = engine.config();
+    let statuses = engine.routing().statuses(&cfg, Instant::now());
     let limit =
         Duration::from_millis(cfg.timeouts.connect_ms).saturating_add(Duration::from_secs(10));
     for p in cfg.providers.iter().filter(|p| p.enabled) {

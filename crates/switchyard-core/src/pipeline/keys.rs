@@ -115,7 +115,7 @@ pub(crate) async fn attempt(
         .await);
     }
     let now = Instant::now();
-    let order = e.router.keys.order(&p.id, n, now);
+    let order = e.routing().key_order(&p.id, n, now);
     if order.is_empty() {
         return Err(all_cooling(e, p, n, now));
     }
@@ -126,7 +126,7 @@ pub(crate) async fn attempt(
             Ok(Some(k)) => k,
             Ok(None) => {
                 let f = Failure::new(FailoverReason::KeyMissing, missing_message(p, slot));
-                e.router.keys.failed(&p.id, slot, &f, Instant::now());
+                e.routing().key_failed(&p.id, slot, &f, Instant::now());
                 tracing::warn!(provider = %p.id, slot = slot + 1, "{}", f.message);
                 unreadable = Some(f);
                 continue;
@@ -140,7 +140,7 @@ pub(crate) async fn attempt(
                         p.display_name()
                     ),
                 );
-                e.router.keys.failed(&p.id, slot, &f, Instant::now());
+                e.routing().key_failed(&p.id, slot, &f, Instant::now());
                 unreadable = Some(f);
                 continue;
             }
@@ -162,7 +162,7 @@ pub(crate) async fn attempt(
                         f.message
                     );
                     if matches!(p.credential, Credential::Keychain) {
-                        e.secrets.invalidate_one(&slot_name(&p.id, slot));
+                        e.secrets().invalidate_one(&slot_name(&p.id, slot));
                     }
                     // The user has to act on a refused key even while the others serve.
                     e.emit(crate::events::Event::KeyProblem {
@@ -172,13 +172,13 @@ pub(crate) async fn attempt(
                 } else {
                     f.message = format!("key {} ({}): {}", slot + 1, key.hint(), f.message);
                 }
-                let cooled = e.router.keys.failed(&p.id, slot, &f, Instant::now());
+                let cooled = e.routing().key_failed(&p.id, slot, &f, Instant::now());
                 tracing::warn!(provider = %p.id, slot = slot + 1, secs = cooled.as_secs(), "key cooling down: {}", f.message);
                 last = Some(Outcome::Retry(f, ans));
             }
             other => {
                 if matches!(other, Outcome::Success(_)) {
-                    e.router.keys.succeeded(&p.id, slot);
+                    e.routing().key_succeeded(&p.id, slot);
                 }
                 return Ok(other);
             }
@@ -187,7 +187,7 @@ pub(crate) async fn attempt(
     // Every key failed or is cooling: the provider itself is out until the first key is back.
     match last {
         Some(Outcome::Retry(mut f, ans)) => {
-            if let Some(back) = e.router.keys.next_back(&p.id, n, Instant::now()) {
+            if let Some(back) = e.routing().key_next_back(&p.id, n, Instant::now()) {
                 f.hint = Some(back);
             }
             f.message = format!(
@@ -222,7 +222,7 @@ fn missing_message(p: &Provider, slot: usize) -> String {
 }
 
 fn all_cooling(e: &Engine, p: &Provider, n: usize, now: Instant) -> Failure {
-    let back = e.router.keys.next_back(&p.id, n, now);
+    let back = e.routing().key_next_back(&p.id, n, now);
     Failure::new(
         FailoverReason::RateLimited,
         format!(

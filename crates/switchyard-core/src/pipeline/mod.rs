@@ -83,8 +83,8 @@ pub(crate) async fn run(
     log.rec().model = inbound.model.clone();
     log.rec().stream = stream;
     let ctx = RequestCtx {
-        cfg: engine.config.load_full(),
-        clients: engine.client.load_full(),
+        cfg: engine.config(),
+        clients: engine.clients(),
         engine,
         op,
         model: inbound.model,
@@ -113,7 +113,7 @@ pub(crate) fn record_refusal(
 
 /// Plan, then try each planned provider in order with no sleep in between.
 async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
-    let (plan, pinned, fp) = match plan::plan(&mut ctx, &mut log) {
+    let (plan, pinned, fp) = match plan::plan(&mut ctx, &mut log).await {
         Planned::Answered(reply) => {
             log.finish(reply.status.as_u16(), None);
             return reply;
@@ -129,6 +129,10 @@ async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
         let Some(p) = cfg.provider(&planned.provider) else {
             continue;
         };
+        if planned.is_trial() && !ctx.engine.routing().claim_trial(&p.id).await {
+            // Another request (or, in a team, another replica) runs this provider's trial.
+            continue;
+        }
         if ctx.op == Op::CountTokens && !adapters::of(p.kind).counts_tokens() {
             return estimate_tokens(ctx, log, p);
         }

@@ -42,7 +42,7 @@ pub(crate) async fn list(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Reply {
-    let cfg = e.config.load_full();
+    let cfg = e.config();
     let mut models: Vec<ModelInfo> = local_model_ids(&cfg)
         .into_iter()
         .map(|id| ModelInfo {
@@ -52,7 +52,7 @@ pub(crate) async fn list(
         })
         .collect();
     let current = e
-        .router
+        .routing()
         .current(&cfg, Instant::now())
         .and_then(|id| cfg.provider(&id).cloned());
     let hub = Dialect::Anthropic;
@@ -82,7 +82,7 @@ async fn upstream_list(
     query: Option<&str>,
 ) -> Option<(Vec<ModelInfo>, Bytes)> {
     let auth = auth_for(e, p).await.ok()?;
-    let clients = e.client.load_full();
+    let clients = e.clients();
     let empty = HubRequest::new(Bytes::new());
     let out = crate::upstream::attempt(AttemptCtx {
         client: clients.for_provider(&p.id),

@@ -31,7 +31,7 @@ pub(crate) enum Planned {
 
 /// Plan the request of `ctx` (setting its routing rule); `log` gets what an answer without
 /// any provider records.
-pub(crate) fn plan(ctx: &mut RequestCtx, log: &mut RequestLog) -> Planned {
+pub(crate) async fn plan(ctx: &mut RequestCtx, log: &mut RequestLog) -> Planned {
     let e = ctx.engine.clone();
     let cfg = ctx.cfg.clone();
     let rule = first_match(&cfg.rules, &ctx.model, ctx.request.bytes());
@@ -39,7 +39,7 @@ pub(crate) fn plan(ctx: &mut RequestCtx, log: &mut RequestLog) -> Planned {
         session: ctx.session(),
         rule_provider: rule.map(|(_, r)| r.provider.as_str()),
     };
-    let mut plan = e.router.plan(&cfg, &hints, Instant::now());
+    let mut plan = e.routing().plan(&cfg, &hints, Instant::now());
     let over_budget = budget::skip_over_budget(&e, &cfg, &mut plan);
     if plan.attempts.is_empty() && !over_budget.is_empty() {
         let reply = budget::over_budget_reply(&e.request_id(), &over_budget);
@@ -61,7 +61,7 @@ pub(crate) fn plan(ctx: &mut RequestCtx, log: &mut RequestLog) -> Planned {
         .first()
         .and_then(|a| cfg.provider(&a.provider));
     if let (Some(fp), Some(first)) = (&fp, first) {
-        if let Some(hit) = cache::lookup(ctx, fp, first) {
+        if let Some(hit) = cache::lookup(ctx, fp, first).await {
             log.first_byte();
             let rec = log.rec();
             rec.provider = Some(hit.provider.clone());

@@ -108,8 +108,8 @@ fn publish(e: &Engine, rec: RequestRecord) {
         rule = rec.rule.as_deref().unwrap_or("-"),
         "request"
     );
-    if e.events.receiver_count() > 0 {
+    if e.has_listeners() {
         e.emit(Event::RequestFinished(Box::new(rec.clone())));
     }
-    e.stats.record(rec);
+    e.stats().record(rec);
 }

@@ -18,13 +18,13 @@ pub(crate) fn failed(e: &Engine, p: &Provider, f: &Failure, cool: bool) {
         && matches!(p.credential, Credential::Keychain)
     {
         // The stored key may have been replaced since we cached it.
-        e.secrets.invalidate_one(&p.id);
+        e.secrets().invalidate_one(&p.id);
     }
     if !cool {
         return;
     }
-    let (_, until) = e.router.failed(&p.id, f, Instant::now());
-    e.stats.cooldown(&p.id);
+    let (_, until) = e.routing().failed(&p.id, f, Instant::now());
+    e.stats().cooldown(&p.id);
     e.emit(Event::CoolingDown {
         provider: p.id.clone(),
         reason: f.reason,
@@ -65,12 +65,12 @@ pub(crate) fn served(ctx: &RequestCtx, p: &Provider, ttfb: Duration, pinned: boo
         sticky: cfg.routing.sticky_sessions && by_strategy,
         track_active: ctx.rule.is_none(),
     };
-    let prev = e.router.served(&p.id, &served);
+    let prev = e.routing().served(&p.id, &served);
     if cfg.routing.strategy != Strategy::Failover || !served.track_active {
         // Spread or rule-routed: there is no priority order to compare with, so only a
         // failed attempt before this one is a failover.
         if let Some(f) = ctx.failed.first() {
-            e.stats.failover(&f.provider);
+            e.stats().failover(&f.provider);
             e.emit(Event::Failover {
                 from: f.provider.clone(),
                 to: p.id.clone(),
@@ -107,12 +107,12 @@ fn moved(e: &Engine, cfg: &Config, p: &Provider, failed: &[Failed], prev: Option
                 .or_else(|| failed.first().map(|f| f.failure.reason))
                 .unwrap_or(FailoverReason::Unreachable);
             let retry_at = e
-                .router
+                .routing()
                 .statuses(cfg, Instant::now())
                 .into_iter()
                 .find(|s| s.id == from)
                 .and_then(|s| s.cooldown_until);
-            e.stats.failover(&from);
+            e.stats().failover(&from);
             tracing::warn!(from = %from, to = %p.id, ?reason, "failover");
             e.emit(Event::Failover {
                 from,

@@ -36,13 +36,15 @@ impl PlannedAttempt {
 
 /// Holds a half-open trial slot; releases it if the request goes away without a verdict.
 struct TrialGuard {
-    router: Arc<Router>,
+    state: Arc<Mutex<RouterState>>,
     provider: String,
 }
 
 impl Drop for TrialGuard {
     fn drop(&mut self) {
-        self.router.release_trial(&self.provider);
+        if let Some(b) = self.state.lock().breakers.get_mut(&self.provider) {
+            b.abandon_trial();
+        }
     }
 }
 
@@ -130,7 +132,7 @@ struct RouterState {
 /// Routing state shared by all requests.
 #[derive(Default)]
 pub struct Router {
-    state: Mutex<RouterState>,
+    state: Arc<Mutex<RouterState>>,
     /// Per-key state of providers with key pools.
     pub keys: keys::KeyPools,
 }
@@ -154,7 +156,7 @@ impl Router {
     }
 
     /// Plan the attempts for a request. A pin wins over rules and strategies.
-    pub fn plan(self: &Arc<Self>, cfg: &Config, ctx: &RequestCtx<'_>, now: Instant) -> Plan {
+    pub fn plan(&self, cfg: &Config, ctx: &RequestCtx<'_>, now: Instant) -> Plan {
         let mut guard = self.state.lock();
         let st = &mut *guard;
         let pinned = st.pinned.as_deref().and_then(|id| cfg.provider(id));
@@ -178,7 +180,7 @@ impl Router {
                         attempts.push(PlannedAttempt {
                             provider: p.id.clone(),
                             trial: Some(TrialGuard {
-                                router: self.clone(),
+                                state: self.state.clone(),
                                 provider: p.id.clone(),
                             }),
                         });
@@ -213,12 +215,6 @@ impl Router {
             attempts,
             retry_at,
             pinned: is_pinned,
-        }
-    }
-
-    fn release_trial(&self, id: &str) {
-        if let Some(b) = self.state.lock().breakers.get_mut(id) {
-            b.abandon_trial();
         }
     }
 

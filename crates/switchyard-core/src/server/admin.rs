@@ -116,8 +116,8 @@ pub async fn switch_provider(
     let target = (b.provider != "auto").then_some(b.provider.as_str());
     e.switch(target)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
-    let cfg = e.config.load();
-    let current = e.router.current(&cfg, Instant::now());
+    let cfg = e.config();
+    let current = e.routing().current(&cfg, Instant::now());
     Ok(Json(json!({
         "success": true,
         "pinned": target,
@@ -138,7 +138,7 @@ pub async fn status(State(e): State<Arc<Engine>>) -> Json<crate::engine::Status>
 pub async fn events(
     State(e): State<Arc<Engine>>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let rx = e.events.subscribe();
+    let rx = e.subscribe();
     let first = SseEvent::default()
         .event("status")
         .json_data(e.status())
@@ -194,14 +194,14 @@ pub async fn requests(
     Query(q): Query<RecentQuery>,
 ) -> Json<serde_json::Value> {
     let limit = q.limit.unwrap_or(crate::stats::RECENT_CAPACITY);
-    Json(json!({ "requests": e.stats.recent(limit) }))
+    Json(json!({ "requests": e.stats().recent(limit) }))
 }
 
 /// `GET /api/config`: the running config (it holds no secrets) and its file.
 pub async fn get_config(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
     Json(json!({
-        "path": e.config_path.as_ref().map(|p| p.display().to_string()),
-        "config": *e.config.load_full(),
+        "path": e.config_path().map(|p| p.display().to_string()),
+        "config": *e.config(),
     }))
 }
 
@@ -227,7 +227,7 @@ pub async fn keys(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
     let list = tokio::task::spawn_blocking(move || e2.key_statuses())
         .await
         .unwrap_or_default();
-    Json(json!({ "keys": list, "store": e.secrets.describe() }))
+    Json(json!({ "keys": list, "store": e.secrets().describe() }))
 }
 
 /// Body of a key write.
@@ -259,7 +259,7 @@ pub async fn set_key(
     let b = json_body(body)?;
     let secret = Secret::new(&b.key).map_err(|err| ApiError::bad_request(err.to_string()))?;
     let hint = secret.hint();
-    let store = e.secrets.clone();
+    let store = e.secrets().clone();
     let id2 = id.clone();
     tokio::task::spawn_blocking(move || store.set(&id2, &secret))
         .await
@@ -275,7 +275,7 @@ pub async fn delete_key(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     known_key_name(&e, &id)?;
-    let store = e.secrets.clone();
+    let store = e.secrets().clone();
     let id2 = id.clone();
     let existed = tokio::task::spawn_blocking(move || store.delete(&id2))
         .await
@@ -292,12 +292,12 @@ pub async fn refresh_keys(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_json(&headers)?;
-    e.secrets.invalidate();
-    let cfg = e.config.load();
+    e.secrets().invalidate();
+    let cfg = e.config();
     e.rebuild_clients(&cfg);
-    for s in e.router.statuses(&cfg, Instant::now()) {
+    for s in e.routing().statuses(&cfg, Instant::now()) {
         if s.state == ProviderState::Unhealthy {
-            e.router.reset(&s.id);
+            e.routing().reset(&s.id);
         }
     }
     Ok(Json(json!({"success": true})))
@@ -310,7 +310,7 @@ pub async fn metrics(State(e): State<Arc<Engine>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        e.stats.prometheus() + &super::usage_api::prometheus(&e),
+        e.stats().prometheus() + &super::usage_api::prometheus(&e),
     )
         .into_response()
 }

@@ -139,7 +139,7 @@ fn rate_limited(name: &str, wait: std::time::Duration) -> Response {
 
 /// The middleware.
 pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Next) -> Response {
-    let cfg = engine.config.load();
+    let cfg = engine.config();
     let sec = &cfg.security;
     let host = req
         .headers()
@@ -148,7 +148,7 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
     if let Some(h) = &host {
-        if !host_allowed(h, engine.listen, sec) {
+        if !host_allowed(h, engine.listen(), sec) {
             return ApiError::forbidden(format!(
                 "Host {h:?} is not allowed: Switchyard answers only to its own address (DNS-rebinding protection). \
                  Add it to [security] allowed_hosts if you really use that name."
@@ -202,13 +202,13 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         );
         return resp;
     }
-    let token = engine.access_token.load();
+    let token = engine.access_token();
     let local_peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .is_some_and(|c| c.0.ip().is_loopback());
     let exempt = local_peer && sec.local_without_token;
-    if token.is_some() || engine.tokens.usable() > 0 {
+    if token.is_some() || engine.tokens().usable() > 0 {
         let headers = req.headers();
         // Which token a presented value is: the main one (`None` inside) or a named one.
         let which = |v: Option<&[u8]>| -> Option<Option<String>> {
@@ -220,7 +220,7 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
             {
                 return Some(None);
             }
-            engine.tokens.matching(v).map(Some)
+            engine.tokens().matching(v).map(Some)
         };
         let [own, key, bearer] = presented(headers).map(which);
         let (by_key, by_bearer) = (key.is_some(), bearer.is_some());
@@ -238,7 +238,11 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
                 .iter()
                 .find(|t| &t.name == name)
                 .and_then(|t| t.rate_per_minute);
-            if let Err(wait) = engine.tokens.admit(name, rate, std::time::Instant::now()) {
+            if let Err(wait) = engine
+                .limits()
+                .admit(name, rate, std::time::Instant::now())
+                .await
+            {
                 return rate_limited(name, wait);
             }
         }

@@ -18,9 +18,13 @@ use crate::integrations::claude_code;
 use crate::pipeline::Probe;
 use crate::protocol::anthropic::ErrorType;
 
-/// `GET /api/presets`.
+/// `GET /api/presets`: the presets, and every provider kind the engine has an adapter for
+/// (the UI's kind picker lists these).
 pub async fn presets() -> Json<serde_json::Value> {
-    Json(json!({ "presets": crate::presets::all() }))
+    Json(json!({
+        "presets": crate::presets::all(),
+        "kinds": crate::config::ProviderKind::ALL,
+    }))
 }
 
 /// `POST /api/providers/{id}/test`: a free call (`GET …/models`) with the provider's own key;
@@ -31,7 +35,7 @@ pub async fn test_provider(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_json(&headers)?;
-    let cfg = e.config.load_full();
+    let cfg = e.config();
     let p = cfg
         .provider(&id)
         .cloned()
@@ -70,11 +74,8 @@ pub struct ClaudeCodeBody {
 }
 
 pub(crate) fn claude_code_auth(e: &Engine) -> Option<String> {
-    let token = e.access_token.load();
-    claude_code::auth_for(
-        &e.config.load(),
-        token.as_ref().as_ref().map(|t| t.expose()),
-    )
+    let token = e.access_token();
+    claude_code::auth_for(&e.config(), token.as_ref().as_ref().map(|t| t.expose()))
 }
 
 /// `GET /api/integrations/claude-code`: whether it is configured, and where.
@@ -83,9 +84,9 @@ pub async fn claude_code_status(State(e): State<Arc<Engine>>) -> Json<serde_json
     Json(json!({
         "settings_path": path.as_ref().map(|p| p.display().to_string()),
         "configured": path.as_deref().is_some_and(claude_code::is_configured),
-        "base_url": format!("http://{}", e.listen),
-        "context_window": crate::context_window::smallest(&e.config.load()),
-        "compact_env": crate::context_window::claude_code_env(&e.config.load())
+        "base_url": format!("http://{}", e.listen()),
+        "context_window": crate::context_window::smallest(&e.config()),
+        "compact_env": crate::context_window::claude_code_env(&e.config())
             .into_iter()
             .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
             .collect::<serde_json::Map<_, _>>(),
@@ -103,9 +104,9 @@ pub async fn claude_code_setup(
     let b = json_body(body)?;
     let path = claude_code::settings_path()
         .ok_or_else(|| ApiError::new(ErrorType::Api, "cannot find the home directory"))?;
-    let base = format!("http://{}", e.listen);
+    let base = format!("http://{}", e.listen());
     let auth = claude_code_auth(&e);
-    let hints = crate::context_window::claude_code_env(&e.config.load());
+    let hints = crate::context_window::claude_code_env(&e.config());
     let p2 = path.clone();
     let res = tokio::task::spawn_blocking(move || {
         if b.undo {

@@ -19,8 +19,8 @@ use crate::tokens::{self, ClientToken};
 
 /// `GET /api/tokens`.
 pub async fn list(State(e): State<Arc<Engine>>) -> Json<Value> {
-    let cfg = e.config.load();
-    Json(json!({ "tokens": e.tokens.views(&cfg) }))
+    let cfg = e.config();
+    Json(json!({ "tokens": e.tokens().views(&cfg) }))
 }
 
 /// Body of `POST /api/tokens`.
@@ -60,7 +60,7 @@ pub async fn create(
             b.name
         )));
     }
-    let mut cfg = (**e.config.load()).clone();
+    let mut cfg = (*e.config()).clone();
     if cfg.security.tokens.iter().any(|t| t.name == b.name) {
         return Err(ApiError::bad_request(format!(
             "a token named {:?} already exists: delete it first to replace it",
@@ -70,7 +70,7 @@ pub async fn create(
     }
     let value = tokens::generate().map_err(internal)?;
     let secret = Secret::new(&value).map_err(internal)?;
-    let store = e.secrets.clone();
+    let store = e.secrets().clone();
     let user = tokens::secret_name(&b.name);
     let user2 = user.clone();
     blocking(move || store.set(&user2, &secret)).await?;
@@ -81,7 +81,7 @@ pub async fn create(
         created: Some(chrono::Utc::now()),
     });
     if let Err(err) = e.save_config(cfg) {
-        let store = e.secrets.clone();
+        let store = e.secrets().clone();
         let _ = blocking(move || store.delete(&user)).await;
         return Err(ApiError::bad_request(err.to_string()));
     }
@@ -97,7 +97,7 @@ pub async fn remove(
     State(e): State<Arc<Engine>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut cfg = (**e.config.load()).clone();
+    let mut cfg = (*e.config()).clone();
     let before = cfg.security.tokens.len();
     cfg.security.tokens.retain(|t| t.name != name);
     if cfg.security.tokens.len() == before {
@@ -106,19 +106,19 @@ pub async fn remove(
             format!("no access token named {name:?}"),
         ));
     }
-    if !e.listen.ip().is_loopback()
-        && e.access_token.load().is_none()
+    if !e.listen().ip().is_loopback()
+        && e.access_token().is_none()
         && cfg.security.tokens.is_empty()
     {
         return Err(ApiError::bad_request(format!(
             "{name:?} is the last access token and Switchyard listens on {}, reachable from other \
              machines: create another token first",
-            e.listen
+            e.listen()
         )));
     }
     e.save_config(cfg)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
-    let store = e.secrets.clone();
+    let store = e.secrets().clone();
     let user = tokens::secret_name(&name);
     blocking(move || store.delete(&user)).await?;
     tracing::info!(token = %name, "access token deleted");

@@ -18,7 +18,7 @@ use crate::protocol::anthropic::ErrorType;
 /// `GET /api/export`: the export file, as a download.
 pub async fn export(State(e): State<Arc<Engine>>) -> Result<Response, ApiError> {
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    let text = portable::export(&e.config.load(), &now)
+    let text = portable::export(&e.config(), &now)
         .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
     let mut resp = text.into_response();
     let h = resp.headers_mut();
@@ -72,7 +72,7 @@ pub async fn import(
             "the body must be the text of an exported file",
         ));
     }
-    let current = e.config.load_full();
+    let current = e.config();
     let got = portable::import(&current, &body, Some("import.toml".as_ref()), q.mode)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
     e.save_config(got.config.clone())
@@ -80,7 +80,7 @@ pub async fn import(
     let e2 = e.clone();
     let got2 = got.clone();
     let needs_key = tokio::task::spawn_blocking(move || {
-        portable::missing_keys(&got2.config, got2.imported_ids(), e2.secrets.as_ref())
+        portable::missing_keys(&got2.config, got2.imported_ids(), e2.secrets().as_ref())
     })
     .await
     .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;

@@ -16,8 +16,8 @@ use crate::usage::Period;
 /// Prometheus lines for the response cache and today's / this month's estimated cost.
 pub(crate) fn prometheus(e: &Engine) -> String {
     use std::fmt::Write;
-    let cfg = e.config.load();
-    let c = e.cache.stats(&cfg.cache);
+    let cfg = e.config();
+    let c = e.cache().stats(&cfg.cache);
     let mut out = String::new();
     let _ = writeln!(out, "# HELP switchyard_cache_hits_total Requests answered from the response cache.\n# TYPE switchyard_cache_hits_total counter\nswitchyard_cache_hits_total {}", c.hits);
     let _ = writeln!(out, "# HELP switchyard_cache_misses_total Cacheable requests that went upstream.\n# TYPE switchyard_cache_misses_total counter\nswitchyard_cache_misses_total {}", c.misses);
@@ -30,7 +30,7 @@ pub(crate) fn prometheus(e: &Engine) -> String {
                 out,
                 "switchyard_cost_usd{{provider=\"{}\",period=\"{name}\"}} {}",
                 p.id,
-                e.usage.spent(&p.id, period, now)
+                e.usage().spent(&p.id, period, now)
             );
         }
     }
@@ -57,14 +57,14 @@ pub async fn usage(
             crate::usage::KEEP_DAYS
         )));
     }
-    let cfg = e.config.load();
-    Ok(Json(e.usage.report(&cfg, days, Utc::now())))
+    let cfg = e.config();
+    Ok(Json(e.usage().report(&cfg, days, Utc::now())))
 }
 
 /// `GET /api/prices`: the config's `[prices]` and the built-in estimates (edit prices with
 /// `PUT /api/config`).
 pub async fn prices(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
-    let cfg = e.config.load();
+    let cfg = e.config();
     let defaults: serde_json::Map<String, serde_json::Value> = crate::usage::prices::DEFAULTS
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
@@ -79,6 +79,6 @@ pub async fn prices(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
 
 /// `DELETE /api/cache`: forget every cached answer.
 pub async fn clear_cache(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
-    let n = e.cache.clear();
+    let n = e.cache().clear();
     Json(json!({"success": true, "cleared": n}))
 }

@@ -3,7 +3,7 @@
 //! restarts.
 //!
 //! Recording only touches memory; a background task writes the file (temp + rename) at most
-//! every [`FLUSH_EVERY`], and [`Usage::flush`] runs once more on shutdown.
+//! every [`FLUSH_EVERY`] (the engine's flusher task), and [`Usage::flush`] runs once more on shutdown.
 
 pub mod prices;
 mod report;
@@ -331,29 +331,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), UsageError> {
     f.sync_all().map_err(io)?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(io)
-}
-
-/// The background writer: flush every [`FLUSH_EVERY`] while something changed, and once more
-/// when `stop` turns true.
-pub(crate) async fn run_flusher(
-    usage: std::sync::Arc<Usage>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let stopping = tokio::select! {
-            _ = tokio::time::sleep(FLUSH_EVERY) => false,
-            _ = stop.wait_for(|s| *s) => true,
-        };
-        let u = usage.clone();
-        match tokio::task::spawn_blocking(move || u.flush()).await {
-            Ok(Err(e)) => tracing::error!("usage: cannot save: {e}"),
-            Err(e) => tracing::error!("usage: save task failed: {e}"),
-            Ok(Ok(())) => {}
-        }
-        if stopping {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]
