@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, Local};
 use parking_lot::Mutex;
-use switchyard_core::config::{self, Config, Credential};
+use switchyard_core::config::{self, Config};
 use switchyard_core::integrations::claude_code;
-use switchyard_core::secrets::{self, KeychainStore, SecretStore};
+use switchyard_core::secrets::KeychainStore;
 use switchyard_core::{Event, Handle, StartOptions, Switchyard};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
@@ -21,9 +21,6 @@ use crate::i18n::{t, tf, Lang, Text};
 use crate::notify::{self, Notifier};
 use crate::tray::{self, TrayHandles};
 use crate::tray_model::{self, Prefs, Snapshot, TrayModel};
-
-/// The keychain entry of the client access token (the engine's `ACCESS_TOKEN_NAME`).
-const ACCESS_TOKEN_ENTRY: &str = "access-token";
 
 /// Everything the shell keeps, managed by Tauri.
 pub struct Shell {
@@ -237,43 +234,28 @@ pub fn copy_endpoint(app: &AppHandle) {
     }
 }
 
-/// The client access token, when the config requires one (for Claude Code's settings).
-fn access_token(cfg: &Config) -> Result<Option<String>, String> {
-    let v = match &cfg.security.access_token {
-        None => return Ok(None),
-        Some(Credential::Env(var)) => secrets::from_env(var),
-        Some(_) => KeychainStore.get(ACCESS_TOKEN_ENTRY),
-    };
-    v.map(|s| s.map(|s| s.expose().to_string()))
-        .map_err(|e| e.to_string())
-}
-
-/// "Configure Claude Code": point it at this Switchyard, or undo that when it is already set.
-/// Returns the title and body to tell the user.
+/// "Configure Claude Code": point it at this Switchyard, or undo that when it is already set
+/// (the engine's one implementation, shared with the CLI and the web UI). Returns the title
+/// and body to tell the user.
 pub fn claude_code_action(h: &Handle, lang: Lang) -> Result<(String, String), String> {
-    let path = claude_code::settings_path()
-        .ok_or_else(|| "cannot find the home directory for Claude Code's settings".to_string())?;
-    let shown = path.display().to_string();
-    if claude_code::is_configured(&path) {
-        claude_code::undo(&path).map_err(|e| e.to_string())?;
+    let undo = h.claude_code_status().configured;
+    let st = h.configure_claude_code(undo)?;
+    let shown = st
+        .settings_path
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if undo {
         return Ok((
             t(lang, Text::ClaudeCodeRestoredTitle).into(),
             tf(lang, Text::ClaudeCodeRestoredBody, &[("path", &shown)]),
         ));
     }
-    let cfg = h.config();
-    let token = access_token(&cfg)?;
-    let auth = claude_code::auth_for(&cfg, token.as_deref());
-    let url = h.url();
-    // Compact before the smallest provider's context window fills.
-    let hints = switchyard_core::context_window::claude_code_env(&cfg);
-    claude_code::configure_with(&path, &url, auth.as_deref(), &hints).map_err(|e| e.to_string())?;
     Ok((
         t(lang, Text::ClaudeCodeConfiguredTitle).into(),
         tf(
             lang,
             Text::ClaudeCodeConfiguredBody,
-            &[("url", &url), ("path", &shown)],
+            &[("url", &st.base_url), ("path", &shown)],
         ),
     ))
 }

@@ -6,15 +6,13 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use switchyard_core::config::{Config, Credential};
+use switchyard_core::access_tokens;
+use switchyard_core::config::Config;
 use switchyard_core::context_window;
 use switchyard_core::integrations::claude_code;
-use switchyard_core::secrets::{self, KeychainStore, SecretStore};
+use switchyard_core::secrets::KeychainStore;
 
 use crate::admin::Target;
-
-/// The keychain entry of the client access token (as the engine names it).
-const ACCESS_TOKEN_ENTRY: &str = "access-token";
 
 /// `switchyard code [OPTIONS] [CLAUDE ARGS...]`.
 #[derive(clap::Args)]
@@ -66,19 +64,9 @@ fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String>
     if let Some(t) = &target.token {
         return Ok(Some(t.clone()));
     }
-    let v = match &cfg.security.access_token {
-        None => return Ok(None),
-        Some(Credential::Env(var)) => secrets::from_env(var),
-        Some(_) => KeychainStore.get(ACCESS_TOKEN_ENTRY),
-    };
-    match v {
-        Ok(Some(s)) => Ok(Some(s.expose().to_string())),
-        Ok(None) => Err(
-            "this Switchyard requires an access token, but none is stored: pass --token or set SWITCHYARD_TOKEN"
-                .into(),
-        ),
-        Err(e) => Err(format!("cannot read the access token: {e}")),
-    }
+    access_tokens::main_token(cfg, &KeychainStore)
+        .map(|t| t.map(|s| s.expose().to_string()))
+        .map_err(|e| format!("{e}: pass --token or set SWITCHYARD_TOKEN"))
 }
 
 /// Does a Switchyard answer at `base`?
@@ -198,10 +186,9 @@ fn setup_claude_code(target: &Target, undo: bool) -> Result<(), String> {
     let cfg = config_of(target)?;
     let base = target.base_url()?;
     let token = access_token(target, &cfg)?;
-    let auth = claude_code::auth_for(&cfg, token.as_deref());
-    let hints = context_window::claude_code_env(&cfg);
-    claude_code::configure_with(&path, &base, auth.as_deref(), &hints)
-        .map_err(|e| e.to_string())?;
+    let applied =
+        claude_code::set_up(&path, &cfg, &base, token.as_deref()).map_err(|e| e.to_string())?;
+    let (auth, hints) = (applied.auth, applied.hints);
     println!("Updated {}:", path.display());
     println!("  env.{} = {base}", claude_code::BASE_URL_VAR);
     match (&auth, token.is_some()) {

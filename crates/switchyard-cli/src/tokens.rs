@@ -101,7 +101,7 @@ pub async fn run(action: Action) -> Result<(), String> {
             Ok(())
         }
         Action::Remove { name, target } => {
-            if !switchyard_core::tokens::valid_name(&name) {
+            if !switchyard_core::access_tokens::valid_name(&name) {
                 return Err(format!(
                     "{name:?} is not a token name (1-64 characters of a-z, 0-9, - and _)"
                 ));

@@ -11,20 +11,21 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::access_tokens::Tokens;
 use crate::config::{self, Config, ConfigError, Credential};
 use crate::events::Event;
+use crate::integrations::claude_code;
 use crate::routing::ProviderStatus;
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
 use crate::state::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
 use crate::stats::{ProviderTotals, Stats};
-use crate::tokens::Tokens;
 use crate::upstream::outbound::Clients;
 
 /// How long [`Handle::shutdown`] lets in-flight requests finish.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The keychain name of the client access token.
-pub const ACCESS_TOKEN_NAME: &str = "access-token";
+pub const ACCESS_TOKEN_NAME: &str = crate::access_tokens::MAIN_TOKEN_NAME;
 
 /// What to start.
 pub struct StartOptions {
@@ -78,6 +79,17 @@ pub enum SwitchError {
     /// It exists but is disabled.
     #[error("provider {0:?} is disabled; enable it first")]
     Disabled(String),
+}
+
+/// Where Claude Code's settings stand.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaudeCodeStatus {
+    /// `~/.claude/settings.json` (or under `CLAUDE_CONFIG_DIR`), when a home directory exists.
+    pub settings_path: Option<PathBuf>,
+    /// They point at this Switchyard (Switchyard's backup of them exists).
+    pub configured: bool,
+    /// The base URL Claude Code is (or would be) given.
+    pub base_url: String,
 }
 
 /// Key state of one provider, without the key.
@@ -343,23 +355,34 @@ impl Engine {
     }
 
     pub(crate) fn resolve_access_token(&self, cfg: &Config) -> Result<Option<Secret>, String> {
-        let Some(cred) = &cfg.security.access_token else {
-            return Ok(None);
-        };
-        let v = match cred {
-            Credential::Env(var) => secrets::from_env(var),
-            Credential::Keychain => self.secrets.get(ACCESS_TOKEN_NAME),
-            Credential::Passthrough | Credential::None => {
-                return Err("security.access_token must be \"keychain\" or \"env:VAR\"".into())
-            }
-        };
-        match v {
-            Ok(Some(s)) => Ok(Some(s)),
-            Ok(None) => Err(format!(
-                "security.access_token = \"{cred}\" but no token is stored there (for the keychain: `switchyard keys set {ACCESS_TOKEN_NAME}`)"
-            )),
-            Err(e) => Err(format!("cannot read the access token: {e}")),
+        crate::access_tokens::main_token(cfg, self.secrets.as_ref())
+    }
+
+    /// Claude Code's settings: whether they point here, and where they are.
+    pub(crate) fn claude_code_status(&self) -> ClaudeCodeStatus {
+        let path = claude_code::settings_path();
+        ClaudeCodeStatus {
+            configured: path.as_deref().is_some_and(claude_code::is_configured),
+            settings_path: path,
+            base_url: format!("http://{}", self.listen),
         }
+    }
+
+    /// Point Claude Code at this Switchyard, or undo that (blocking: file I/O).
+    pub(crate) fn configure_claude_code(&self, undo: bool) -> Result<ClaudeCodeStatus, String> {
+        let path = claude_code::settings_path().ok_or(
+            "cannot find the home directory for Claude Code's settings (set CLAUDE_CONFIG_DIR)",
+        )?;
+        if undo {
+            claude_code::undo(&path).map_err(|e| e.to_string())?;
+        } else {
+            let token = self.access_token.load();
+            let token = token.as_ref().as_ref().map(|t| t.expose());
+            let base = format!("http://{}", self.listen);
+            claude_code::set_up(&path, &self.config.load(), &base, token)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(self.claude_code_status())
     }
 
     /// Build the HTTP clients again (proxy settings or a proxy password changed).

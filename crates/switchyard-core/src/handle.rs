@@ -9,7 +9,7 @@ use chrono::Utc;
 use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, ConfigError};
-use crate::engine::{Engine, KeyStatus, Status, SwitchError, SHUTDOWN_GRACE};
+use crate::engine::{ClaudeCodeStatus, Engine, KeyStatus, Status, SwitchError, SHUTDOWN_GRACE};
 use crate::events::Event;
 use crate::secrets::{Secret, SecretError, SecretStore};
 
@@ -84,6 +84,26 @@ impl Handle {
     /// Validate, save atomically (with a backup) and apply.
     pub fn save_config(&self, cfg: Config) -> Result<(), ConfigError> {
         self.engine.save_config(cfg)
+    }
+
+    /// Claude Code's settings: whether they point here, and where they are.
+    pub fn claude_code_status(&self) -> ClaudeCodeStatus {
+        self.engine.claude_code_status()
+    }
+
+    /// Point Claude Code at this Switchyard (its settings merged, never replaced; undo restores
+    /// them), or undo that. Blocking (file I/O): call it off the async workers.
+    pub fn configure_claude_code(&self, undo: bool) -> Result<ClaudeCodeStatus, String> {
+        self.engine.configure_claude_code(undo)
+    }
+
+    /// The access token clients must present, when this Switchyard requires one.
+    pub fn access_token(&self) -> Option<String> {
+        self.engine
+            .access_token()
+            .as_ref()
+            .as_ref()
+            .map(|t| t.expose().to_string())
     }
 
     /// Key state per provider (never the keys).

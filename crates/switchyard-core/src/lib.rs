@@ -7,6 +7,7 @@
 //! Everything here runs without a display: the desktop shell and the `switchyard` CLI are thin
 //! layers over one [`Handle`], obtained from [`Switchyard::start`].
 
+pub mod access_tokens;
 pub mod cache;
 pub mod config;
 pub mod context_window;
@@ -28,12 +29,13 @@ pub mod server;
 mod start;
 pub mod state;
 pub mod stats;
-pub mod tokens;
 pub mod translate;
 pub mod upstream;
 pub mod usage;
 
-pub use engine::{KeyStatus, PoolKeyStatus, StartError, StartOptions, Status, SwitchError};
+pub use engine::{
+    ClaudeCodeStatus, KeyStatus, PoolKeyStatus, StartError, StartOptions, Status, SwitchError,
+};
 pub use events::{Event, FailoverReason};
 pub use handle::Handle;
 pub use start::Switchyard;

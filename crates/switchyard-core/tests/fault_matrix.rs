@@ -36,7 +36,10 @@ fn kinds() -> Vec<(ProviderKind, Face)> {
             let name = serde_json::to_value(k).expect("kind name");
             let name = name.as_str().expect("kind name is a string");
             let face = Face::for_kind(name);
-            assert!(face.is_some(), "the mock has no face for provider kind {name}");
+            assert!(
+                face.is_some(),
+                "the mock has no face for provider kind {name}"
+            );
             (k, face.unwrap_or(Face::Anthropic))
         })
         .collect()

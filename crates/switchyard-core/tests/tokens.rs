@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use common::{body, key_of};
 use serde_json::{json, Value};
+use switchyard_core::access_tokens::ClientToken;
 use switchyard_core::config::{Config, Credential, Provider, ProviderKind};
 use switchyard_core::secrets::{MemoryStore, Secret, SecretStore};
-use switchyard_core::tokens::ClientToken;
 use switchyard_core::{Handle, StartOptions, Switchyard};
 use switchyard_mock::{MockHandle, MockUpstream};
 

@@ -116,6 +116,37 @@ pub fn auth_for(cfg: &crate::config::Config, access_token: Option<&str>) -> Opti
         .then(|| "switchyard".to_string())
 }
 
+/// What a setup wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// `ANTHROPIC_BASE_URL`.
+    pub base_url: String,
+    /// `ANTHROPIC_AUTH_TOKEN`, when one was set (see [`auth_for`]).
+    pub auth: Option<String>,
+    /// The compaction hints set, when a provider's window is smaller than Claude's.
+    pub hints: Vec<(&'static str, String)>,
+}
+
+/// Point Claude Code at `base_url` with everything `cfg` implies: the auth variable
+/// ([`auth_for`], `access_token` being the token clients must present, if any) and the
+/// compaction hints of [`crate::context_window::claude_code_env`]. The one implementation the
+/// CLI, the tray and the admin API share.
+pub fn set_up(
+    settings: &Path,
+    cfg: &crate::config::Config,
+    base_url: &str,
+    access_token: Option<&str>,
+) -> Result<Applied, SetupError> {
+    let auth = auth_for(cfg, access_token);
+    let hints = crate::context_window::claude_code_env(cfg);
+    configure_with(settings, base_url, auth.as_deref(), &hints)?;
+    Ok(Applied {
+        base_url: base_url.to_string(),
+        auth,
+        hints,
+    })
+}
+
 /// Is Switchyard's setup present (a backup exists)?
 pub fn is_configured(settings: &Path) -> bool {
     state_path(settings).exists()

@@ -192,11 +192,11 @@ async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
     give_up::reply(ctx, log, plan.retry_at.map(|r| r.1))
 }
 
-/// A local estimate (`translate::tokens`: within ~30% of a BPE tokenizer, erring high) for
+/// A local estimate (`translate::token_estimate`: within ~30% of a BPE tokenizer, erring high) for
 /// providers without `count_tokens`.
 fn estimate_tokens(ctx: RequestCtx, mut log: RequestLog, p: &crate::config::Provider) -> Reply {
     let n = match ctx.request.json() {
-        Ok(v) => crate::translate::tokens::request_tokens(v),
+        Ok(v) => crate::translate::token_estimate::request_tokens(v),
         Err(_) => (ctx.request.bytes().len() / 4).max(1) as u64,
     };
     let rec = log.rec();

@@ -11,7 +11,7 @@ use super::context::RequestCtx;
 use super::record::RequestLog;
 use crate::cache::Fingerprint;
 use crate::inbound::Reply;
-use crate::routing::{rules::first_match, Plan, RequestCtx as RouteHints};
+use crate::routing::{rule_match::first_match, Plan, RequestCtx as RouteHints};
 
 /// What planning decided.
 pub(crate) enum Planned {

@@ -4,7 +4,7 @@
 pub mod breaker;
 pub mod hints;
 pub mod keys;
-pub mod rules;
+pub mod rule_match;
 pub mod sticky;
 pub mod strategy;
 

@@ -6,9 +6,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,36 +16,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::extract::AdminJson;
 use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
 use crate::events::Event;
 use crate::protocol::anthropic::ErrorType;
 use crate::routing::ProviderState;
 use crate::secrets::{Secret, SecretStore};
-
-pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ok = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            ApiError::bad_request("this endpoint accepts only Content-Type: application/json")
-                .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        )
-    }
-}
-
-pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v)
-        .map_err(|r| ApiError::bad_request(r.body_text()))
-}
 
 /// `HEAD /`, `HEAD /api/hello`: connectivity checks.
 pub async fn hello() -> StatusCode {
@@ -108,11 +84,8 @@ pub struct SwitchBody {
 /// `POST /v1/switch-provider {"provider": id | "auto"}`.
 pub async fn switch_provider(
     State(e): State<Arc<Engine>>,
-    headers: HeaderMap,
-    body: Result<Json<SwitchBody>, JsonRejection>,
+    AdminJson(b): AdminJson<SwitchBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_json(&headers)?;
-    let b = json_body(body)?;
     let target = (b.provider != "auto").then_some(b.provider.as_str());
     e.switch(target)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
@@ -212,11 +185,8 @@ fn config_error(err: ConfigError) -> ApiError {
 /// `PUT /api/config` with the whole config as JSON.
 pub async fn put_config(
     State(e): State<Arc<Engine>>,
-    headers: HeaderMap,
-    body: Result<Json<Config>, JsonRejection>,
+    AdminJson(cfg): AdminJson<Config>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_json(&headers)?;
-    let cfg = json_body(body)?;
     e.save_config(cfg).map_err(config_error)?;
     Ok(Json(json!({"success": true})))
 }
@@ -251,12 +221,9 @@ fn known_key_name(e: &Engine, id: &str) -> Result<(), ApiError> {
 pub async fn set_key(
     State(e): State<Arc<Engine>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Json<KeyBody>, JsonRejection>,
+    AdminJson(b): AdminJson<KeyBody>,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
     known_key_name(&e, &id)?;
-    let b = json_body(body)?;
     let secret = Secret::new(&b.key).map_err(|err| ApiError::bad_request(err.to_string()))?;
     let hint = secret.hint();
     let store = e.secrets().clone();
@@ -289,9 +256,7 @@ pub async fn delete_key(
 /// and give providers with key problems a fresh chance.
 pub async fn refresh_keys(
     State(e): State<Arc<Engine>>,
-    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_json(&headers)?;
     e.secrets().invalidate();
     let cfg = e.config();
     e.rebuild_clients(&cfg);

@@ -3,18 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::admin::{json_body, require_json};
 use super::error::ApiError;
+use super::extract::AdminJson;
 use crate::config::Credential;
 use crate::engine::Engine;
-use crate::integrations::claude_code;
 use crate::pipeline::Probe;
 use crate::protocol::anthropic::ErrorType;
 
@@ -32,9 +29,7 @@ pub async fn presets() -> Json<serde_json::Value> {
 pub async fn test_provider(
     State(e): State<Arc<Engine>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_json(&headers)?;
     let cfg = e.config();
     let p = cfg
         .provider(&id)
@@ -73,20 +68,16 @@ pub struct ClaudeCodeBody {
     undo: bool,
 }
 
-pub(crate) fn claude_code_auth(e: &Engine) -> Option<String> {
-    let token = e.access_token();
-    claude_code::auth_for(&e.config(), token.as_ref().as_ref().map(|t| t.expose()))
-}
-
 /// `GET /api/integrations/claude-code`: whether it is configured, and where.
 pub async fn claude_code_status(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
-    let path = claude_code::settings_path();
+    let st = e.claude_code_status();
+    let cfg = e.config();
     Json(json!({
-        "settings_path": path.as_ref().map(|p| p.display().to_string()),
-        "configured": path.as_deref().is_some_and(claude_code::is_configured),
-        "base_url": format!("http://{}", e.listen()),
-        "context_window": crate::context_window::smallest(&e.config()),
-        "compact_env": crate::context_window::claude_code_env(&e.config())
+        "settings_path": st.settings_path.as_ref().map(|p| p.display().to_string()),
+        "configured": st.configured,
+        "base_url": st.base_url,
+        "context_window": crate::context_window::smallest(&cfg),
+        "compact_env": crate::context_window::claude_code_env(&cfg)
             .into_iter()
             .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
             .collect::<serde_json::Map<_, _>>(),
@@ -97,28 +88,15 @@ pub async fn claude_code_status(State(e): State<Arc<Engine>>) -> Json<serde_json
 /// (or undo it).
 pub async fn claude_code_setup(
     State(e): State<Arc<Engine>>,
-    headers: HeaderMap,
-    body: Result<Json<ClaudeCodeBody>, JsonRejection>,
+    AdminJson(b): AdminJson<ClaudeCodeBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_json(&headers)?;
-    let b = json_body(body)?;
-    let path = claude_code::settings_path()
-        .ok_or_else(|| ApiError::new(ErrorType::Api, "cannot find the home directory"))?;
-    let base = format!("http://{}", e.listen());
-    let auth = claude_code_auth(&e);
-    let hints = crate::context_window::claude_code_env(&e.config());
-    let p2 = path.clone();
-    let res = tokio::task::spawn_blocking(move || {
-        if b.undo {
-            claude_code::undo(&p2)
-        } else {
-            claude_code::configure_with(&p2, &base, auth.as_deref(), &hints)
-        }
-    })
-    .await
-    .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
-    res.map_err(|err| ApiError::bad_request(err.to_string()))?;
-    Ok(Json(
-        json!({"success": true, "settings_path": path.display().to_string(), "configured": claude_code::is_configured(&path)}),
-    ))
+    let st = tokio::task::spawn_blocking(move || e.configure_claude_code(b.undo))
+        .await
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(json!({
+        "success": true,
+        "settings_path": st.settings_path.as_ref().map(|p| p.display().to_string()),
+        "configured": st.configured,
+    })))
 }

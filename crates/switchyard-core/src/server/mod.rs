@@ -5,9 +5,10 @@
 pub mod admin;
 pub mod api;
 pub mod error;
+pub mod extract;
 pub mod guard;
 pub mod manage;
-pub mod tokens;
+pub mod tokens_api;
 pub mod transfer;
 pub mod ui;
 pub mod usage_api;
@@ -66,9 +67,9 @@ pub type App = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<
 >;
 type NormalizeFn = fn(Request) -> Request;
 
-/// The complete service, ready for `axum::serve`.
-pub fn app(engine: Arc<Engine>) -> App {
-    let router = Router::new()
+/// The API routes of every client dialect.
+fn dialect_routes() -> Router<Arc<Engine>> {
+    Router::new()
         .route("/v1/messages", post(api::messages))
         .route("/messages", post(api::messages))
         .route("/v1/messages/count_tokens", post(api::count_tokens))
@@ -77,6 +78,11 @@ pub fn app(engine: Arc<Engine>) -> App {
         .route("/models", get(api::models))
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/chat/completions", post(api::chat_completions))
+}
+
+/// The web UI and the admin API. Every write here goes through the JSON-only layer.
+fn admin_routes() -> Router<Arc<Engine>> {
+    Router::new()
         .route("/", get(ui::index).head(admin::hello))
         .route("/ui", get(ui::index))
         .route("/ui/{*path}", get(ui::asset))
@@ -107,8 +113,21 @@ pub fn app(engine: Arc<Engine>) -> App {
             "/api/integrations/claude-code",
             get(manage::claude_code_status).post(manage::claude_code_setup),
         )
-        .route("/api/tokens", get(tokens::list).post(tokens::create))
-        .route("/api/tokens/{name}", axum::routing::delete(tokens::remove))
+        .route(
+            "/api/tokens",
+            get(tokens_api::list).post(tokens_api::create),
+        )
+        .route(
+            "/api/tokens/{name}",
+            axum::routing::delete(tokens_api::remove),
+        )
+        .route_layer(axum::middleware::from_fn(extract::admin_writes))
+}
+
+/// The complete service, ready for `axum::serve`.
+pub fn app(engine: Arc<Engine>) -> App {
+    let router = dialect_routes()
+        .merge(admin_routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -46,24 +46,10 @@ pub struct ImportQuery {
 /// need a key (`needs_key`: store them with `PUT /api/keys/{id}`) or an environment variable.
 pub async fn import(
     State(e): State<Arc<Engine>>,
-    headers: axum::http::HeaderMap,
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: String,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    // A content type no HTML form can send (a cross-site page would need a CORS preflight,
-    // which the guard refuses): the same protection the JSON-only routes get.
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let essence = ctype.split(';').next().unwrap_or("").trim();
-    if !matches!(essence, "application/toml" | "application/json") {
-        return Err(
-            ApiError::bad_request("send the file with content-type: application/toml")
-                .with_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        );
-    }
+    // The content type (TOML or JSON) was checked by the admin layer (`extract.rs`).
     let Query(q) = query.map_err(|_| {
         ApiError::bad_request("mode must be \"merge\" (the default) or \"replace\"")
     })?;

@@ -9,12 +9,12 @@ use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 
 use super::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
+use crate::access_tokens::Tokens;
 use crate::cache::{CacheStats, Cached, Key, ResponseCache};
 use crate::config::{CacheConfig, Config, Provider};
 use crate::events::Event;
 use crate::routing::keys::SlotState;
 use crate::routing::{Failure, Plan, ProviderStatus, RequestCtx as RouteHints, Router, Served};
-use crate::tokens::Tokens;
 use crate::usage::{Over, Period, Tokens as TokenCounts, Usage, UsageError, UsageReport};
 
 impl RoutingState for Router {

@@ -30,9 +30,9 @@ use crate::usage::{Over, Period, Tokens as TokenCounts, UsageError, UsageReport}
 
 pub use local::LocalEvents;
 
+pub use crate::access_tokens::Tokens;
 pub use crate::cache::ResponseCache;
 pub use crate::routing::Router;
-pub use crate::tokens::Tokens;
 pub use crate::usage::Usage;
 
 /// Breakers, cooldowns, trials, pins, sticky sessions and key-pool cooldowns.

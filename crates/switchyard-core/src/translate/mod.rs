@@ -7,7 +7,7 @@ pub mod gemini;
 pub mod history;
 pub mod inbound_openai;
 pub mod openai;
-pub mod tokens;
+pub mod token_estimate;
 pub mod writer;
 
 /// A request (or answer) that cannot be translated; the client gets a 400 with this text.

@@ -27,7 +27,7 @@ impl<'b> Facts<'b> {
         }
         let n = self
             .json()
-            .map(crate::translate::tokens::request_tokens)
+            .map(crate::translate::token_estimate::request_tokens)
             .unwrap_or(0);
         self.tokens = Some(n);
         n

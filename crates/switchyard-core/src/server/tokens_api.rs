@@ -3,19 +3,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::admin::{json_body, require_json};
 use super::error::ApiError;
+use super::extract::AdminJson;
+use crate::access_tokens::{self as tokens, ClientToken};
 use crate::engine::Engine;
 use crate::protocol::anthropic::ErrorType;
 use crate::secrets::{Secret, SecretStore};
-use crate::tokens::{self, ClientToken};
 
 /// `GET /api/tokens`.
 pub async fn list(State(e): State<Arc<Engine>>) -> Json<Value> {
@@ -49,11 +48,8 @@ async fn blocking<T: Send + 'static>(
 /// answers its value, this once.
 pub async fn create(
     State(e): State<Arc<Engine>>,
-    headers: HeaderMap,
-    body: Result<Json<NewToken>, JsonRejection>,
+    AdminJson(b): AdminJson<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    require_json(&headers)?;
-    let b = json_body(body)?;
     if !tokens::valid_name(&b.name) {
         return Err(ApiError::bad_request(format!(
             "token name {:?} must be 1-64 characters of a-z, 0-9, - and _",

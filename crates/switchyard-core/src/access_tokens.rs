@@ -23,6 +23,32 @@ pub fn secret_name(name: &str) -> String {
     format!("{SECRET_PREFIX}{name}")
 }
 
+/// The keychain name of the main client access token (`[security] access_token = "keychain"`).
+pub const MAIN_TOKEN_NAME: &str = "access-token";
+
+/// The main access token, read from where the config says it lives; `None` when the config
+/// requires none. One implementation for the engine, the CLI and the desktop shell.
+pub fn main_token(cfg: &Config, store: &dyn SecretStore) -> Result<Option<Secret>, String> {
+    use crate::config::Credential;
+    let Some(cred) = &cfg.security.access_token else {
+        return Ok(None);
+    };
+    let v = match cred {
+        Credential::Env(var) => crate::secrets::from_env(var),
+        Credential::Keychain => store.get(MAIN_TOKEN_NAME),
+        Credential::Passthrough | Credential::None => {
+            return Err("security.access_token must be \"keychain\" or \"env:VAR\"".into())
+        }
+    };
+    match v {
+        Ok(Some(s)) => Ok(Some(s)),
+        Ok(None) => Err(format!(
+            "security.access_token = \"{cred}\" but no token is stored there (for the keychain: `switchyard keys set {MAIN_TOKEN_NAME}`)"
+        )),
+        Err(e) => Err(format!("cannot read the access token: {e}")),
+    }
+}
+
 /// A fresh token value: `syt_` and 48 hex digits (192 random bits from the OS).
 pub fn generate() -> Result<String, String> {
     let mut bytes = [0u8; 24];
