@@ -103,7 +103,8 @@ pub fn sse_parser(input: &[u8]) -> Result<(), String> {
 /// registry order: the first input byte of [`stream_translator`] picks one.
 fn translating_kinds() -> Vec<ProviderKind> {
     ProviderKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|k| adapters::of(*k).stream_machine("fuzz", &[]).is_some())
         .collect()
 }

@@ -1,5 +1,5 @@
-//! The fault matrix: every provider kind in the registry (`ProviderKind::ALL`) × every fault, one table-driven test with
-//! one row per cell. For each row: the client gets a complete answer from the next provider or
+//! The fault matrix: every provider kind in the registry (`ProviderKind::ALL`) × every fault,
+//! one table-driven test with one row per cell. For each row: the client gets a complete answer from the next provider or
 //! a well-formed Anthropic error, the faulty provider's breaker and the engine's events say the
 //! right thing, and no upstream request outlives its client.
 
@@ -31,7 +31,8 @@ const WORDS: usize = 5_000;
 /// Every provider kind the engine has an adapter for, with the mock face that plays it.
 fn kinds() -> Vec<(ProviderKind, Face)> {
     ProviderKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|k| {
             let name = serde_json::to_value(k).expect("kind name");
             let name = name.as_str().expect("kind name is a string");

@@ -184,7 +184,7 @@ mod tests {
             ),
             clean in any::<bool>(),
         ) {
-            for kind in ProviderKind::ALL {
+            for &kind in ProviderKind::ALL {
                 if let Some(out) = run(kind, &pieces, clean) {
                     prop_assert!(
                         check_anthropic_stream(&out).is_ok(),

@@ -552,7 +552,7 @@ pub enum ProviderKind {
 impl ProviderKind {
     /// Every kind, in the order the UI and the docs list them. Tests, fuzz targets and the
     /// mock's faces iterate over this, so a new kind is covered without new test code.
-    pub const ALL: [ProviderKind; 3] = [
+    pub const ALL: &[ProviderKind] = &[
         ProviderKind::Anthropic,
         ProviderKind::Openai,
         ProviderKind::Gemini,
