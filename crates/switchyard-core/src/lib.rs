@@ -6,6 +6,25 @@
 //!
 //! Everything here runs without a display: the desktop shell and the `switchyard` CLI are thin
 //! layers over one [`Handle`], obtained from [`Switchyard::start`].
+//!
+//! # Layout
+//!
+//! Where to start reading: `pipeline` (one request's life, phase by phase), then
+//! `upstream` (the provider adapters and the one attempt driver) and `inbound` (the client
+//! dialects). `ARCHITECTURE.md` at the repository root has the layer table and "one request,
+//! file by file". Bottom to top:
+//!
+//! - leaves: `protocol` (wire types, SSE framing), [`glob`], [`secrets`] (the keychain);
+//! - [`config`] (the file, its validation, atomic saves, edits that keep comments) and
+//!   [`events`] (typed events and request records);
+//! - pure: [`translate`] (hub <-> each dialect), [`context_window`], [`notify_policy`],
+//!   [`presets`], [`integrations`] (client settings files), [`stats`];
+//! - services: [`routing`] (strategies, breakers, rules, key pools), `upstream`, `inbound`,
+//!   [`usage`], [`cache`], [`access_tokens`], and `state` (the shared-state traits);
+//! - the engine's state (private), the `pipeline`, the HTTP edge (`server`), and the
+//!   composition root ([`Switchyard::start`], [`Handle`]).
+//!
+//! `tests/layering.rs` keeps it that way: no module cycles, and no use of a higher layer.
 
 pub mod access_tokens;
 pub mod cache;
@@ -17,20 +36,20 @@ pub mod events;
 pub mod fuzzing;
 pub mod glob;
 mod handle;
-pub mod inbound;
+pub(crate) mod inbound;
 pub mod integrations;
 pub mod notify_policy;
-pub mod pipeline;
+pub(crate) mod pipeline;
 pub mod presets;
-pub mod protocol;
+pub(crate) mod protocol;
 pub mod routing;
 pub mod secrets;
-pub mod server;
+pub(crate) mod server;
 mod start;
-pub mod state;
+pub(crate) mod state;
 pub mod stats;
 pub mod translate;
-pub mod upstream;
+pub(crate) mod upstream;
 pub mod usage;
 
 pub use engine::{
@@ -38,6 +57,7 @@ pub use engine::{
 };
 pub use events::{Event, FailoverReason};
 pub use handle::Handle;
+pub use server::MAX_BODY;
 pub use start::Switchyard;
 
 /// The engine's version, as shown by the status API.

@@ -106,3 +106,44 @@ pub fn parse(value: &str, provider: Option<&str>) -> Result<Setting, ProxyParseE
     };
     Ok(Setting::Via { url: label, secret })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_schemes_users_and_direct() {
+        assert_eq!(parse("direct", Some("a")), Ok(Setting::Direct));
+        assert_eq!(
+            parse("socks5h://me@127.0.0.1:1080", None),
+            Ok(Setting::Via {
+                url: "socks5h://me@127.0.0.1:1080".into(),
+                secret: "proxy:global".into()
+            })
+        );
+        assert_eq!(
+            parse("http://proxy.lan:3128/", Some("ds")),
+            Ok(Setting::Via {
+                url: "http://proxy.lan:3128".into(),
+                secret: "proxy:ds".into()
+            })
+        );
+        assert!(matches!(
+            parse("ftp://x:21", None),
+            Err(ProxyParseError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse("not a url", None),
+            Err(ProxyParseError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_echoing_it() {
+        let e = parse("socks5://me:hunter2@h:1080", Some("ds")).unwrap_err();
+        let m = e.to_string();
+        assert!(!m.contains("hunter2"), "{m}");
+        assert!(m.contains("switchyard keys set proxy:ds"), "{m}");
+        assert!(m.contains("socks5h://me@h:1080"), "{m}");
+    }
+}

@@ -26,10 +26,10 @@ pub(crate) enum ResolvedAuth {
 
 impl ResolvedAuth {
     /// As an attempt's credential.
-    pub(crate) fn as_auth<'a>(&'a self, p: &Provider) -> Auth<'a> {
+    pub(crate) fn as_auth(&self) -> Auth<'_> {
         match self {
             ResolvedAuth::Passthrough => Auth::Passthrough,
-            ResolvedAuth::Key(s) => Auth::Key(s, p.auth_scheme),
+            ResolvedAuth::Key(s) => Auth::Key(s),
             ResolvedAuth::Nothing => Auth::Nothing,
         }
     }
@@ -109,7 +109,7 @@ pub(crate) async fn attempt(
         // No pool: exactly the single-key behaviour (the provider's breaker does the cooling).
         let key = auth_for(e, p).await?;
         return Ok(run(AttemptCtx {
-            auth: key.as_auth(p),
+            auth: key.as_auth(),
             ..template
         })
         .await);
@@ -146,7 +146,7 @@ pub(crate) async fn attempt(
             }
         };
         let outcome = run(AttemptCtx {
-            auth: Auth::Key(&key, p.auth_scheme),
+            auth: Auth::Key(&key),
             ..template
         })
         .await;

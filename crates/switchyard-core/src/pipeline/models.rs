@@ -94,7 +94,7 @@ async fn upstream_list(
         client_model: "",
         upstream_model: "",
         stream: false,
-        auth: auth.as_auth(p),
+        auth: auth.as_auth(),
         timeouts: &cfg.timeouts,
         indicators: &cfg.routing.failover_indicators,
         proxy: clients.proxy_label(&p.id),

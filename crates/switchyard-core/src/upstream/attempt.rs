@@ -149,7 +149,6 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
                     .with_status(status.as_u16())
                     .with_hint(cooldown_hint(&up_headers, chrono::Utc::now())),
                 Some(FailedAnswer {
-                    status: status.as_u16(),
                     headers: relayed,
                     anthropic_body: v.anthropic_shaped.then_some(v.body),
                 }),

@@ -152,8 +152,8 @@ pub fn forwardable_query(query: Option<&str>) -> Option<String> {
 pub enum Auth<'a> {
     /// Forward the client's own credential.
     Passthrough,
-    /// Strip the client's credential and send this key.
-    Key(&'a Secret, AuthScheme),
+    /// Strip the client's credential and send this key (where the kind's adapter says).
+    Key(&'a Secret),
     /// Strip the client's credential and send none.
     Nothing,
 }

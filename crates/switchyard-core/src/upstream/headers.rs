@@ -75,7 +75,7 @@ pub fn authorize(
     forwarded: bool,
 ) {
     let key = match auth {
-        Auth::Key(secret, _) => Some(secret.expose()),
+        Auth::Key(secret) => Some(secret.expose()),
         Auth::Passthrough if !forwarded => credentials::client_key(client),
         Auth::Passthrough | Auth::Nothing => None,
     };
@@ -109,7 +109,6 @@ pub fn relay_back(upstream: &HeaderMap) -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::AuthScheme;
     use crate::secrets::Secret;
     use http::header::{HeaderName, HeaderValue};
 
@@ -164,10 +163,10 @@ mod tests {
     #[test]
     fn keyed_provider_never_sees_client_credentials() {
         let s = Secret::new("sk-provider").expect("key");
-        let h = headers(Auth::Key(&s, AuthScheme::XApiKey), KeyPlacement::XApiKey);
+        let h = headers(Auth::Key(&s), KeyPlacement::XApiKey);
         assert_eq!(h["x-api-key"], "sk-provider");
         assert!(h.get("authorization").is_none() && h.get("x-goog-api-key").is_none());
-        let h = headers(Auth::Key(&s, AuthScheme::Bearer), KeyPlacement::Bearer);
+        let h = headers(Auth::Key(&s), KeyPlacement::Bearer);
         assert_eq!(h["authorization"], "Bearer sk-provider");
         assert!(h.get("x-api-key").is_none() && h.get("x-goog-api-key").is_none());
         let h = headers(Auth::Nothing, KeyPlacement::XApiKey);

@@ -103,8 +103,6 @@ pub(crate) fn stream_outcome(
 /// An upstream error answer kept for relaying if nothing else works.
 #[derive(Debug, Clone)]
 pub struct FailedAnswer {
-    /// Upstream status.
-    pub status: u16,
     /// Relayable headers (retry-after, request-id, ...).
     pub headers: HeaderMap,
     /// Body, when it was an Anthropic-shaped error.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::secrets::SecretStore;
 
-pub use crate::config::proxy::{parse, secret_name, ProxyParseError, Setting, GLOBAL_PROXY_SECRET};
+pub use crate::config::proxy::{parse, Setting, GLOBAL_PROXY_SECRET};
 
 /// The setting that applies to `[network] proxy` (unset: the environment).
 fn global(cfg: &Config) -> Setting {
@@ -176,42 +176,6 @@ fn unusable_proxy() -> reqwest::Proxy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_schemes_users_and_direct() {
-        assert_eq!(parse("direct", Some("a")), Ok(Setting::Direct));
-        assert_eq!(
-            parse("socks5h://me@127.0.0.1:1080", None),
-            Ok(Setting::Via {
-                url: "socks5h://me@127.0.0.1:1080".into(),
-                secret: "proxy:global".into()
-            })
-        );
-        assert_eq!(
-            parse("http://proxy.lan:3128/", Some("ds")),
-            Ok(Setting::Via {
-                url: "http://proxy.lan:3128".into(),
-                secret: "proxy:ds".into()
-            })
-        );
-        assert!(matches!(
-            parse("ftp://x:21", None),
-            Err(ProxyParseError::Invalid(_))
-        ));
-        assert!(matches!(
-            parse("not a url", None),
-            Err(ProxyParseError::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn a_password_in_the_url_is_refused_without_echoing_it() {
-        let e = parse("socks5://me:hunter2@h:1080", Some("ds")).unwrap_err();
-        let m = e.to_string();
-        assert!(!m.contains("hunter2"), "{m}");
-        assert!(m.contains("switchyard keys set proxy:ds"), "{m}");
-        assert!(m.contains("socks5h://me@h:1080"), "{m}");
-    }
 
     #[test]
     fn signature_lists_only_providers_that_differ() {

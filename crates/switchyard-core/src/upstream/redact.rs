@@ -101,7 +101,7 @@ impl Redactor {
 /// credential header and query parameter it presented, whatever the provider gets).
 pub(super) fn credentials(a: &AttemptCtx<'_>) -> Redactor {
     let mut out = credentials::presented(a.client_headers, a.query);
-    if let Auth::Key(secret, _) = &a.auth {
+    if let Auth::Key(secret) = &a.auth {
         out.push(secret.expose().to_string());
     }
     Redactor::new(out)

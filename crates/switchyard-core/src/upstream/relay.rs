@@ -339,7 +339,6 @@ pub async fn peek(
                             message,
                         },
                         Some(FailedAnswer {
-                            status,
                             headers: super::headers::relay_back(status_headers),
                             anthropic_body: Some(Bytes::from(data)),
                         }),
