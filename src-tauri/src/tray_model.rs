@@ -23,16 +23,7 @@ pub struct ProviderRow {
     pub cooldown_until: Option<DateTime<Utc>>,
 }
 
-/// Overall health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
-    /// The primary (or the pinned provider) serves.
-    Healthy,
-    /// A backup serves.
-    Degraded,
-    /// Nothing can serve.
-    Down,
-}
+pub use switchyard_core::Health;
 
 /// The part of the engine's [`Status`] the tray depends on (plain data, easy to build in tests).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +42,7 @@ impl Snapshot {
     /// From the engine's status.
     pub fn from_status(s: &Status) -> Snapshot {
         Snapshot {
-            health: match s.status {
-                "healthy" => Health::Healthy,
-                "degraded" => Health::Degraded,
-                _ => Health::Down,
-            },
+            health: s.status,
             current: s.current_provider.clone(),
             pinned: s.pinned.clone(),
             providers: s

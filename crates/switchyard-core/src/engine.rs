@@ -81,6 +81,18 @@ pub enum SwitchError {
     Disabled(String),
 }
 
+/// How the engine as a whole is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// The primary (or the pinned provider) serves.
+    Healthy,
+    /// A backup serves.
+    Degraded,
+    /// Nothing can serve.
+    Down,
+}
+
 /// Where Claude Code's settings stand.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaudeCodeStatus {
@@ -120,8 +132,8 @@ pub struct PoolKeyStatus {
     pub set: bool,
     /// Last 4 characters, when set.
     pub hint: Option<String>,
-    /// `ok` or `cooling`.
-    pub state: &'static str,
+    /// In rotation or cooling.
+    pub state: crate::routing::keys::KeySlotState,
     /// End of its cooldown, when cooling.
     pub cooldown_until: Option<DateTime<Utc>>,
     /// Why it was last taken out of rotation.
@@ -137,8 +149,8 @@ pub struct Status {
     pub listen: SocketAddr,
     /// Started at.
     pub started_at: DateTime<Utc>,
-    /// `healthy` (primary available), `degraded` (on a backup) or `down` (nothing available).
-    pub status: &'static str,
+    /// Whether the primary (or the pinned provider) serves.
+    pub status: Health,
     /// The provider the next request goes to.
     pub current_provider: Option<String>,
     /// The provider that served the last successful request.
@@ -537,9 +549,9 @@ impl Engine {
             .map(|p| p.id.clone());
         let pinned = self.state.routing.pinned();
         let status = match &current {
-            None => "down",
-            Some(c) if Some(c) == pinned.as_ref().or(primary.as_ref()) => "healthy",
-            Some(_) => "degraded",
+            None => Health::Down,
+            Some(c) if Some(c) == pinned.as_ref().or(primary.as_ref()) => Health::Healthy,
+            Some(_) => Health::Degraded,
         };
         let providers = statuses
             .into_iter()

@@ -18,6 +18,16 @@ use crate::events::FailoverReason;
 
 pub use crate::config::slot_name;
 
+/// Where one key of a pool stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySlotState {
+    /// In rotation.
+    Ok,
+    /// Out of rotation until its cooldown ends.
+    Cooling,
+}
+
 /// How many keys a provider's pool holds: `keys` for the keychain, the number of variables for
 /// `env:A,B,C`, 1 otherwise.
 pub fn pool_size(p: &Provider) -> usize {
@@ -68,8 +78,8 @@ impl Pool {
 pub struct SlotState {
     /// 1-based position in the pool.
     pub slot: usize,
-    /// `ok` or `cooling`.
-    pub state: &'static str,
+    /// In rotation or cooling.
+    pub state: KeySlotState,
     /// End of its cooldown.
     pub cooldown_until: Option<DateTime<Utc>>,
     /// Why it was last taken out (no key material; a refused key is named by its last 4
@@ -168,7 +178,11 @@ impl KeyPools {
                 let cooling = s.until.is_some_and(|u| u > now);
                 SlotState {
                     slot: i + 1,
-                    state: if cooling { "cooling" } else { "ok" },
+                    state: if cooling {
+                        KeySlotState::Cooling
+                    } else {
+                        KeySlotState::Ok
+                    },
                     cooldown_until: if cooling { s.until_wall } else { None },
                     problem: s.problem,
                 }
@@ -224,8 +238,8 @@ mod tests {
         let later = now + Duration::from_secs(11);
         assert_eq!(k.order("a", 2, later), vec![1]);
         let states = k.states("a", 2, later);
-        assert_eq!(states[0].state, "cooling");
-        assert_eq!(states[1].state, "ok");
+        assert_eq!(states[0].state, KeySlotState::Cooling);
+        assert_eq!(states[1].state, KeySlotState::Ok);
         k.succeeded("a", 1);
         assert_eq!(k.states("a", 2, later)[1].problem, None);
     }
