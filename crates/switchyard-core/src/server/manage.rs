@@ -51,6 +51,13 @@ pub async fn test_provider(
             };
             json!({"ok": false, "provider": id, "status": status, "latency_ms": round_ms(latency), "error": format!("HTTP {status}: {message}{hint}")})
         }
+        // A missing key is the user's next step, not a failure: say so in the UI's words.
+        Probe::Failed(f)
+            if f.reason == crate::events::FailoverReason::KeyMissing
+                && f.message.starts_with("no key") =>
+        {
+            json!({"ok": false, "provider": id, "error": format!("no key set for {} — add one first", p.display_name())})
+        }
         Probe::Failed(f) => json!({"ok": false, "provider": id, "error": f.message}),
     };
     Ok(Json(out))
