@@ -17,6 +17,8 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::protocol::Dialect;
+
 pub use crate::config::CacheConfig;
 
 /// The request part of a key: what the client asked, before the route is known.
@@ -69,10 +71,13 @@ impl Fingerprint {
         Some(Fingerprint(h))
     }
 
-    /// The key of this request on one route (provider + upstream model).
-    pub fn key(&self, provider: &str, upstream_model: &str) -> Key {
+    /// The key of this request on one route: the provider, the upstream model sent to it, and
+    /// the dialect its answer is kept in (the hub's, or the client's own when it passed
+    /// through).
+    pub fn key(&self, provider: &str, upstream_model: &str, dialect: Dialect) -> Key {
         let mut h = self.0.clone();
-        for part in [provider, upstream_model] {
+        let dialect = format!("{dialect:?}");
+        for part in [provider, upstream_model, &dialect] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
@@ -134,6 +139,8 @@ pub struct Cached {
     pub input_tokens: u64,
     /// Output tokens of the original answer.
     pub output_tokens: u64,
+    /// The dialect of the body.
+    pub dialect: Dialect,
 }
 
 impl Cached {
@@ -295,7 +302,8 @@ mod tests {
     use super::*;
 
     fn fp(body: &str) -> Option<Key> {
-        Fingerprint::of(body.as_bytes(), &HeaderMap::new()).map(|f| f.key("p", "m"))
+        Fingerprint::of(body.as_bytes(), &HeaderMap::new())
+            .map(|f| f.key("p", "m", Dialect::Anthropic))
     }
 
     #[test]
@@ -321,12 +329,21 @@ mod tests {
         assert_ne!(a, fp(r#"{"max_tokens":6,"temperature":0,"model":"x"}"#));
         assert_eq!(a, fp(r#"{"max_tokens":5.0,"temperature":0.0,"model":"x"}"#));
         let f = Fingerprint::of(br#"{"temperature":0}"#, &HeaderMap::new()).expect("cacheable");
-        assert_ne!(f.key("p", "m"), f.key("q", "m"));
-        assert_ne!(f.key("p", "m"), f.key("p", "n"));
+        assert_ne!(
+            f.key("p", "m", Dialect::Anthropic),
+            f.key("q", "m", Dialect::Anthropic)
+        );
+        assert_ne!(
+            f.key("p", "m", Dialect::Anthropic),
+            f.key("p", "n", Dialect::Anthropic)
+        );
         let mut h = HeaderMap::new();
         h.insert("anthropic-beta", "x-2025".parse().expect("value"));
         let g = Fingerprint::of(br#"{"temperature":0}"#, &h).expect("cacheable");
-        assert_ne!(f.key("p", "m"), g.key("p", "m"));
+        assert_ne!(
+            f.key("p", "m", Dialect::Anthropic),
+            g.key("p", "m", Dialect::Anthropic)
+        );
     }
 
     fn cached(n: usize) -> Cached {
@@ -337,6 +354,7 @@ mod tests {
             upstream_model: "m".into(),
             input_tokens: 1,
             output_tokens: 1,
+            dialect: Dialect::Anthropic,
         }
     }
 

@@ -369,7 +369,14 @@ async fn when_every_provider_fails_the_final_error_is_openai_shaped() {
         e.mocks[1].push(Reply::error(429, "slow down"));
         let r = post_chat(&e, "/v1/chat/completions", &chat(stream)).await;
         let err = assert_openai_error(&r, 429);
-        assert_eq!(err["type"], "rate_limit_error");
+        // The last provider speaks the client's dialect: its own error comes through as it was.
+        assert_eq!(err["type"], "rate_limit_exceeded", "{err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("slow down")),
+            "{err}"
+        );
         assert!(r.header("retry-after").is_some());
         assert_eq!(r.header("x-switchyard-attempts"), Some("2"));
     }
@@ -497,4 +504,64 @@ async fn anthropic_api_keys_sent_as_bearer_reach_passthrough_as_x_api_key() {
     let got = e.mocks[0].requests().last().cloned().expect("request");
     assert_eq!(got.header("x-api-key"), Some("sk-ant-api03-userkey"));
     assert_eq!(got.header("authorization"), None);
+}
+
+#[tokio::test]
+async fn a_provider_of_the_clients_dialect_gets_the_clients_bytes() {
+    let e = env_with(1, |c| kinds(c, &[ProviderKind::Openai])).await;
+    e.mocks[0].set_default(Reply::text("Hello there").with_output_tokens(4));
+    // Fields the hub has no place for go through as the client wrote them.
+    let mut req = chat(false);
+    req["seed"] = json!(7);
+    req["logit_bias"] = json!({"50256": -100});
+    req["vendor_extension"] = json!({"keep": true});
+    let r = post_chat(&e, "/v1/chat/completions", &req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = e.mocks[0]
+        .requests()
+        .last()
+        .cloned()
+        .expect("request")
+        .json();
+    let mut expected = req.clone();
+    expected["model"] = json!("openai-model");
+    assert_eq!(sent, expected, "only the model is mapped");
+    let v = r.json();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(
+        v["model"], "claude-sonnet-4-5",
+        "the client's model is echoed"
+    );
+    let rec = e.get("/api/requests?limit=1").await.json()["requests"][0].clone();
+    assert_eq!(rec["output_tokens"], 4, "{rec}");
+
+    // A stream the client asked without usage: we ask for it (to count tokens) and keep the
+    // usage chunk to ourselves.
+    let mut req = chat(true);
+    req.as_object_mut()
+        .expect("object")
+        .remove("stream_options");
+    let r = post_chat(&e, "/v1/chat/completions", &req).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = e.mocks[0]
+        .requests()
+        .last()
+        .cloned()
+        .expect("request")
+        .json();
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    let c = chunks(&r);
+    assert_eq!(c.last(), Some(&Value::String("[DONE]".into())));
+    assert_eq!(chunk_text(&c), "Hello there");
+    assert!(
+        c.iter()
+            .filter(|c| c.is_object())
+            .all(|c| c["model"] == "claude-sonnet-4-5"
+                && c["choices"].as_array().is_some_and(|a| !a.is_empty())),
+        "{}",
+        r.text
+    );
+    let rec = e.get("/api/requests?limit=1").await.json()["requests"][0].clone();
+    assert_eq!(rec["output_tokens"], 4, "{rec}");
+    assert!(rec["error"].is_null(), "{rec}");
 }

@@ -22,6 +22,8 @@ pub(crate) use openai_chat::OPENAI_CHAT;
 /// What the pipeline answers, in the hub dialect (or, for errors made before any dialect was
 /// known, as an Anthropic error object).
 pub struct Reply {
+    /// The dialect of the body: the hub's, or the client's own when the answer passed through.
+    pub dialect: Dialect,
     /// Status.
     pub status: StatusCode,
     /// Headers (content type included).
@@ -47,6 +49,7 @@ impl Reply {
             http::HeaderValue::from_static("application/json"),
         );
         Reply {
+            dialect: Dialect::Anthropic,
             status,
             headers,
             body: ReplyBody::Whole(body),

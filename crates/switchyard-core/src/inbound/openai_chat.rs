@@ -81,7 +81,11 @@ impl ClientDialect for OpenAiChat {
             refuse(model, &err.message, err.param.as_deref(), err.code)
         })?;
         Ok(Inbound {
-            request: HubRequest::new(Bytes::from(inbound.body.to_string())),
+            request: HubRequest::translated(
+                Bytes::from(inbound.body.to_string()),
+                Dialect::OpenAiChat,
+                body,
+            ),
             model: inbound.model.clone(),
             stream: inbound.stream,
             headers: client_headers(headers),
@@ -116,6 +120,13 @@ struct Shape {
 impl ShapeReply for Shape {
     fn shape(self: Box<Self>, mut reply: Reply) -> Reply {
         let h = &mut reply.headers;
+        if reply.dialect == Dialect::OpenAiChat {
+            // It passed through from a provider of the client's own dialect.
+            if let Some(id) = h.get("request-id").cloned() {
+                h.entry("x-request-id").or_insert(id);
+            }
+            return reply;
+        }
         h.remove(header::CONTENT_LENGTH);
         // OpenAI SDKs read the request id from `x-request-id`.
         if let Some(id) = h.get("request-id").cloned() {

@@ -12,7 +12,6 @@ use crate::engine::Engine;
 use crate::inbound::Reply;
 use crate::protocol::anthropic::{error_body, ErrorType};
 use crate::routing::Plan;
-use crate::upstream::relay::StreamEnd;
 use crate::usage::{Over, Period, Tokens};
 
 /// Drop planned attempts of providers over a budget, announcing each newly crossed budget once.
@@ -51,34 +50,6 @@ pub(crate) fn record_usage(e: &Engine, provider: &str, upstream_model: &str, tok
     {
         tracing::warn!(provider, "over budget: {ev:?}");
         e.emit(ev);
-    }
-}
-
-/// Tokens of a non-streaming Anthropic-shaped answer body, split for billing.
-/// A typed pass over `usage` only (no JSON tree is built for the content).
-pub(crate) fn tokens_of_body(body: &[u8]) -> Tokens {
-    let Some(f) = crate::upstream::classify::message_facts(body) else {
-        return Tokens::default();
-    };
-    Tokens {
-        input: f
-            .input_tokens
-            .saturating_sub(f.cache_read_tokens + f.cache_write_tokens),
-        output: f.output_tokens,
-        cache_read: f.cache_read_tokens,
-        cache_write: f.cache_write_tokens,
-    }
-}
-
-/// Tokens at a stream's end (its input count includes the cache reads and writes).
-pub(crate) fn tokens_of_stream(end: &StreamEnd) -> Tokens {
-    Tokens {
-        input: end
-            .input_tokens
-            .saturating_sub(end.cache_read_tokens + end.cache_write_tokens),
-        output: end.output_tokens,
-        cache_read: end.cache_read_tokens,
-        cache_write: end.cache_write_tokens,
     }
 }
 

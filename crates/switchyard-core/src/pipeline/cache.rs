@@ -26,7 +26,7 @@ pub(crate) fn fingerprint(ctx: &RequestCtx) -> Option<Fingerprint> {
 
 /// A cached answer `p` gave to this request under the same routing.
 pub(crate) async fn lookup(ctx: &RequestCtx, fp: &Fingerprint, p: &Provider) -> Option<Cached> {
-    let key = fp.key(&p.id, &ctx.upstream_model(p));
+    let key = fp.key(&p.id, &ctx.upstream_model(p), ctx.answer_dialect(p));
     ctx.engine.cache().get(&key, &ctx.cfg.cache).await
 }
 
@@ -43,11 +43,12 @@ pub(crate) fn store(ctx: &RequestCtx, fp: &Fingerprint, p: &Provider, answer: &A
         body: Bytes::clone(body),
         provider: p.id.clone(),
         upstream_model: answer.upstream_model.clone(),
-        input_tokens: answer.input_tokens,
-        output_tokens: answer.output_tokens,
+        input_tokens: answer.counts.input,
+        output_tokens: answer.counts.output,
+        dialect: answer.dialect,
     };
     // `answer.upstream_model` is what the attempt sent: `ctx.upstream_model(p)`.
-    let key = fp.key(&p.id, &answer.upstream_model);
+    let key = fp.key(&p.id, &answer.upstream_model, answer.dialect);
     ctx.engine.cache().put(key, value, &ctx.cfg.cache);
 }
 
@@ -59,6 +60,7 @@ pub(crate) fn hit_reply(c: Cached) -> Reply {
     }
     headers.insert(CACHE_HEADER, HeaderValue::from_static("hit"));
     Reply {
+        dialect: c.dialect,
         status: StatusCode::OK,
         headers,
         body: ReplyBody::Whole(c.body),

@@ -7,6 +7,7 @@ use http::HeaderMap;
 
 use crate::config::{Config, Provider, Rule};
 use crate::engine::Engine;
+use crate::protocol::Dialect;
 use crate::routing::Failure;
 use crate::upstream::outbound::Clients;
 use crate::upstream::{AttemptCtx, Auth, FailedAnswer, HubRequest, Op};
@@ -31,6 +32,8 @@ pub(crate) struct RequestCtx {
     pub clients: Arc<Clients>,
     /// What is asked.
     pub op: Op,
+    /// The dialect the client speaks.
+    pub dialect: Dialect,
     /// The model the client asked for.
     pub model: String,
     /// The client wants a stream (never for token counting).
@@ -79,6 +82,17 @@ impl RequestCtx {
             _ => {}
         }
         p.models.map(&self.model).unwrap_or(&self.model).to_string()
+    }
+
+    /// The dialect `p`'s answer to this request comes back in: the client's own when `p`
+    /// speaks it (the bytes pass through), else the hub's.
+    pub fn answer_dialect(&self, p: &Provider) -> Dialect {
+        let d = crate::upstream::adapters::of(p.kind).dialect();
+        if d == self.dialect {
+            d
+        } else {
+            Dialect::Anthropic
+        }
     }
 
     /// Everything an attempt on `p` needs, but the credential.

@@ -13,6 +13,7 @@ use super::respond::{attempt_records, stamp_headers};
 use crate::events::{Event, FailoverReason};
 use crate::inbound::{Reply, ReplyBody};
 use crate::protocol::anthropic::{error_body, ErrorType};
+use crate::protocol::Dialect;
 use crate::upstream::FailedAnswer;
 
 /// The reply when every planned provider failed (or none could be tried); `retry_at` is when
@@ -34,6 +35,7 @@ pub(crate) fn reply(
             .min()
     });
     e.emit(Event::AllDown { retry_at });
+    let mut dialect = Dialect::Anthropic;
     let (status, body, mut headers, provider, message) = match failed.last() {
         None => {
             let msg = if cfg.providers.iter().any(|p| p.enabled) {
@@ -76,12 +78,16 @@ pub(crate) fn reply(
                 f.message
             );
             let (body, headers) = match &last.answer {
-                // Forward an Anthropic-shaped error body unchanged: Claude Code reads its wording.
+                // Forward the provider's own error object unchanged when the client (or the
+                // hub) reads its dialect: Claude Code reads Anthropic's wording.
                 Some(FailedAnswer {
-                    anthropic_body: Some(b),
+                    body: Some(b),
                     headers,
-                    ..
-                }) => (b.clone(), headers.clone()),
+                    dialect: d,
+                }) if *d == Dialect::Anthropic || *d == ctx.dialect => {
+                    dialect = *d;
+                    (b.clone(), headers.clone())
+                }
                 Some(a) => (error_body(mapped, &msg, &request_id), a.headers.clone()),
                 None => (error_body(mapped, &msg, &request_id), HeaderMap::new()),
             };
@@ -121,6 +127,7 @@ pub(crate) fn reply(
     rec.rule = ctx.rule_label();
     log.finish(status, Some(message));
     Reply {
+        dialect,
         status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
         headers,
         body: ReplyBody::Whole(body),

@@ -87,6 +87,7 @@ pub(crate) async fn run(
         clients: engine.clients(),
         engine,
         op,
+        dialect: dialect.dialect(),
         model: inbound.model,
         stream,
         headers: inbound.headers,

@@ -58,21 +58,23 @@ pub(crate) fn answer(ctx: RequestCtx, mut log: RequestLog, p: &Provider, answer:
     let rec = log.rec();
     rec.provider = Some(p.id.clone());
     rec.upstream_model = Some(answer.upstream_model.clone());
-    rec.input_tokens = answer.input_tokens;
-    rec.output_tokens = answer.output_tokens;
+    rec.input_tokens = answer.counts.input;
+    rec.output_tokens = answer.counts.output;
     rec.rule = ctx.rule_label();
     let status = answer.status;
     let mut headers = answer.headers;
     stamp_headers(&mut headers, &p.id, n_attempts);
     let generates = ctx.op == Op::Messages;
+    let dialect = answer.dialect;
     match answer.body {
         AnswerBody::Full(body) => {
             if generates && status.is_success() {
-                let tokens = budget::tokens_of_body(&body);
+                let tokens = answer.counts.billed();
                 budget::record_usage(&ctx.engine, &p.id, &answer.upstream_model, tokens);
             }
             log.finish(status.as_u16(), None);
             Reply {
+                dialect,
                 status,
                 headers,
                 body: ReplyBody::Whole(body),
@@ -93,12 +95,12 @@ pub(crate) fn answer(ctx: RequestCtx, mut log: RequestLog, p: &Provider, answer:
                         &engine,
                         &provider.id,
                         &upstream_model,
-                        budget::tokens_of_stream(&end),
+                        end.counts.billed(),
                     );
                 }
                 let rec = log.rec();
-                rec.input_tokens = end.input_tokens.max(rec.input_tokens);
-                rec.output_tokens = end.output_tokens;
+                rec.input_tokens = end.counts.input.max(rec.input_tokens);
+                rec.output_tokens = end.counts.output;
                 let error = match &end.outcome {
                     StreamOutcome::Complete => None,
                     StreamOutcome::ClientGone => Some("client closed the connection".to_string()),
@@ -122,6 +124,7 @@ pub(crate) fn answer(ctx: RequestCtx, mut log: RequestLog, p: &Provider, answer:
                 })
                 .boxed();
             Reply {
+                dialect,
                 status,
                 headers,
                 body: ReplyBody::Stream(body),

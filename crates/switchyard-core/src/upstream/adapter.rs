@@ -16,6 +16,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::credentials::{Auth, KeyPlacement};
+use super::observe::Observe;
 use crate::config::{Provider, Timeouts};
 use crate::events::FailoverReason;
 use crate::protocol::Dialect;
@@ -33,10 +34,12 @@ pub enum Op {
 }
 
 /// A client request in the hub dialect (an Anthropic Messages body), parsed at most once
-/// however many translating providers it is tried on.
+/// however many translating providers it is tried on, and, when the client spoke another
+/// dialect, its own bytes (a provider of that dialect gets them as they are).
 pub struct HubRequest {
     body: Bytes,
     parsed: OnceLock<Result<Value, String>>,
+    native: Option<(Dialect, Bytes)>,
 }
 
 impl HubRequest {
@@ -45,7 +48,25 @@ impl HubRequest {
         HubRequest {
             body,
             parsed: OnceLock::new(),
+            native: None,
         }
+    }
+
+    /// A request the client sent in `dialect` as `native`, translated to the hub as `hub`.
+    pub fn translated(hub: Bytes, dialect: Dialect, native: Bytes) -> Self {
+        HubRequest {
+            body: hub,
+            parsed: OnceLock::new(),
+            native: Some((dialect, native)),
+        }
+    }
+
+    /// The client's own bytes when it spoke `dialect` (and it is not the hub's).
+    pub fn native(&self, dialect: Dialect) -> Option<&Bytes> {
+        self.native
+            .as_ref()
+            .filter(|(d, _)| *d == dialect)
+            .map(|(_, b)| b)
     }
 
     /// The body as the client sent it (after inbound translation, if any).
@@ -104,16 +125,13 @@ pub(crate) struct Encoded {
     pub codec: Codec,
 }
 
-/// How an answer returns to the hub dialect.
+/// How an answer comes back.
 pub(crate) enum Codec {
-    /// The provider speaks the hub dialect: relay its bytes, echo the client's model, and stamp
-    /// thinking signatures and tool ids with this provider id (when it is not Anthropic itself,
-    /// see `translate::history`).
-    Relay {
-        /// Provider id to stamp with, if any.
-        stamp: Option<String>,
-    },
-    /// The provider speaks another dialect: translate.
+    /// The provider speaks the dialect of the body it was sent (the hub's, or the client's
+    /// own): its answer passes as bytes, read by this dialect's observer (which echoes the
+    /// client's model and, for the hub, stamps other vendors' signatures).
+    Relay(Box<dyn Observe>),
+    /// The provider speaks another dialect than the hub's: translate.
     Translate(Box<dyn Translation>),
 }
 
@@ -143,12 +161,14 @@ pub(crate) struct ErrorVerdict {
     pub message: String,
     /// The answer an Anthropic client gets: status and body.
     pub status: StatusCode,
-    /// The body, Anthropic-shaped unless `own_body`.
+    /// The body, in `dialect`.
     pub body: Bytes,
+    /// The dialect of `body`.
+    pub dialect: Dialect,
     /// The body is the upstream's own (its content type is relayed with it).
     pub own_body: bool,
-    /// The body is an Anthropic error object (the final error may relay it as it is).
-    pub anthropic_shaped: bool,
+    /// The body is an error object of `dialect` (the final error may relay it as it is).
+    pub shaped: bool,
 }
 
 /// A model a provider lists.
@@ -185,6 +205,13 @@ pub(crate) trait ProviderAdapter: Sync {
 
     /// The request body for `a`, or why this kind cannot carry the request.
     fn encode(&self, a: &AttemptCtx<'_>) -> Result<Encoded, String>;
+
+    /// The request for `a` from the client's own bytes, when the client speaks this kind's
+    /// dialect (and it is not the hub's, which `encode` already passes through): the model
+    /// mapped, everything else as the client sent it. `None`: this kind always translates.
+    fn native(&self, _a: &AttemptCtx<'_>, _body: &Bytes) -> Option<Result<Encoded, String>> {
+        None
+    }
 
     /// What an error answer means.
     fn error(&self, status: StatusCode, body: &[u8], indicators: &[String]) -> ErrorVerdict;

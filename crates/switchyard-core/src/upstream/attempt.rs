@@ -8,14 +8,17 @@ use std::time::Duration;
 use http::{header, HeaderMap, HeaderValue, Method};
 use tokio::time::Instant;
 
-use super::adapter::{AttemptCtx, Codec, Op, ProviderAdapter};
+use super::adapter::{AttemptCtx, Codec, Encoded, Op, ProviderAdapter};
 use super::decode::{message_id, translate_stream, Decoder};
 use super::headers::{self, relay_back};
 use super::net::{net_failure, read_body, read_error_body, Read, MAX_ANSWER, MAX_ERROR_BODY};
+use super::observe::anthropic::AnthropicAnswers;
+use super::observe::{Counts, Facts, FrameObserver, Observe};
 use super::redact::{self, Redactor};
-use super::relay::{self, ByteStream, Facts};
+use super::relay::{self, ByteStream};
 use super::{adapters, Answer, AnswerBody, FailedAnswer, Outcome};
 use crate::events::FailoverReason;
+use crate::protocol::Dialect;
 use crate::routing::{hints::cooldown_hint, Failure};
 use crate::translate::writer::StreamWriter;
 
@@ -55,14 +58,23 @@ fn json() -> HeaderValue {
 async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor) -> Outcome {
     let started = Instant::now();
     let p = a.provider;
+    // The client's own bytes go to a provider of its own dialect; everyone else gets the hub
+    // request, passed through (the hub's own kind) or translated.
+    let native = a
+        .request
+        .native(ad.dialect())
+        .filter(|_| a.op == Op::Messages);
     let encoded = if a.op == Op::Models {
         // A listing is a `GET` without a body, read back as it is.
-        Ok(super::adapter::Encoded {
+        Ok(Encoded {
             body: None,
-            codec: Codec::Relay { stamp: None },
+            codec: Codec::Relay(Box::new(AnthropicAnswers { stamp: None })),
         })
     } else {
-        ad.encode(a)
+        match native.and_then(|body| ad.native(a, body)) {
+            Some(e) => e,
+            None => ad.encode(a),
+        }
     };
     let enc = match encoded {
         Ok(e) => e,
@@ -72,6 +84,10 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
                 p.display_name()
             ))
         }
+    };
+    let answer_dialect = match &enc.codec {
+        Codec::Relay(o) => o.dialect(),
+        Codec::Translate(_) => Dialect::Anthropic,
     };
     let url = ad.url(p, a.op, a.upstream_model, a.stream, a.query);
     let forwards = ad.forwards_client_headers();
@@ -131,18 +147,26 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
                 Ok(b) => b,
                 Err(f) => return Outcome::Retry(f, None),
             };
-        let v = ad.error(status, &raw, a.indicators);
+        let mut v = ad.error(status, &raw, a.indicators);
+        if native.is_some() {
+            // The client speaks the provider's dialect: it gets the provider's own error.
+            v.status = status;
+            v.shaped = is_error_object(&raw);
+            v.body = raw;
+            v.dialect = answer_dialect;
+            v.own_body = true;
+        }
         if !v.own_body {
             relayed.insert(header::CONTENT_TYPE, json());
         }
         return match v.reason {
             None => Outcome::ClientError(Answer {
+                dialect: v.dialect,
                 status: v.status,
                 headers: relayed,
                 body: AnswerBody::Full(v.body),
                 upstream_model: a.upstream_model.to_string(),
-                input_tokens: 0,
-                output_tokens: 0,
+                counts: Counts::default(),
             }),
             Some(reason) => Outcome::Retry(
                 Failure::new(reason, v.message)
@@ -150,7 +174,8 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
                     .with_hint(cooldown_hint(&up_headers, chrono::Utc::now())),
                 Some(FailedAnswer {
                     headers: relayed,
-                    anthropic_body: v.anthropic_shaped.then_some(v.body),
+                    body: v.shaped.then_some(v.body),
+                    dialect: v.dialect,
                 }),
             ),
         };
@@ -172,30 +197,31 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
             );
         }
         let idle = Duration::from_millis(a.timeouts.idle_ms);
-        let (stream, stamp) = match enc.codec {
-            Codec::Relay { stamp } => (body, stamp),
+        let (stream, observer): (ByteStream, Box<dyn FrameObserver>) = match enc.codec {
+            Codec::Relay(o) => (body, o.stream(a.client_model)),
             Codec::Translate(t) => {
                 let writer =
                     StreamWriter::new(a.client_model, &message_id(), &format!("sy1.{}.", p.id));
                 let decoder = Decoder::new(t.stream());
-                (translate_stream(body, decoder, writer, idle), None)
+                // The translated stream is the hub's, and the client's model is already in it.
+                (
+                    translate_stream(body, decoder, writer, idle),
+                    AnthropicAnswers { stamp: None }.stream(a.client_model),
+                )
             }
         };
         relayed.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/event-stream"),
         );
-        let peeked = relay::peek(
-            stream,
-            deadline,
+        let opening = relay::Opening {
+            dialect: answer_dialect,
+            first_frame_by: deadline,
             idle,
-            a.client_model,
-            &up_headers,
-            stamp.as_deref(),
-            redactor.clone(),
-        )
-        .await;
-        return super::stream_outcome(peeked, status, relayed, a.upstream_model);
+            headers: &up_headers,
+        };
+        let peeked = relay::peek(stream, observer, opening, redactor.clone()).await;
+        return super::stream_outcome(peeked, status, relayed, a.upstream_model, answer_dialect);
     }
 
     let raw = match read_body(body, MAX_ANSWER, deadline).await {
@@ -218,23 +244,25 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     if a.op != Op::Messages {
         // Token counts and model lists of the hub dialect go back as they came.
         return Outcome::Success(Answer {
+            dialect: answer_dialect,
             status,
             headers: relayed,
             body: AnswerBody::Full(raw),
             upstream_model: a.upstream_model.to_string(),
-            input_tokens: 0,
-            output_tokens: 0,
+            counts: Counts::default(),
         });
     }
     let decoded = match enc.codec {
-        Codec::Relay { stamp } => relay::whole_answer(raw, a.client_model, stamp.as_deref())
+        Codec::Relay(o) => o
+            .whole(raw, a.client_model)
             .ok_or_else(|| "the upstream answer is not JSON".to_string()),
         Codec::Translate(t) => t.answer(&raw, a.client_model).and_then(|hub| {
-            relay::whole_answer(hub, a.client_model, None)
+            AnthropicAnswers { stamp: None }
+                .whole(hub, a.client_model)
                 .ok_or_else(|| "the translated answer is not JSON".to_string())
         }),
     };
-    let (hub, facts): (_, Facts) = match decoded {
+    let (out, facts): (_, Facts) = match decoded {
         Ok(d) => d,
         Err(msg) => {
             return Outcome::Retry(
@@ -255,11 +283,16 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     }
     relayed.insert(header::CONTENT_TYPE, json());
     Outcome::Success(Answer {
+        dialect: answer_dialect,
         status,
         headers: relayed,
-        body: AnswerBody::Full(hub),
+        body: AnswerBody::Full(out),
         upstream_model: a.upstream_model.to_string(),
-        input_tokens: facts.input_tokens,
-        output_tokens: facts.output_tokens,
+        counts: facts.counts,
     })
+}
+
+/// Whether an error body is a JSON object holding an `error` (an error in its dialect's shape).
+fn is_error_object(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.get("error").is_some())
 }

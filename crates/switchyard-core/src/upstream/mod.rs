@@ -24,6 +24,7 @@ pub mod credentials;
 pub mod decode;
 pub mod headers;
 pub(crate) mod net;
+pub(crate) mod observe;
 pub mod outbound;
 pub mod redact;
 pub mod relay;
@@ -36,10 +37,14 @@ pub(crate) use attempt::probe_request;
 pub use attempt::run as attempt;
 pub use credentials::Auth;
 
+use crate::protocol::Dialect;
 use crate::routing::Failure;
+pub use observe::Counts;
 
 /// An upstream answer ready to go to the client.
 pub struct Answer {
+    /// The dialect the body is in: the hub's, or the client's own when it passed through.
+    pub dialect: Dialect,
     /// Status to send.
     pub status: StatusCode,
     /// Headers to relay (already filtered).
@@ -49,9 +54,7 @@ pub struct Answer {
     /// The model sent upstream.
     pub upstream_model: String,
     /// Tokens known when the answer was committed (non-streaming: final).
-    pub input_tokens: u64,
-    /// Tokens known when the answer was committed (non-streaming: final).
-    pub output_tokens: u64,
+    pub counts: Counts,
 }
 
 /// A whole body or a committed stream.
@@ -83,19 +86,17 @@ pub(crate) fn stream_outcome(
     status: StatusCode,
     headers: HeaderMap,
     upstream_model: &str,
+    dialect: Dialect,
 ) -> Outcome {
     match peeked {
-        Ok(committed) => {
-            let (input_tokens, output_tokens) = committed.tokens();
-            Outcome::Success(Answer {
-                status,
-                headers,
-                body: AnswerBody::Stream(committed),
-                upstream_model: upstream_model.to_string(),
-                input_tokens,
-                output_tokens,
-            })
-        }
+        Ok(committed) => Outcome::Success(Answer {
+            dialect,
+            status,
+            headers,
+            counts: committed.counts(),
+            body: AnswerBody::Stream(committed),
+            upstream_model: upstream_model.to_string(),
+        }),
         Err((f, ans)) => Outcome::Retry(f, ans),
     }
 }
@@ -105,6 +106,8 @@ pub(crate) fn stream_outcome(
 pub struct FailedAnswer {
     /// Relayable headers (retry-after, request-id, ...).
     pub headers: HeaderMap,
-    /// Body, when it was an Anthropic-shaped error.
-    pub anthropic_body: Option<Bytes>,
+    /// The error object, when the answer was one of `dialect`'s error shape.
+    pub body: Option<Bytes>,
+    /// The dialect of `body`.
+    pub dialect: Dialect,
 }

@@ -118,8 +118,8 @@ pub(super) fn outcome(o: Outcome, r: &Redactor) -> Outcome {
         Outcome::Retry(mut f, mut ans) => {
             r.string(&mut f.message);
             if let Some(a) = ans.as_mut() {
-                if let Some(b) = a.anthropic_body.take() {
-                    a.anthropic_body = Some(r.bytes(b));
+                if let Some(b) = a.body.take() {
+                    a.body = Some(r.bytes(b));
                 }
             }
             Outcome::Retry(f, ans)

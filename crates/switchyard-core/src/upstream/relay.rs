@@ -1,6 +1,7 @@
-//! Streams: look at the first events before committing to a provider (so failover stays
-//! invisible), then relay whole SSE frames chunk by chunk, ending a broken stream with a
-//! well-formed `event: error`.
+//! Streams that reach the client as bytes: look at the first frames before committing to a
+//! provider (so failover stays invisible), then relay whole SSE frames chunk by chunk, ending
+//! a broken stream with a well-formed error in the stream's own dialect. What each frame means
+//! comes from the dialect's observer (`observe/`); this file is the same for every dialect.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -10,12 +11,14 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use tokio::time::{timeout, Instant};
 
-use super::classify::{cache_of, in_band_reason, message_facts, usage_of};
+use super::classify::in_band_reason;
+use super::observe::{Counts, FrameObserver, Seen};
 use super::redact::Redactor;
 use super::FailedAnswer;
 use crate::events::FailoverReason;
-use crate::protocol::anthropic::{error_event, parse_error, replace_model, splice, ErrorType};
+use crate::protocol::anthropic::ErrorType;
 use crate::protocol::sse::{self, Splitter};
+use crate::protocol::Dialect;
 use crate::routing::Failure;
 
 /// Upstream body chunks.
@@ -24,7 +27,7 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> +
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamOutcome {
-    /// `message_stop` went through.
+    /// The stream's end went through.
     Complete,
     /// The upstream failed mid-stream (error event, lost connection, truncation, silence):
     /// why (for the breaker) and the message sent to the client.
@@ -38,14 +41,8 @@ pub enum StreamOutcome {
 pub struct StreamEnd {
     /// How.
     pub outcome: StreamOutcome,
-    /// Input tokens incl. cache.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Input tokens read from the prompt cache (part of `input_tokens`).
-    pub cache_read_tokens: u64,
-    /// Input tokens written to the prompt cache (part of `input_tokens`).
-    pub cache_write_tokens: u64,
+    /// The tokens the provider reported.
+    pub counts: Counts,
 }
 
 /// A stream whose opening was checked; the client has seen nothing yet.
@@ -54,100 +51,13 @@ pub struct Committed {
     splitter: Splitter,
     body: ByteStream,
     idle: Duration,
-    obs: Observer,
-    /// Provider id whose signatures and tool ids are stamped (non-Anthropic vendors).
-    stamp: Option<String>,
+    obs: Box<dyn FrameObserver>,
+    /// The stream's end marker went through.
+    ended: bool,
+    /// An error came after the content started, already among the held frames.
+    failed: Option<(FailoverReason, String)>,
     /// The attempt's credentials, masked in every frame.
     redactor: Redactor,
-}
-
-/// `restamp` over a buffer of whole frames; the same buffer when no frame changes.
-fn restamp_all(buf: Bytes, id: &str) -> Bytes {
-    let stamped: Vec<(&[u8], Option<Bytes>)> = sse::frames(&buf)
-        .map(|f| (f, restamp(f, Some(id))))
-        .collect();
-    if stamped.iter().all(|(_, s)| s.is_none()) {
-        return buf;
-    }
-    let mut out = BytesMut::with_capacity(buf.len() + 64);
-    for (f, s) in &stamped {
-        out.extend_from_slice(s.as_deref().unwrap_or(f));
-    }
-    out.freeze()
-}
-
-/// A frame as it goes to the client: stamped for `stamp`'s provider when it needs to be.
-fn restamp(frame: &[u8], stamp: Option<&str>) -> Option<Bytes> {
-    let id = stamp?;
-    let f = sse::parse_frame(frame);
-    crate::translate::history::stamp_frame(f.event?, &f.data, id)
-}
-
-#[derive(Default)]
-struct Observer {
-    input_tokens: u64,
-    output_tokens: u64,
-    cache_read: u64,
-    cache_write: u64,
-    saw_stop: bool,
-    error: Option<(FailoverReason, String)>,
-    content: bool,
-    /// The index of the content block started and not yet stopped, if any.
-    open_block: Option<u64>,
-}
-
-impl Observer {
-    fn frame(&mut self, raw: &[u8]) -> Option<&'static str> {
-        let f = sse::parse_frame(raw);
-        let ev = match f.event {
-            Some("message_start") => "message_start",
-            Some("content_block_start") => {
-                self.content = true;
-                self.open_block = block_index(&f.data);
-                "content_block_start"
-            }
-            Some("content_block_stop") => {
-                self.open_block = None;
-                "content_block_stop"
-            }
-            Some("content_block_delta") => {
-                self.content = true;
-                "content_block_delta"
-            }
-            Some("message_delta") => {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&f.data) {
-                    let (i, o) = usage_of(&v["usage"]);
-                    self.output_tokens = self.output_tokens.max(o);
-                    if i > 0 {
-                        self.input_tokens = i;
-                        (self.cache_read, self.cache_write) = cache_of(&v["usage"]);
-                    }
-                }
-                "message_delta"
-            }
-            Some("message_stop") => {
-                self.saw_stop = true;
-                "message_stop"
-            }
-            Some("error") => {
-                let (ty, msg) =
-                    parse_error(f.data.as_bytes()).unwrap_or_else(|| (None, f.data.to_string()));
-                self.error = Some((mid_stream_reason(in_band_reason(ty, &msg)), msg));
-                "error"
-            }
-            _ => "other",
-        };
-        Some(ev)
-    }
-}
-
-/// The `index` of a content-block frame's data.
-fn block_index(data: &str) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct Indexed {
-        index: u64,
-    }
-    serde_json::from_str::<Indexed>(data).ok().map(|i| i.index)
 }
 
 /// The breaker's reason for an error event after the stream started: timeouts and the
@@ -169,135 +79,57 @@ pub(crate) fn describe_wait(d: Duration) -> String {
     }
 }
 
-/// Rewrite `message.model` of a `message_start` frame to what the client asked for, and read
-/// its input tokens. Everything else in the frame keeps its bytes and key order.
-fn rewrite_message_start(raw: &[u8], client_model: &str, obs: &mut Observer) -> Option<Bytes> {
-    #[derive(serde::Deserialize)]
-    struct Start<'a> {
-        #[serde(borrow)]
-        message: &'a serde_json::value::RawValue,
-    }
-    #[derive(serde::Deserialize)]
-    struct Msg<'a> {
-        #[serde(borrow, default)]
-        model: Option<std::borrow::Cow<'a, str>>,
-        #[serde(default)]
-        usage: serde_json::Value,
-    }
-    let f = sse::parse_frame(raw);
-    let data: &str = &f.data;
-    let start: Start<'_> = serde_json::from_str(data).ok()?;
-    let msg: Msg<'_> = serde_json::from_str(start.message.get()).ok()?;
-    obs.input_tokens = usage_of(&msg.usage).0;
-    (obs.cache_read, obs.cache_write) = cache_of(&msg.usage);
-    if msg.model.as_deref() == Some(client_model) {
-        return None;
-    }
-    let new_msg = replace_model(start.message.get().as_bytes(), client_model)?;
-    let new_msg = std::str::from_utf8(&new_msg).ok()?;
-    let new_data = splice(data.as_bytes(), start.message, new_msg)?;
-    Some(sse::encode(
-        "message_start",
-        std::str::from_utf8(&new_data).ok()?,
-    ))
-}
-
 fn failure(reason: FailoverReason, message: impl Into<String>) -> (Failure, Option<FailedAnswer>) {
-    (
-        Failure {
-            reason,
-            status: None,
-            hint: None,
-            message: message.into(),
-        },
-        None,
-    )
+    (Failure::new(reason, message), None)
 }
 
-/// What one pass over a whole Messages answer told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Facts {
-    /// No content and 0 output tokens.
-    pub empty: bool,
-    /// Input tokens incl. cache reads and writes.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
+/// What a stream's opening must say, and where its frames come from.
+pub(crate) struct Opening<'a> {
+    /// The dialect of the frames (for an error relayed as the final answer).
+    pub dialect: Dialect,
+    /// By when the first frame must come.
+    pub first_frame_by: Instant,
+    /// Longest silence between frames.
+    pub idle: Duration,
+    /// The upstream's response headers (for cooldown hints and relayable headers).
+    pub headers: &'a http::HeaderMap,
 }
 
-/// A whole hub-dialect (Anthropic) answer as it goes to the client: the client's model echoed
-/// (the rest of the body keeps its bytes and key order) and, for `stamp`'s provider, thinking
-/// signatures and tool ids stamped. One typed pass also tells emptiness and tokens. `None`
-/// when the body is not a JSON object.
-pub(crate) fn whole_answer(
-    body: Bytes,
-    client_model: &str,
-    stamp: Option<&str>,
-) -> Option<(Bytes, Facts)> {
-    let facts = message_facts(&body)?;
-    let out = Facts {
-        empty: facts.empty,
-        input_tokens: facts.input_tokens,
-        output_tokens: facts.output_tokens,
-    };
-    let echoed = match facts.model {
-        Some(raw)
-            if serde_json::from_str::<std::borrow::Cow<'_, str>>(raw.get())
-                .ok()
-                .as_deref()
-                != Some(client_model) =>
-        {
-            let new = serde_json::to_string(client_model).unwrap_or_default();
-            splice(&body, raw, &new)
-        }
-        _ => None,
-    };
-    let body = echoed.unwrap_or(body);
-    let body = match stamp {
-        Some(id) => crate::translate::history::stamp_response(&body, id).unwrap_or(body),
-        None => body,
-    };
-    Some((body, out))
-}
-
-/// Read the opening of an Anthropic SSE stream until content starts. Fails over (returns
-/// `Err`) on silence, an `error` first event, an empty answer, or a stream that ends early.
-pub async fn peek(
+/// Read the opening of a stream until content starts. Fails over (returns `Err`) on silence,
+/// an error before content, an empty answer, or a stream that ends early.
+pub(crate) async fn peek(
     mut body: ByteStream,
-    first_event_deadline: Instant,
-    idle: Duration,
-    client_model: &str,
-    status_headers: &http::HeaderMap,
-    stamp: Option<&str>,
+    mut obs: Box<dyn FrameObserver>,
+    open: Opening<'_>,
     redactor: Redactor,
 ) -> Result<Committed, (Failure, Option<FailedAnswer>)> {
     let mut splitter = Splitter::new();
     let mut held = BytesMut::new();
-    let mut obs = Observer::default();
-    let mut saw_event = false;
+    let mut saw_frame = false;
+    let mut content = false;
+    let mut ended = false;
+    let mut failed = None;
     loop {
-        let wait = if saw_event {
-            idle
+        let wait = if saw_frame {
+            open.idle
         } else {
-            first_event_deadline.saturating_duration_since(Instant::now())
+            open.first_frame_by
+                .saturating_duration_since(Instant::now())
         };
         let chunk = match timeout(wait, body.next()).await {
-            Err(_) if saw_event => {
+            Err(_) if saw_frame => {
                 return Err(failure(
                     FailoverReason::Timeout,
-                    format!("stream stalled for {} s before any content", idle.as_secs()),
+                    format!(
+                        "stream stalled for {} before any content",
+                        describe_wait(open.idle)
+                    ),
                 ))
             }
             Err(_) => {
                 return Err(failure(
                     FailoverReason::Timeout,
                     "no first event from the upstream in time",
-                ))
-            }
-            Ok(None) if obs.saw_stop && !obs.content => {
-                return Err(failure(
-                    FailoverReason::EmptyAnswer,
-                    "the upstream answered with no content",
                 ))
             }
             Ok(None) => {
@@ -320,60 +152,50 @@ pub async fn peek(
         };
         let buf = redactor.bytes(buf);
         for frame in sse::frames(&buf) {
-            let before_content = !obs.content;
-            match obs.frame(frame) {
-                Some("error") if before_content => {
-                    let parsed = parse_error(sse::parse_frame(frame).data.as_bytes());
-                    let kind = parsed.as_ref().and_then(|p| p.0);
-                    let message = obs.error.clone().map(|e| e.1).unwrap_or_default();
+            saw_frame = true;
+            let (seen, out) = obs.frame(frame);
+            match seen {
+                Seen::Error { kind, message } if !content => {
                     let status = kind.unwrap_or(ErrorType::Overloaded).status();
-                    let data = sse::parse_frame(frame).data.to_string();
+                    let data = Bytes::from(sse::parse_frame(frame).data.into_owned());
                     return Err((
-                        Failure {
-                            reason: in_band_reason(kind, &message),
-                            status: Some(status),
-                            hint: crate::routing::hints::cooldown_hint(
-                                status_headers,
+                        Failure::new(in_band_reason(kind, &message), message)
+                            .with_status(status)
+                            .with_hint(crate::routing::hints::cooldown_hint(
+                                open.headers,
                                 chrono::Utc::now(),
-                            ),
-                            message,
-                        },
+                            )),
                         Some(FailedAnswer {
-                            headers: super::headers::relay_back(status_headers),
-                            anthropic_body: Some(Bytes::from(data)),
+                            headers: super::headers::relay_back(open.headers),
+                            body: Some(data),
+                            dialect: open.dialect,
                         }),
                     ));
                 }
-                Some("message_start") => {
-                    match rewrite_message_start(frame, client_model, &mut obs) {
-                        Some(b) => held.extend_from_slice(&b),
-                        None => held.extend_from_slice(frame),
-                    }
+                Seen::End if !content && obs.counts().output == 0 => {
+                    return Err(failure(
+                        FailoverReason::EmptyAnswer,
+                        "the upstream answered with no content",
+                    ));
                 }
-                Some("message_stop") if !obs.content => {
-                    if obs.output_tokens == 0 {
-                        return Err(failure(
-                            FailoverReason::EmptyAnswer,
-                            "the upstream answered with no content",
-                        ));
-                    }
-                    held.extend_from_slice(frame);
+                Seen::End => ended = true,
+                Seen::Content => content = true,
+                Seen::Error { kind, message } => {
+                    failed = Some((mid_stream_reason(in_band_reason(kind, &message)), message))
                 }
-                _ => match restamp(frame, stamp) {
-                    Some(b) => held.extend_from_slice(&b),
-                    None => held.extend_from_slice(frame),
-                },
+                Seen::Other => {}
             }
-            saw_event = true;
+            held.extend_from_slice(out.as_deref().unwrap_or(frame));
         }
-        if obs.content || obs.saw_stop {
+        if content || ended {
             return Ok(Committed {
                 held: Some(held.freeze()),
                 splitter,
                 body,
-                idle,
+                idle: open.idle,
                 obs,
-                stamp: stamp.map(String::from),
+                ended,
+                failed,
                 redactor,
             });
         }
@@ -393,10 +215,7 @@ impl Relay {
         if let Some(f) = self.on_end.take() {
             f(StreamEnd {
                 outcome,
-                input_tokens: self.c.obs.input_tokens,
-                output_tokens: self.c.obs.output_tokens,
-                cache_read_tokens: self.c.obs.cache_read,
-                cache_write_tokens: self.c.obs.cache_write,
+                counts: self.c.obs.counts(),
             });
         }
     }
@@ -412,8 +231,8 @@ impl Drop for Relay {
 
 impl Committed {
     /// Tokens seen so far.
-    pub fn tokens(&self) -> (u64, u64) {
-        (self.obs.input_tokens, self.obs.output_tokens)
+    pub fn counts(&self) -> Counts {
+        self.obs.counts()
     }
 
     /// Turn into the client's body stream. `on_end` runs exactly once when the stream ends,
@@ -429,13 +248,16 @@ impl Committed {
         };
         futures_util::stream::unfold(relay, |mut r| async move {
             if let Some(h) = r.c.held.take() {
+                if let Some((reason, m)) = r.c.failed.take() {
+                    r.finish(StreamOutcome::UpstreamFailed(reason, m));
+                }
                 return Some((Ok(h), r));
             }
             loop {
                 if r.done {
                     return None;
                 }
-                if r.c.obs.saw_stop {
+                if r.c.ended {
                     r.finish(StreamOutcome::Complete);
                     return None;
                 }
@@ -447,18 +269,48 @@ impl Committed {
                             continue;
                         };
                         let buf = r.c.redactor.bytes(buf);
+                        let mut out: Option<BytesMut> = None;
+                        let mut failed = None;
+                        let mut at = 0;
                         for f in sse::frames(&buf) {
-                            r.c.obs.frame(f);
+                            let (seen, changed) = r.c.obs.frame(f);
+                            match seen {
+                                Seen::End => r.c.ended = true,
+                                Seen::Error { kind, message } => {
+                                    failed = Some((
+                                        mid_stream_reason(in_band_reason(kind, &message)),
+                                        message,
+                                    ))
+                                }
+                                Seen::Content | Seen::Other => {}
+                            }
+                            if let Some(c) = changed {
+                                let o = out
+                                    .get_or_insert_with(|| BytesMut::with_capacity(buf.len() + 64));
+                                o.extend_from_slice(&buf[at..offset(&buf, f)]);
+                                o.extend_from_slice(&c);
+                                at = offset(&buf, f) + f.len();
+                            }
                         }
-                        let buf = match r.c.stamp.as_deref() {
-                            Some(id) => restamp_all(buf, id),
+                        let buf = match out {
+                            Some(mut o) => {
+                                o.extend_from_slice(&buf[at..]);
+                                o.freeze()
+                            }
                             None => buf,
                         };
-                        if let Some((reason, m)) = r.c.obs.error.clone() {
+                        if let Some((reason, m)) = failed {
                             // The upstream's own error event is well-formed: pass it and stop.
                             r.finish(StreamOutcome::UpstreamFailed(reason, m));
                         }
+                        if buf.is_empty() {
+                            continue;
+                        }
                         return Some((Ok(buf), r));
+                    }
+                    Ok(None) if r.c.obs.complete_at_eof() => {
+                        r.finish(StreamOutcome::Complete);
+                        return None;
                     }
                     // A cut stream is reported as overloaded, as the translators do: clients
                     // (Claude Code included) retry that.
@@ -478,25 +330,17 @@ impl Committed {
                         format!("the upstream sent nothing for {}", describe_wait(r.c.idle)),
                     ),
                 };
-                // A block left open is closed first: an error inside a block is not a stream
-                // the SDKs accept.
-                let ev = match r.c.obs.open_block.take() {
-                    Some(index) => {
-                        let stop =
-                            serde_json::json!({"type": "content_block_stop", "index": index});
-                        let mut out = BytesMut::from(
-                            &sse::encode("content_block_stop", &stop.to_string())[..],
-                        );
-                        out.extend_from_slice(&error_event(kind, &msg));
-                        out.freeze()
-                    }
-                    None => error_event(kind, &msg),
-                };
+                let ev = r.c.obs.failure_frames(kind, &msg);
                 r.finish(StreamOutcome::UpstreamFailed(reason, msg));
                 return Some((Ok(ev), r));
             }
         })
     }
+}
+
+/// Where the frame `f` (a slice of `buf`) starts in `buf`.
+fn offset(buf: &[u8], f: &[u8]) -> usize {
+    (f.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize)
 }
 
 #[cfg(test)]
@@ -517,6 +361,23 @@ mod tests {
     const MDELTA: &str = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n";
     const MDELTA0: &str = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":0}}\n\n";
     const MSTOP: &str = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    async fn peek_anthropic(
+        b: ByteStream,
+        first_frame_by: Instant,
+        model: &str,
+    ) -> Result<Committed, (Failure, Option<FailedAnswer>)> {
+        use crate::upstream::observe::{anthropic::AnthropicAnswers, Observe};
+        let headers = http::HeaderMap::new();
+        let open = Opening {
+            dialect: Dialect::Anthropic,
+            first_frame_by,
+            idle: Duration::from_secs(5),
+            headers: &headers,
+        };
+        let obs = AnthropicAnswers { stamp: None }.stream(model);
+        peek(b, obs, open, Redactor::default()).await
+    }
 
     fn deadline() -> Instant {
         Instant::now() + Duration::from_secs(5)
@@ -549,18 +410,10 @@ mod tests {
             MDELTA,
             MSTOP,
         ]);
-        let c = peek(
-            b,
-            deadline(),
-            Duration::from_secs(5),
-            "claude-x",
-            &Default::default(),
-            None,
-            Redactor::default(),
-        )
-        .await
-        .map_err(|e| e.0.message)
-        .expect("commits");
+        let c = peek_anthropic(b, deadline(), "claude-x")
+            .await
+            .map_err(|e| e.0.message)
+            .expect("commits");
         let (text, end) = collect(c).await;
         assert!(text.contains("\"model\":\"claude-x\""), "{text}");
         assert!(text.contains("data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-x\""), "key order kept: {text}");
@@ -568,57 +421,33 @@ mod tests {
         assert!(text.contains(DELTA));
         assert!(text.ends_with(MSTOP));
         assert_eq!(end.outcome, StreamOutcome::Complete);
-        assert_eq!((end.input_tokens, end.output_tokens), (7, 3));
+        assert_eq!((end.counts.input, end.counts.output), (7, 3));
     }
 
     #[tokio::test]
     async fn fails_over_on_first_error_and_empty_answers() {
         let err = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
-        let e = peek(
-            body(vec![err]),
-            deadline(),
-            Duration::from_secs(5),
-            "m",
-            &Default::default(),
-            None,
-            Redactor::default(),
-        )
-        .await
-        .err()
-        .expect("fails");
+        let e = peek_anthropic(body(vec![err]), deadline(), "m")
+            .await
+            .err()
+            .expect("fails");
         assert_eq!(e.0.reason, FailoverReason::InBandError);
         assert_eq!(e.0.status, Some(529));
-        let e = peek(
-            body(vec![START, MDELTA0, MSTOP]),
-            deadline(),
-            Duration::from_secs(5),
-            "m",
-            &Default::default(),
-            None,
-            Redactor::default(),
-        )
-        .await
-        .err()
-        .expect("fails");
+        let e = peek_anthropic(body(vec![START, MDELTA0, MSTOP]), deadline(), "m")
+            .await
+            .err()
+            .expect("fails");
         assert_eq!(e.0.reason, FailoverReason::EmptyAnswer);
-        let e = peek(
-            body(vec![START]),
-            deadline(),
-            Duration::from_secs(5),
-            "m",
-            &Default::default(),
-            None,
-            Redactor::default(),
-        )
-        .await
-        .err()
-        .expect("fails");
+        let e = peek_anthropic(body(vec![START]), deadline(), "m")
+            .await
+            .err()
+            .expect("fails");
         assert_eq!(e.0.reason, FailoverReason::Malformed);
     }
 
     #[tokio::test]
     async fn truncated_stream_ends_with_an_error_event() {
-        let c = peek(
+        let c = peek_anthropic(
             body(vec![
                 START,
                 BLOCK,
@@ -626,11 +455,7 @@ mod tests {
                 "event: content_block_delta\ndata: {\"trunc",
             ]),
             deadline(),
-            Duration::from_secs(5),
             "up-model",
-            &Default::default(),
-            None,
-            Redactor::default(),
         )
         .await
         .map_err(|e| e.0.message)
@@ -650,18 +475,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn silence_before_first_event_is_a_timeout() {
         let b: ByteStream = Box::pin(futures_util::stream::pending());
-        let e = peek(
-            b,
-            Instant::now() + Duration::from_secs(3),
-            Duration::from_secs(5),
-            "m",
-            &Default::default(),
-            None,
-            Redactor::default(),
-        )
-        .await
-        .err()
-        .expect("times out");
+        let e = peek_anthropic(b, Instant::now() + Duration::from_secs(3), "m")
+            .await
+            .err()
+            .expect("times out");
         assert_eq!(e.0.reason, FailoverReason::Timeout);
     }
 }

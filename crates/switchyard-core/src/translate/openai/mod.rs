@@ -189,17 +189,27 @@ fn client_tool_name(names: &[(String, String)], upstream: &str) -> String {
         .map_or_else(|| upstream.to_string(), |(_, client)| client.clone())
 }
 
-/// OpenAI `usage` -> Anthropic token counts (input excludes cache reads).
-fn map_usage(u: &Value) -> Usage {
+/// OpenAI `usage` -> Anthropic token counts (input excludes cache reads). Reasoning tokens are
+/// output: most vendors count them inside `completion_tokens`, xAI reports them beside it
+/// (its `total_tokens` is prompt + completion + reasoning), and then they are added.
+pub(crate) fn map_usage(u: &Value) -> Usage {
     let n = |v: &Value| v.as_u64().unwrap_or(0);
     let prompt = n(&u["prompt_tokens"]);
     let cached = u["prompt_tokens_details"]["cached_tokens"]
         .as_u64()
         .or_else(|| u["prompt_cache_hit_tokens"].as_u64())
         .unwrap_or(0);
+    let completion = n(&u["completion_tokens"]);
+    let reasoning = n(&u["completion_tokens_details"]["reasoning_tokens"]);
+    let outside =
+        reasoning > 0 && u["total_tokens"].as_u64() == Some(prompt + completion + reasoning);
     Usage {
         input_tokens: prompt.saturating_sub(cached),
-        output_tokens: n(&u["completion_tokens"]),
+        output_tokens: if outside {
+            completion + reasoning
+        } else {
+            completion
+        },
         cache_read_input_tokens: cached,
         cache_creation_input_tokens: 0,
     }

@@ -16,6 +16,7 @@ use crate::upstream::adapter::{
 use crate::upstream::classify::error_reason;
 use crate::upstream::credentials::KeyPlacement;
 use crate::upstream::net::summarize;
+use crate::upstream::observe::anthropic::AnthropicAnswers;
 
 /// The adapter.
 pub(crate) struct Anthropic;
@@ -84,9 +85,9 @@ impl ProviderAdapter for Anthropic {
         let p = a.provider;
         let native = history::is_anthropic(p);
         // Signatures from anyone but Anthropic are stamped on their way to the client.
-        let codec = Codec::Relay {
+        let codec = Codec::Relay(Box::new(AnthropicAnswers {
             stamp: (!native).then(|| p.id.clone()),
-        };
+        }));
         if a.op == Op::Models {
             return Ok(Encoded { body: None, codec });
         }
@@ -127,8 +128,9 @@ impl ProviderAdapter for Anthropic {
             message,
             status,
             body: Bytes::copy_from_slice(body),
+            dialect: Dialect::Anthropic,
             own_body: true,
-            anthropic_shaped: parsed.is_some(),
+            shaped: parsed.is_some(),
         }
     }
 

@@ -84,8 +84,9 @@ impl ProviderAdapter for Gemini {
             status: StatusCode::from_u16(kind.status()).unwrap_or(status),
             body: error_body(kind, &message, ""),
             message,
+            dialect: Dialect::Anthropic,
             own_body: false,
-            anthropic_shaped: true,
+            shaped: true,
         }
     }
 

@@ -19,6 +19,7 @@ use crate::upstream::adapter::{
 use crate::upstream::classify::error_reason;
 use crate::upstream::credentials::KeyPlacement;
 use crate::upstream::net::summarize;
+use crate::upstream::observe::openai_chat::ChatAnswers;
 
 /// The adapter.
 pub(crate) struct OpenAiChat;
@@ -100,6 +101,10 @@ impl ProviderAdapter for OpenAiChat {
         })
     }
 
+    fn native(&self, a: &AttemptCtx<'_>, body: &Bytes) -> Option<Result<Encoded, String>> {
+        Some(native_request(a, body))
+    }
+
     fn error(&self, status: StatusCode, body: &[u8], indicators: &[String]) -> ErrorVerdict {
         let kind = ErrorType::from_status(status.as_u16());
         let message = openai::error_message(body).unwrap_or_else(|| summarize(body));
@@ -112,8 +117,9 @@ impl ProviderAdapter for OpenAiChat {
             status: StatusCode::from_u16(kind.status()).unwrap_or(status),
             body: error_body(kind, &message, ""),
             message,
+            dialect: Dialect::Anthropic,
             own_body: false,
-            anthropic_shaped: true,
+            shaped: true,
         }
     }
 
@@ -155,6 +161,39 @@ impl ProviderAdapter for OpenAiChat {
                 .collect(),
         )
     }
+}
+
+/// An OpenAI client's own request for an OpenAI-kind provider: the upstream model, and (for
+/// a stream) the usage chunk asked for, so tokens are counted; when the client did not ask for
+/// it, it is not passed on.
+fn native_request(a: &AttemptCtx<'_>, body: &Bytes) -> Result<Encoded, String> {
+    let mut v: serde_json::Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|e| format!("the request body is not a JSON object: {e}"))?;
+    v.insert("model".into(), Value::String(a.upstream_model.to_string()));
+    let mut hide_usage = false;
+    if a.stream {
+        let opts = v
+            .entry("stream_options")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(o) = opts.as_object_mut() {
+            if o.get("include_usage").and_then(Value::as_bool) != Some(true) {
+                o.insert("include_usage".into(), Value::Bool(true));
+                hide_usage = true;
+            }
+        }
+    }
+    if let Some(cap) = a.provider.quirks.max_tokens {
+        for key in ["max_tokens", "max_completion_tokens"] {
+            if v.get(key).and_then(Value::as_u64).is_some_and(|n| n > cap) {
+                v.insert(key.into(), Value::from(cap));
+            }
+        }
+    }
+    let body = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
+    Ok(Encoded {
+        body: Some(body.into()),
+        codec: Codec::Relay(Box::new(ChatAnswers { hide_usage })),
+    })
 }
 
 /// What the answer translation needs to know about its request.
