@@ -238,6 +238,8 @@ pub fn reason(lang: Lang, r: FailoverReason) -> &'static str {
             EmptyAnswer => "空回答",
             Malformed => "回答格式错误",
             Unsupported => "无法处理此请求",
+            TooLarge => "回答过大",
+            NoContent => "未及时返回内容",
             // A reason added to the engine after this table: English until translated.
             #[allow(unreachable_patterns)]
             other => other.describe(),

@@ -281,10 +281,27 @@ pub fn request_guard(input: &[u8]) -> Result<(), String> {
         }
         let m = token_match(&headers, token);
         let exact = |name: &str, want: &[u8]| headers.get(name).is_some_and(|v| v == want);
-        let bearer = [b"Bearer ".as_slice(), token].concat();
+        // `Authorization`: the bearer scheme in any case, at least one space or tab, the token,
+        // optional trailing spaces or tabs.
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let by_bearer = headers.get("authorization").is_some_and(|v| {
+            let v = v.as_bytes();
+            v.len() > 6
+                && v[..6].eq_ignore_ascii_case(b"bearer")
+                && v.get(6).is_some_and(blank)
+                && {
+                    let rest = &v[6..];
+                    let start = rest.iter().position(|b| !blank(b)).unwrap_or(rest.len());
+                    let end = rest
+                        .iter()
+                        .rposition(|b| !blank(b))
+                        .map_or(start, |i| i + 1);
+                    start < end && &rest[start..end] == token
+                }
+        });
         if m.by_own != exact("x-switchyard-token", token)
             || m.by_key != exact("x-api-key", token)
-            || m.by_bearer != exact("authorization", &bearer)
+            || m.by_bearer != by_bearer
         {
             return Err(format!("token check {m:?} is wrong"));
         }

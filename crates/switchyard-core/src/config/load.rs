@@ -370,6 +370,14 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             ),
         ));
     }
+    for (name, v, lo, hi) in config.limits.ranges() {
+        if !(lo..=hi).contains(&v) {
+            return Err(cx.error(
+                &[Seg::Key("limits".into()), Seg::Key(name.into())],
+                format!("must be between {lo} and {hi}"),
+            ));
+        }
+    }
     if !matches!(config.ui.language.as_str(), "" | "en" | "zh-CN") {
         return Err(cx.error(
             &[Seg::Key("ui".into()), Seg::Key("language".into())],

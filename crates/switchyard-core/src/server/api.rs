@@ -71,7 +71,7 @@ async fn generate(
     let body = match body {
         Ok(b) => b,
         Err(r) => {
-            let err = ApiError::from(r);
+            let err = ApiError::body(r, e.config().limits.max_request_mb);
             pipeline::record_refusal(e, dialect, op, err.status, err.message.clone());
             return err.into_response();
         }

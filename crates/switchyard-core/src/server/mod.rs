@@ -22,7 +22,8 @@ use tower::ServiceExt as _;
 
 use crate::engine::Engine;
 
-/// Largest request body accepted (Anthropic accepts 32 MB; axum's default is 2 MB).
+/// Largest request body accepted by default (`limits.max_request_mb`; Anthropic accepts 32 MB,
+/// axum's default is 2 MB).
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// Collapse repeated slashes (`//v1//messages` -> `/v1/messages`) and a trailing slash, as
@@ -130,7 +131,9 @@ pub fn app(engine: Arc<Engine>) -> App {
         .merge(admin_routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(
+            engine.config().limits.request_bytes(),
+        ))
         .layer(axum::middleware::from_fn_with_state(
             engine.clone(),
             guard::guard,

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::credentials::{Auth, KeyPlacement};
 use super::observe::Observe;
-use crate::config::{Provider, Timeouts};
+use crate::config::{Limits, Provider, Timeouts};
 use crate::events::FailoverReason;
 use crate::protocol::Dialect;
 use crate::translate::writer::StreamWriter;
@@ -109,8 +109,10 @@ pub struct AttemptCtx<'a> {
     pub stream: bool,
     /// Credential.
     pub auth: Auth<'a>,
-    /// Limits.
+    /// Time limits.
     pub timeouts: &'a Timeouts,
+    /// Size limits.
+    pub limits: &'a Limits,
     /// Error-body words that mean "fail over".
     pub indicators: &'a [String],
     /// The configured proxy this attempt goes through (no password), to name it in failures.

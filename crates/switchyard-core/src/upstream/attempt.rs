@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::adapter::{AttemptCtx, Codec, Encoded, Op, ProviderAdapter};
 use super::decode::{message_id, translate_stream, Decoder};
 use super::headers::{self, relay_back};
-use super::net::{net_failure, read_body, read_error_body, Read, MAX_ANSWER, MAX_ERROR_BODY};
+use super::net::{net_failure, read_body, read_error_body, Read};
 use super::observe::anthropic::AnthropicAnswers;
 use super::observe::{Counts, Facts, FrameObserver, Observe};
 use super::redact::{self, Redactor};
@@ -142,11 +142,16 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     let body: ByteStream = Box::pin(resp.bytes_stream());
 
     if !status.is_success() {
-        let raw =
-            match read_error_body(body, MAX_ERROR_BODY, Instant::now() + ERROR_BODY_TIME).await {
-                Ok(b) => b,
-                Err(f) => return Outcome::Retry(f, None),
-            };
+        let raw = match read_error_body(
+            body,
+            a.limits.error_bytes(),
+            Instant::now() + ERROR_BODY_TIME,
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(f) => return Outcome::Retry(f, None),
+        };
         let mut v = ad.error(status, &raw, a.indicators);
         if native.is_some() {
             // The client speaks the provider's dialect: it gets the provider's own error.
@@ -205,7 +210,7 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
                 let decoder = Decoder::new(t.stream());
                 // The translated stream is the hub's, and the client's model is already in it.
                 (
-                    translate_stream(body, decoder, writer, idle),
+                    translate_stream(body, decoder, writer, idle, a.limits.frame_bytes()),
                     AnthropicAnswers { stamp: None }.stream(a.client_model),
                 )
             }
@@ -214,25 +219,30 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/event-stream"),
         );
+        let first_content = Duration::from_millis(a.limits.first_content_ms);
         let opening = relay::Opening {
             dialect: answer_dialect,
             first_frame_by: deadline,
             idle,
             headers: &up_headers,
+            first_content_by: started + first_content,
+            first_content,
+            max_frame: a.limits.frame_bytes(),
+            max_held: a.limits.held_bytes(),
         };
         let peeked = relay::peek(stream, observer, opening, redactor.clone()).await;
         return super::stream_outcome(peeked, status, relayed, a.upstream_model, answer_dialect);
     }
 
-    let raw = match read_body(body, MAX_ANSWER, deadline).await {
+    let raw = match read_body(body, a.limits.answer_bytes(), deadline).await {
         Ok(Read::Whole(b)) => b,
         Ok(Read::TooLarge) => {
             return Outcome::Retry(
                 Failure::new(
-                    FailoverReason::Malformed,
+                    FailoverReason::TooLarge,
                     format!(
-                        "the answer is larger than {} MiB",
-                        MAX_ANSWER / (1024 * 1024)
+                        "the answer is larger than {} MiB (limits.max_answer_mb)",
+                        a.limits.max_answer_mb
                     ),
                 )
                 .with_status(status.as_u16()),
