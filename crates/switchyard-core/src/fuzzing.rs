@@ -15,7 +15,7 @@ use crate::config::ProviderKind;
 use crate::config::{parse_str, validate, Config, Security};
 use crate::protocol::anthropic::{splice, RequestPeek};
 use crate::protocol::sse::{self, Splitter};
-use crate::server::guard::{host_allowed, origin_allowed, token_match};
+use crate::server::guard::{host_allowed, origin_allowed, token_match, Place};
 use crate::translate::check::check_anthropic_stream;
 use crate::translate::writer::StreamWriter;
 use crate::upstream::adapters;
@@ -279,7 +279,7 @@ pub fn request_guard(input: &[u8]) -> Result<(), String> {
                 headers.insert(name, v);
             }
         }
-        let m = token_match(&headers, token);
+        let m = token_match(&headers, None, token);
         let exact = |name: &str, want: &[u8]| headers.get(name).is_some_and(|v| v == want);
         // `Authorization`: the bearer scheme in any case, at least one space or tab, the token,
         // optional trailing spaces or tabs.
@@ -299,9 +299,10 @@ pub fn request_guard(input: &[u8]) -> Result<(), String> {
                     start < end && &rest[start..end] == token
                 }
         });
-        if m.by_own != exact("x-switchyard-token", token)
-            || m.by_key != exact("x-api-key", token)
-            || m.by_bearer != by_bearer
+        let has = |p: Place| m.contains(&p);
+        if has(Place::Own) != exact("x-switchyard-token", token)
+            || has(Place::Header("x-api-key")) != exact("x-api-key", token)
+            || has(Place::Bearer) != by_bearer
         {
             return Err(format!("token check {m:?} is wrong"));
         }

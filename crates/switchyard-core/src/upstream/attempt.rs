@@ -73,9 +73,22 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     } else {
         match native.and_then(|body| ad.native(a, body)) {
             Some(e) => e,
-            None => ad.encode(a),
+            None => encode(ad, a),
         }
     };
+    if let Ok(Encoded {
+        body: Some(b),
+        codec: Codec::Translate(_),
+    }) = &encoded
+    {
+        if b.len() > a.limits.translated_bytes() {
+            return Outcome::Unsupported(format!(
+                "{} cannot take this request: translated, it is larger than {} KiB (limits.max_translated_kb)",
+                p.display_name(),
+                a.limits.max_translated_kb
+            ));
+        }
+    }
     let enc = match encoded {
         Ok(e) => e,
         Err(msg) => {
@@ -300,6 +313,21 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
         upstream_model: a.upstream_model.to_string(),
         counts: facts.counts,
     })
+}
+
+/// Requests above this size are translated off the async workers' hands (parsing and
+/// rewriting tens of megabytes of JSON takes long enough to hold up other requests).
+const LARGE_REQUEST: usize = 256 << 10;
+
+/// The adapter's translation of the hub request; a large one runs where it may block.
+fn encode(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>) -> Result<Encoded, String> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if a.request.bytes().len() > LARGE_REQUEST && multi_thread {
+        tokio::task::block_in_place(|| ad.encode(a))
+    } else {
+        ad.encode(a)
+    }
 }
 
 /// Whether an error body is a JSON object holding an `error` (an error in its dialect's shape).

@@ -50,7 +50,7 @@ mod tests_stream;
 
 pub use request::to_request;
 pub use response::from_response;
-pub use schema::{sanitize_schema, MAX_REF_DEPTH};
+pub use schema::{sanitize_schema, SchemaTooLarge, DEFAULT_MAX_NODES, MAX_REF_DEPTH};
 pub use stream::StreamState;
 
 use crate::protocol::anthropic::ErrorType;
@@ -73,6 +73,8 @@ pub struct GeminiOptions {
     pub max_tokens_cap: Option<u64>,
     /// How the model family takes its thinking settings.
     pub thinking: ThinkingStyle,
+    /// Schema nodes a tool's parameter schema may expand to (0: [`DEFAULT_MAX_NODES`]).
+    pub max_schema_nodes: usize,
 }
 
 /// How a Gemini model family takes its thinking settings.

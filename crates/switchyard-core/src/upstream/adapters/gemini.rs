@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::config::{Provider, ThinkingStyle};
+use crate::config::{Limits, Provider, ThinkingStyle};
 use crate::protocol::anthropic::{error_body, ErrorType};
 use crate::protocol::Dialect;
 use crate::translate::gemini::{self, StreamState};
@@ -28,8 +28,10 @@ fn api_root(base_url: &str) -> String {
     format!("{base}/v1beta")
 }
 
-fn options(p: &Provider) -> gemini::GeminiOptions {
+fn options(p: &Provider, limits: &Limits) -> gemini::GeminiOptions {
     gemini::GeminiOptions {
+        // One schema node is some tens of bytes once serialised.
+        max_schema_nodes: limits.translated_bytes() / 64,
         max_tokens_cap: p.quirks.max_tokens,
         thinking: match p.quirks.thinking_style {
             Some(ThinkingStyle::Level) => gemini::ThinkingStyle::Level,
@@ -63,7 +65,7 @@ impl ProviderAdapter for Gemini {
     fn encode(&self, a: &AttemptCtx<'_>) -> Result<Encoded, String> {
         let p = a.provider;
         let req = a.request.json().map_err(str::to_string)?;
-        let t = gemini::to_request(req, &p.id, &options(p)).map_err(|e| e.0)?;
+        let t = gemini::to_request(req, &p.id, &options(p, a.limits)).map_err(|e| e.0)?;
         super::log_notes(p, &t.notes);
         let body = serde_json::to_vec(&t.body).map_err(|e| e.to_string())?;
         Ok(Encoded {
