@@ -211,6 +211,13 @@ async fn shutdown_signal() {
 
 fn check(config: Option<PathBuf>) -> Result<(), String> {
     let (cfg, path) = load_config(config)?;
+    // Everything `serve` checks, the keychain and the environment included.
+    switchyard_core::check_config(
+        &cfg,
+        &switchyard_core::secrets::KeychainStore,
+        path.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
     match path {
         Some(p) => println!(
             "{}: OK ({} provider{}: {})",

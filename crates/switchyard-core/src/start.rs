@@ -127,23 +127,15 @@ async fn watch_config(
         if now.is_none() {
             continue;
         }
-        let p = path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load_file(&p)).await;
+        let (p, e) = (path.clone(), engine.clone());
+        // Reading the file and the keychain blocks: off the async workers.
+        let loaded = tokio::task::spawn_blocking(move || {
+            config::load_file(&p).and_then(|cfg| e.apply_from_file(cfg))
+        })
+        .await;
         match loaded {
-            Ok(Ok(cfg)) => {
-                if *engine.config() == cfg {
-                    continue;
-                }
-                match engine.apply(cfg) {
-                    Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
-                    Err(e) => {
-                        tracing::error!("config change rejected, keeping the running config: {e}");
-                        engine.emit(Event::ConfigError {
-                            message: e.to_string(),
-                        });
-                    }
-                }
-            }
+            Ok(Ok(true)) => tracing::info!(path = %path.display(), "config reloaded"),
+            Ok(Ok(false)) => {}
             Ok(Err(e)) => {
                 tracing::error!("config change rejected, keeping the running config: {e}");
                 engine.emit(Event::ConfigError {

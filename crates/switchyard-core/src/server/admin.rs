@@ -187,7 +187,7 @@ pub async fn put_config(
     State(e): State<Arc<Engine>>,
     AdminJson(cfg): AdminJson<Config>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    e.save_config(cfg).map_err(config_error)?;
+    e.save(cfg).await.map_err(config_error)?;
     Ok(Json(json!({"success": true})))
 }
 
