@@ -206,3 +206,64 @@ async fn the_guard_fails_closed() {
     .await;
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
 }
+
+/// Reads until the server closes the connection (or `limit` passes); returns whether it did.
+async fn closed_within(s: &mut tokio::net::TcpStream, limit: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(until, s.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn connections_cannot_be_hoarded_and_long_streams_are_not_cut() {
+    use tokio::io::AsyncWriteExt;
+    let e = env_with(1, |c| {
+        c.limits.max_connections = 8;
+        c.limits.header_read_ms = 1_000;
+        c.timeouts.idle_ms = 5_000;
+    })
+    .await;
+    let addr = e.sy.addr();
+    // Half a request's headers, then nothing (slowloris): closed.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .expect("write");
+    assert!(closed_within(&mut slow, std::time::Duration::from_secs(4)).await);
+    // A kept-alive connection left idle after an answer: closed.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    idle.write_all(
+        format!(
+            "GET /api/hello HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            addr.port()
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
+    assert!(closed_within(&mut idle, std::time::Duration::from_secs(4)).await);
+    // Many idle sockets from some local process: more than the cap. A real client still gets
+    // through, once the hoarded ones time out.
+    let mut hoard = Vec::new();
+    for _ in 0..24 {
+        hoard.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), e.messages(false))
+        .await
+        .expect("served despite the hoard");
+    assert_eq!(r.status, 200);
+    drop(hoard);
+    // A stream slower than the header timer, in all, is not cut: the timer guards headers only.
+    e.mocks[0].push(Reply::text("one two three four five six").with_chunk_delay(400));
+    let r = e.messages(true).await;
+    assert_eq!(r.status, 200);
+    assert_valid_stream(&r);
+    assert_eq!(stream_text(&r), "one two three four five six");
+}

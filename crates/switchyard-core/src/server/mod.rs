@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub(crate) mod listener;
 pub mod manage;
 pub mod tokens_api;
 pub mod transfer;
@@ -62,10 +63,7 @@ fn normalize(mut req: Request) -> Request {
 }
 
 /// The router behind the path normaliser.
-pub type App = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<
-    tower::util::MapRequest<Router, NormalizeFn>,
-    std::net::SocketAddr,
->;
+pub type App = tower::util::MapRequest<Router, NormalizeFn>;
 type NormalizeFn = fn(Request) -> Request;
 
 /// The API routes of every client dialect.
@@ -140,10 +138,7 @@ pub fn app(engine: Arc<Engine>) -> App {
         ))
         .layer(axum::middleware::from_fn(api::dialect_errors))
         .with_state(engine);
-    // The peer address lets the guard tell this machine's clients from other machines'.
-    axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
-        router.map_request(normalize as NormalizeFn),
-    )
+    router.map_request(normalize as NormalizeFn)
 }
 
 #[cfg(test)]
