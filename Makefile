@@ -21,7 +21,7 @@ build-deps:
 ## (~/.config/switchyard/config.toml or $$SWITCHYARD_CONFIG, else the built-in default: Anthropic,
 ## passthrough), a tray menu, notifications, and the web UI in a window. Needs a graphical session.
 run: build-deps
-	$(CARGO) build --release -p switchyard-desktop --features custom-protocol
+	$(CARGO) build --release -p switchyard-desktop -p switchyard-window --features switchyard-window/custom-protocol
 	./target/release/switchyard-desktop
 
 ## The headless engine (no display needed), same config. Ctrl-C stops it.
@@ -68,7 +68,7 @@ test-browser:
 ## The desktop app end to end under Xvfb: tauri-driver + WebKitWebDriver, a real tray host
 ## (trayer), dunst, gnome-keyring. Screenshots go to docs/screenshot-app.png, docs/screenshot-tray.png.
 test-desktop:
-	$(CARGO) build -p switchyard-desktop -p switchyard-mock
+	$(CARGO) build -p switchyard-desktop -p switchyard-window -p switchyard-mock
 	@test -x .tools/bin/tauri-driver || { echo "tauri-driver is missing: run scripts/setup-test-deps.sh"; exit 1; }
 	scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop -q
 
