@@ -8,6 +8,7 @@
 //! the tray process or the engine. "Open" while a window is up starts another window process,
 //! which hands over to the first one (its own one-instance name) and focuses that window.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -20,6 +21,21 @@ use crate::shell::Shell;
 /// The window program's file name, looked up beside this one.
 const WINDOW_PROGRAM: &str = "switchyard-window";
 
+/// The window program: beside this one (a build tree), else where the package installs it
+/// (`/usr/libexec/switchyard/`, off the PATH: it is not a program to start by hand).
+fn window_program() -> std::io::Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let name = format!("{WINDOW_PROGRAM}{}", std::env::consts::EXE_SUFFIX);
+    let beside = me.with_file_name(&name);
+    let installed = me
+        .parent()
+        .map(|d| d.join("../libexec/switchyard").join(&name));
+    Ok(match installed {
+        Some(p) if !beside.exists() && p.exists() => p,
+        _ => beside,
+    })
+}
+
 /// Window processes this app started, ended when it quits.
 #[derive(Default)]
 pub struct Windows {
@@ -30,11 +46,8 @@ impl Windows {
     /// Opens the window (or focuses the open one).
     pub fn open(&self, shell: &Shell) {
         let page = page(shell);
-        let child = std::env::current_exe().and_then(|me| {
-            let program =
-                me.with_file_name(format!("{WINDOW_PROGRAM}{}", std::env::consts::EXE_SUFFIX));
-            Command::new(program).arg(page).stdin(Stdio::null()).spawn()
-        });
+        let child = window_program()
+            .and_then(|program| Command::new(program).arg(page).stdin(Stdio::null()).spawn());
         match child {
             Ok(child) => self.adopt(child),
             Err(e) => tracing::error!("cannot start the window ({WINDOW_PROGRAM}): {e}"),

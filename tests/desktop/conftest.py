@@ -252,8 +252,8 @@ class Desk:
 
     @property
     def autostart_file(self) -> Path:
-        # The autostart plugin writes ~/.config/autostart (it does not follow XDG_CONFIG_HOME).
-        return Path(self.env["HOME"]) / ".config" / "autostart" / "Switchyard.desktop"
+        # $XDG_CONFIG_HOME/autostart (~/.config/autostart by default), as the XDG spec says.
+        return Path(self.env["XDG_CONFIG_HOME"]) / "autostart" / "Switchyard.desktop"
 
     def health(self) -> dict[str, Any]:
         return http("GET", f"{self.url}/v1/health").json()
@@ -281,8 +281,7 @@ def secret_tool(*args: str, stdin: str | None = None) -> subprocess.CompletedPro
     return subprocess.run(["secret-tool", *args], input=stdin, capture_output=True, text=True, timeout=15)
 
 
-@pytest.fixture
-def desk(tmp_path: Path, procs: Procs) -> Desk:
+def make_desk(tmp_path: Path, procs: Procs, *, write_config: bool = True) -> Desk:
     require(os.environ.get("SWITCHYARD_DESKTOP_SESSION") == "1" and bool(os.environ.get("DISPLAY")),
             "run inside scripts/desktop-session.sh --display")
     require(APP_BIN.exists(), f"{APP_BIN} not built (cargo build -p switchyard-desktop)")
@@ -303,6 +302,11 @@ def desk(tmp_path: Path, procs: Procs) -> Desk:
     port = free_port()
     d = Desk(tmp_path, env, port, primary, backup)
     d.config_path.parent.mkdir(parents=True)
+    secret_tool("clear", "service", "switchyard", "username", "deepseek")
+    if not write_config:
+        # A first run: no config file; the port comes from the environment instead.
+        env["SWITCHYARD_LISTEN"] = f"127.0.0.1:{port}"
+        return d
     d.config_path.write_text(f"""# desktop e2e
 listen = "127.0.0.1:{port}"
 
@@ -321,8 +325,19 @@ name = "DeepSeek"
 base_url = "{backup.url}"
 credential = "keychain"
 """)
-    secret_tool("clear", "service", "switchyard", "username", "deepseek")
     return d
+
+
+@pytest.fixture
+def desk(tmp_path: Path, procs: Procs) -> Desk:
+    """An app's world with a config: Claude (no key) first, DeepSeek (keychain) as the backup."""
+    return make_desk(tmp_path, procs)
+
+
+@pytest.fixture
+def first_run_desk(tmp_path: Path, procs: Procs) -> Desk:
+    """An app's world with no config file yet (the mocks are there to point providers at)."""
+    return make_desk(tmp_path, procs, write_config=False)
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,8 +48,18 @@ fn focus(app: &AppHandle) {
     }
 }
 
+/// Where the web engine may keep its few files of its own (salts, HSTS): the session's runtime
+/// directory, which is emptied at logout, so nothing of the window stays in the home directory.
+fn web_engine_dir() -> Option<std::path::PathBuf> {
+    dirs::runtime_dir().map(|d| d.join("switchyard").join("window"))
+}
+
 fn show(app: &AppHandle, url: Url) -> tauri::Result<()> {
-    let w = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::External(url))
+    let mut builder = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::External(url));
+    if let Some(dir) = web_engine_dir() {
+        builder = builder.data_directory(dir);
+    }
+    let w = builder
         .title("Switchyard")
         .inner_size(1120.0, 780.0)
         .min_inner_size(640.0, 420.0)
