@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import (BACKUP_TEXT, DOCS, ROOT, Desk, http, reply_error, require, screenshot, secret_tool,
@@ -74,6 +75,9 @@ def test_first_run_setup_in_the_window_then_claude_code_rides_out_a_rate_limit(
 
     wait_for(lambda: "Pick a backup or two" in setup_title(drv), 10, "the backups step")
     click(drv, "#setup-preset-deepseek")
+    wait_for(lambda: drv.execute_script("return document.getElementById('setup-preset-deepseek').checked"), 5,
+             "DeepSeek ticked")
+    time.sleep(0.3)  # painted
     # For the docs (docs/screenshot-setup.png with SWITCHYARD_UPDATE_SCREENSHOTS=1).
     screenshot(DOCS / "screenshot-setup-full.png")
     subprocess.run(["convert", str(DOCS / "screenshot-setup-full.png"), "-crop", "1122x800+0+0", "+repage",
