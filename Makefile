@@ -9,11 +9,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Debug info doubles build time and size; tests don't need it.
 export CARGO_PROFILE_DEV_DEBUG ?= 0
-# Every binary the end-to-end tests run, built in one selection: cargo unifies features per
-# selection, so building different subsets in turn would compile shared crates more than once.
-TEST_BINS := -p switchyard-cli -p switchyard-mock -p switchyard-desktop -p switchyard-window
-# The same for release builds of the desktop app (make run, make package, bench/desktop-rss.sh).
-DESKTOP_RELEASE := --release $(TEST_BINS) --features switchyard-window/custom-protocol
+# The binaries the end-to-end tests run, built with exactly the features `cargo test --workspace`
+# resolves (the whole workspace, test targets included): cargo unifies features per build
+# selection, and any other selection (say `-p switchyard-cli`) compiles tokio, hyper, axum, the
+# engine... a second time. After `make test-rust` this only links the binaries it did not need.
+TEST_BUILD := --workspace --bins --tests
+# Release builds of the desktop app (make run, make package, bench/desktop-rss.sh): one
+# selection for all three, so none of them compiles a crate the others did not.
+DESKTOP_RELEASE := --release -p switchyard-cli -p switchyard-mock -p switchyard-desktop -p switchyard-window --features switchyard-window/custom-protocol
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop test-package package lint fmt bench soak clean-test fuzz fuzz-smoke
@@ -67,14 +70,14 @@ test-rust:
 	$(CARGO) test --workspace
 
 test-clients:
-	$(CARGO) build $(TEST_BINS)
+	$(CARGO) build $(TEST_BUILD)
 	scripts/desktop-session.sh .venv/bin/python -m pytest tests/clients -q
 
 ## The web UI in a real browser: Debian's chromium driven by playwright-core (pinned in
 ## tests/browser/package-lock.json), against the built binaries, inside the desktop session
 ## (real Secret Service for the key tests). Screenshots go to docs/screenshot-ui*.png.
 test-browser:
-	$(CARGO) build $(TEST_BINS)
+	$(CARGO) build $(TEST_BUILD)
 	@test -x /usr/bin/chromium || { echo "chromium is missing: run scripts/setup-test-deps.sh (apt package: chromium)"; exit 1; }
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	scripts/desktop-session.sh node --test tests/browser/
@@ -82,7 +85,7 @@ test-browser:
 ## The desktop app end to end under Xvfb: tauri-driver + WebKitWebDriver, a real tray host
 ## (trayer), dunst, gnome-keyring. Screenshots go to docs/screenshot-app.png, docs/screenshot-tray.png.
 test-desktop:
-	$(CARGO) build $(TEST_BINS)
+	$(CARGO) build $(TEST_BUILD)
 	@test -x .tools/bin/tauri-driver || { echo "tauri-driver is missing: run scripts/setup-test-deps.sh"; exit 1; }
 	scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop -q --ignore=tests/desktop/test_package.py
 
@@ -90,7 +93,7 @@ test-desktop:
 ## made (same packaging code as `make package`), installed with apt, the installed app run under
 ## Xvfb, then removed (tests/desktop/test_package.py).
 test-package:
-	$(CARGO) build $(TEST_BINS)
+	$(CARGO) build $(TEST_BUILD)
 	@command -v desktop-file-validate >/dev/null || { echo "desktop-file-validate is missing: run scripts/setup-test-deps.sh"; exit 1; }
 	deb="$$(scripts/package-deb.sh --profile debug --fast --out target/debian-debug)" && \
 		SWITCHYARD_DEB="$$deb" scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop/test_package.py -q

@@ -24,6 +24,8 @@ pub enum AppEvent {
     Redraw,
     /// Quit (a signal from the session).
     Quit,
+    /// The panel's StatusNotifier watcher does not list the tray icon: make a new one.
+    TrayLost,
 }
 
 /// Builds the event loop; GTK panics when the display is set but unusable, which becomes a
@@ -80,7 +82,15 @@ async fn quit_on_signal(proxy: EventLoopProxy<AppEvent>) {
 struct Ui {
     shell: Arc<Shell>,
     tray: Option<Tray>,
+    /// Tray icons made so far (each new one gets its own D-Bus object).
+    trays_made: u32,
     windows: Windows,
+    /// The engine's runtime: owned here so that it lives exactly as long as the loop (which
+    /// never returns; the process exits from it).
+    _runtime: tokio::runtime::Runtime,
+    proxy: EventLoopProxy<AppEvent>,
+    #[cfg(target_os = "linux")]
+    host_watch: Option<crate::tray_host::HostWatch>,
 }
 
 /// Whether the loop goes on.
@@ -91,11 +101,25 @@ enum Next {
 }
 
 impl Ui {
-    fn start(&mut self, autostarted: bool) {
-        match Tray::create(self.shell.model()) {
+    fn create_tray(&mut self) {
+        self.tray = None;
+        let generation = self.trays_made;
+        self.trays_made += 1;
+        match Tray::create(self.shell.model(), generation) {
             Ok(t) => self.tray = Some(t),
             // No tray support at all: the window and the engine still work.
             Err(e) => tracing::warn!("no tray icon: {e}"),
+        }
+    }
+
+    fn start(&mut self, autostarted: bool) {
+        self.create_tray();
+        #[cfg(target_os = "linux")]
+        {
+            let p = self.proxy.clone();
+            self.host_watch = Some(crate::tray_host::watch(Arc::new(move || {
+                send(&p, AppEvent::TrayLost)
+            })));
         }
         // The login item starts the app quietly, unless there is a problem to show.
         if !autostarted || self.shell.engine.is_err() {
@@ -148,10 +172,18 @@ impl Ui {
                 Next::Continue
             }
             AppEvent::Quit => Next::Quit,
+            AppEvent::TrayLost => {
+                self.create_tray();
+                Next::Continue
+            }
         }
     }
 
     fn stop(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            self.host_watch = None;
+        }
         self.windows.close_all();
         self.shell.stop();
         // Remove the icon before the process ends, not whenever the panel notices.
@@ -180,12 +212,17 @@ pub fn run(autostarted: bool, instance: Option<Instance>) -> Result<(), String> 
     }
     let p = proxy.clone();
     MenuEvent::set_event_handler(Some(move |e: MenuEvent| send(&p, AppEvent::Menu(e.id))));
-    runtime.spawn(quit_on_signal(proxy));
+    runtime.spawn(quit_on_signal(proxy.clone()));
 
     let mut ui = Ui {
         shell,
         tray: None,
+        trays_made: 0,
         windows: Windows::default(),
+        _runtime: runtime,
+        proxy,
+        #[cfg(target_os = "linux")]
+        host_watch: None,
     };
     event_loop.run(move |event, _, flow| {
         *flow = ControlFlow::Wait;
@@ -200,8 +237,6 @@ pub fn run(autostarted: bool, instance: Option<Instance>) -> Result<(), String> 
         };
         if next == Next::Quit {
             ui.stop();
-            // Keep the runtime (and with it the engine) alive until here: the closure owns it.
-            let _ = &runtime;
             *flow = ControlFlow::Exit;
         }
     })

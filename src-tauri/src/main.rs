@@ -31,6 +31,8 @@ mod notify;
 mod shell;
 mod single_instance;
 mod tray;
+#[cfg(target_os = "linux")]
+mod tray_host;
 mod tray_model;
 mod window;
 

@@ -171,10 +171,17 @@ fn build_menu(m: &TrayModel) -> Result<(Menu, Items), String> {
 impl Tray {
     /// Creates the tray icon. Where no panel shows tray icons the icon simply shows nowhere
     /// (and appears once a panel comes); an error here means no tray support at all.
-    pub fn create(model: TrayModel) -> Result<Tray, String> {
+    ///
+    /// `generation` counts the icons made before this one: each gets its own D-Bus object, as
+    /// the one it replaces may still be on the bus for a moment.
+    pub fn create(model: TrayModel, generation: u32) -> Result<Tray, String> {
         let (menu, items) = build_menu(&model)?;
+        let id = match generation {
+            0 => TRAY_ID.to_string(),
+            n => format!("{TRAY_ID}-{n}"),
+        };
         let icon = TrayIconBuilder::new()
-            .with_id(TRAY_ID)
+            .with_id(id)
             .with_icon(icon_image(model.icon)?)
             .with_tooltip("Switchyard")
             .with_menu(Box::new(menu))
