@@ -375,7 +375,8 @@ def notifications(procs: Procs) -> NotifyWatch:
 
 @pytest.fixture
 def webdriver_for(procs: Procs, request: pytest.FixtureRequest):
-    """Returns start(desk, *args) -> a selenium driver attached to a freshly launched app."""
+    """Returns start(desk, *args, app=APP_BIN) -> a selenium driver attached to a freshly launched
+    app (`app`: the program tauri-driver starts, e.g. the installed one)."""
     require(TAURI_DRIVER.exists(), f"{TAURI_DRIVER} missing (make test-desktop installs it)")
     require(shutil.which("WebKitWebDriver") is not None, "WebKitWebDriver missing (apt: webkit2gtk-driver)")
     from selenium import webdriver
@@ -383,28 +384,28 @@ def webdriver_for(procs: Procs, request: pytest.FixtureRequest):
 
     drivers: list[Any] = []
 
-    def session(desk: Desk, args: tuple[str, ...], attempt: int) -> Any:
+    def session(desk: Desk, args: tuple[str, ...], attempt: int, app: Path) -> Any:
         port, native = free_port(), free_port()
         drv = procs.start(f"tauri-driver-{attempt}",
                           [str(TAURI_DRIVER), "--port", str(port), "--native-port", str(native)], desk.env)
         wait_for(lambda: http("GET", f"http://127.0.0.1:{port}/status").status == 200, 10, "tauri-driver")
         opts = ArgOptions()
         opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(APP_BIN), "args": list(args)})
+        opts.set_capability("tauri:options", {"application": str(app), "args": list(args)})
         try:
             return webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
         except Exception:
             drv.stop()
             raise
 
-    def start(desk: Desk, *args: str) -> Any:
+    def start(desk: Desk, *args: str, app: Path = APP_BIN) -> Any:
         # WebKitWebDriver occasionally is not listening yet when the first session request
         # arrives: one more try with fresh ports.
         try:
-            d = session(desk, args, 1)
+            d = session(desk, args, 1, app)
         except Exception:  # noqa: BLE001
             wait_for(lambda: not app_pids(), 10, "the failed launch to exit")
-            d = session(desk, args, 2)
+            d = session(desk, args, 2, app)
         d.set_script_timeout(10)
         drivers.append(d)
         return d

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import (BACKUP_TEXT, DOCS, ROOT, Desk, http, reply_error, require, screenshot, secret_tool,
+from conftest import (APP_BIN, BACKUP_TEXT, DOCS, ROOT, Desk, http, reply_error, require, screenshot, secret_tool,
                       wait_for)
 from test_desktop import click, panel_text
 
@@ -61,10 +61,14 @@ def run_claude(desk: Desk, timeout: float = 60) -> subprocess.CompletedProcess[s
 
 def test_first_run_setup_in_the_window_then_claude_code_rides_out_a_rate_limit(
         first_run_desk: Desk, webdriver_for, notifications) -> None:
-    desk = first_run_desk
+    first_run_then_claude_code(first_run_desk, webdriver_for, notifications, APP_BIN)
+
+
+def first_run_then_claude_code(desk: Desk, webdriver_for, notifications, app: Path) -> None:
+    """The whole first hour of a new user, with `app` (a build, or the installed program)."""
     require(CLAUDE.exists(), f"Claude Code CLI missing at {CLAUDE} (scripts/setup-test-deps.sh)")
     assert not desk.config_path.exists()
-    drv = webdriver_for(desk)
+    drv = webdriver_for(desk, app=app)
     desk.wait_up()
     from selenium.webdriver.common.by import By
 

@@ -23,6 +23,7 @@ from typing import Iterator
 import pytest
 
 from conftest import IN_CI, Procs, free_port, http, require, screenshot, wait_for, windows_named
+from test_first_run import first_run_then_claude_code
 from test_desktop import TRAY_ITEMS, descendants, tray_choose, tray_host, tray_icon_center  # noqa: F401 (a fixture)
 
 DEB = os.environ.get("SWITCHYARD_DEB", "")
@@ -129,6 +130,12 @@ def test_the_menu_entry_and_the_user_unit_are_valid(installed: list[str], home: 
         p.terminate()
         p.wait(timeout=10)
         log.unlink()
+
+
+def test_a_new_user_sets_up_the_installed_app_and_claude_code_rides_out_a_rate_limit(
+        installed: list[str], first_run_desk, webdriver_for, notifications) -> None:
+    """The installed program, first run in its real window, then Claude Code through a 429."""
+    first_run_then_claude_code(first_run_desk, webdriver_for, notifications, Path("/usr/bin/switchyard-desktop"))
 
 
 def home_files(env: dict[str, str]) -> set[str]:
