@@ -43,6 +43,9 @@ APT_PACKAGES=(
     xvfb xauth x11-utils x11-xserver-utils openbox  # a display for the desktop app (tests/desktop)
     imagemagick xdotool trayer           # screenshots, input, a real XEmbed tray host
     at-spi2-core webkit2gtk-driver       # WebKitWebDriver (tauri-driver drives it)
+    dpkg-dev desktop-file-utils          # the .deb: dpkg-shlibdeps, desktop-file-validate
+    haskell-status-notifier-item-utils   # a StatusNotifier watcher (the tray over D-Bus)
+    libglib2.0-bin                       # gdbus: ask the watcher what is registered
     wrk                                  # HTTP load generator (make bench)
 )
 

@@ -73,6 +73,8 @@ pub enum Text {
     ProviderUnavailable,
     /// `{name}`
     ProviderDisabled,
+    /// `{name}`: the provider serving while nothing is pinned.
+    ProviderServing,
     /// Menu item.
     Automatic,
     /// Menu item.
@@ -147,6 +149,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             ProviderCooling => "{name} (cooling down until {time})",
             ProviderUnavailable => "{name} (unavailable)",
             ProviderDisabled => "{name} (disabled)",
+            ProviderServing => "{name} — serving",
             Automatic => "Automatic",
             Open => "Open Switchyard",
             CopyEndpoint => "Copy endpoint URL",
@@ -188,6 +191,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             ProviderCooling => "{name}（冷却中，{time} 恢复）",
             ProviderUnavailable => "{name}（不可用）",
             ProviderDisabled => "{name}（已停用）",
+            ProviderServing => "{name} — 正在使用",
             Automatic => "自动",
             Open => "打开 Switchyard",
             CopyEndpoint => "复制接口地址",
@@ -291,6 +295,7 @@ mod tests {
             ProviderCooling,
             ProviderUnavailable,
             ProviderDisabled,
+            ProviderServing,
             Automatic,
             Open,
             CopyEndpoint,
