@@ -51,6 +51,8 @@ pub(crate) struct ClientRequest {
     pub headers: HeaderMap,
     /// The query string.
     pub query: Option<String>,
+    /// The path (after normalisation): some dialects name the model in it.
+    pub path: String,
 }
 
 /// The request log's route name.
@@ -71,7 +73,7 @@ pub(crate) async fn run(
     req: ClientRequest,
 ) -> Reply {
     let mut log = RequestLog::open(engine.clone(), route(dialect, op));
-    let inbound = match dialect.read(req.body, req.headers) {
+    let inbound = match dialect.read_at(&req.path, req.body, req.headers) {
         Ok(i) => i,
         Err(refusal) => {
             log.rec().model = refusal.model;

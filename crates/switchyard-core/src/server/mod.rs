@@ -78,6 +78,11 @@ fn dialect_routes() -> Router<Arc<Engine>> {
         .route("/models", get(api::models))
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/chat/completions", post(api::chat_completions))
+        .route("/v1beta/models", get(api::gemini_models))
+        .route(
+            "/v1beta/models/{*rest}",
+            post(api::gemini_models_post).get(api::gemini_model),
+        )
 }
 
 /// The web UI and the admin API. Every write here goes through the JSON-only layer.

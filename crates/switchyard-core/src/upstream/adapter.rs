@@ -69,6 +69,11 @@ impl HubRequest {
             .map(|(_, b)| b)
     }
 
+    /// The dialect the client spoke.
+    pub fn client_dialect(&self) -> Dialect {
+        self.native.as_ref().map_or(Dialect::Anthropic, |(d, _)| *d)
+    }
+
     /// The body as the client sent it (after inbound translation, if any).
     pub fn bytes(&self) -> &Bytes {
         &self.body
