@@ -50,9 +50,11 @@ pub(crate) fn target(rest: &str) -> Result<(&str, Method), String> {
         "generateContent" => Method::Generate,
         "streamGenerateContent" => Method::Stream,
         "countTokens" => Method::Count,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "method {other:?} is not served (generateContent, streamGenerateContent, countTokens)"
-        )),
+        ))
+        }
     };
     if model.is_empty() || model.contains('/') {
         return Err(format!("{PREFIX}/{rest}: no model named"));

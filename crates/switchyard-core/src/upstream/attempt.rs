@@ -58,8 +58,11 @@ fn json() -> HeaderValue {
 
 async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor) -> Outcome {
     let started = Instant::now();
+    let own_dialect = a.request.client_dialect() == ad.dialect();
     let a = &AttemptCtx {
         auth: credentials::passthrough_to(a.auth, a.request.client_dialect(), ad.dialect()),
+        // A client's query (Gemini's `alt=sse`, Anthropic's `beta=true`) is its dialect's.
+        query: a.query.filter(|_| own_dialect),
         ..*a
     };
     let p = a.provider;

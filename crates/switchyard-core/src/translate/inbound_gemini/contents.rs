@@ -120,7 +120,11 @@ impl Builder {
                 .collect();
             if !self.pending.is_empty() {
                 self.pending.clear();
-                blocks.splice(0..0, unanswered);
+                let at = blocks
+                    .iter()
+                    .position(|b| b["type"] != "tool_result")
+                    .unwrap_or(blocks.len());
+                blocks.splice(at..at, unanswered);
             }
         }
         if blocks.is_empty() {

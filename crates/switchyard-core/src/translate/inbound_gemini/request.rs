@@ -385,7 +385,8 @@ fn structured_output(
         .and_then(Value::as_str)
         .unwrap_or("text/plain");
     let schema = match (field(gc, "responseJsonSchema"), field(gc, "responseSchema")) {
-        (Some(s), _) => Some(output_schema(s.clone())),
+        // Gemini CLI writes its JSON schemas with Gemini's upper-case type names.
+        (Some(s), _) => Some(output_schema(json_schema_of(s))),
         (None, Some(s)) => Some(output_schema(json_schema_of(s))),
         (None, None) => None,
     };
@@ -509,8 +510,7 @@ fn declaration(d: &Value, at: &str) -> Result<Value, InboundError> {
         .filter(|n| !n.is_empty())
         .ok_or_else(|| invalid(format!("{at}.name is required")))?;
     let mut schema = match (field(d, "parametersJsonSchema"), field(d, "parameters")) {
-        (Some(s), _) => s.clone(),
-        (None, Some(s)) => json_schema_of(s),
+        (Some(s), _) | (None, Some(s)) => json_schema_of(s),
         (None, None) => json!({"type": "object", "properties": {}}),
     };
     match schema.as_object_mut() {
