@@ -550,3 +550,49 @@ async fn structured_output_is_native_on_every_kind() {
         }
     }
 }
+
+#[tokio::test]
+async fn gemini_3_call_ids_come_back_on_their_responses() {
+    // An Anthropic client on a translated Gemini 3 provider: the call's id comes back to
+    // Gemini on the call and on its response.
+    let e = env_with(1, |c| {
+        c.providers[0].kind = ProviderKind::Gemini;
+        c.providers[0].models.0 = vec![("*".into(), "gemini-3-pro-preview".into())];
+    })
+    .await;
+    e.mocks[0].push(
+        Reply::text("")
+            .with_tool_use("", "get_weather", json!({"city": "Paris"}))
+            .with_stop_reason("tool_use"),
+    );
+    let tools = json!([{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]);
+    let mut body = json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "tools": tools,
+        "messages": [{"role": "user", "content": "weather?"}]});
+    let r = e.post_json("/v1/messages", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let m = r.json();
+    let call = m["content"]
+        .as_array()
+        .and_then(|c| c.iter().find(|b| b["type"] == "tool_use"))
+        .cloned()
+        .expect("a call");
+    let id = call["id"].as_str().expect("id").to_string();
+    assert!(id.contains("gm3call_"), "{id}");
+    e.mocks[0].push(Reply::text("Sunny."));
+    let msgs = body["messages"].as_array_mut().expect("messages");
+    msgs.push(json!({"role": "assistant", "content": m["content"]}));
+    msgs.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "sunny"}]}));
+    let r = e.post_json("/v1/messages", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = last_sent(&e, 0).json();
+    let contents = sent["contents"].as_array().expect("contents");
+    let gemini_id = contents[1]["parts"]
+        .as_array()
+        .and_then(|p| p.iter().find_map(|p| p["functionCall"]["id"].as_str()))
+        .expect("the call goes back with its id");
+    assert!(gemini_id.starts_with("gm3call_"), "{sent}");
+    assert_eq!(
+        contents[2]["parts"][0]["functionResponse"]["id"], gemini_id,
+        "{sent}"
+    );
+}
