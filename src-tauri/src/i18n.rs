@@ -238,6 +238,7 @@ pub fn reason(lang: Lang, r: FailoverReason) -> &'static str {
             EmptyAnswer => "空回答",
             Malformed => "回答格式错误",
             Unsupported => "无法处理此请求",
+            ContextOverflow => "对话超出上下文窗口",
             // A reason added to the engine after this table: English until translated.
             #[allow(unreachable_patterns)]
             other => other.describe(),

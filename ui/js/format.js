@@ -46,6 +46,7 @@ const REASONS = {
   'overloaded or failing': 'overloaded', 'key rejected': 'key_rejected', 'no key set': 'key_missing',
   unreachable: 'unreachable', 'timed out': 'timeout', 'error in stream': 'in_band_error',
   'empty answer': 'empty_answer', 'malformed answer': 'malformed',
+  'conversation too long': 'context_overflow',
 };
 
 /** A reason code (`rate_limited`) in words. */

@@ -31,6 +31,9 @@ pub enum FailoverReason {
     Malformed,
     /// The provider's protocol cannot carry this request (not its fault; no cooldown).
     Unsupported,
+    /// The conversation is longer than the provider's context window (not its fault; no
+    /// cooldown).
+    ContextOverflow,
 }
 
 impl FailoverReason {
@@ -49,6 +52,7 @@ impl FailoverReason {
             FailoverReason::EmptyAnswer => "empty answer",
             FailoverReason::Malformed => "malformed answer",
             FailoverReason::Unsupported => "cannot take this request",
+            FailoverReason::ContextOverflow => "conversation too long",
         }
     }
 }

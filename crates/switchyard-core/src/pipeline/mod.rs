@@ -20,6 +20,7 @@ mod give_up;
 pub(crate) mod health;
 mod keys;
 pub(crate) mod models;
+mod overflow;
 mod plan;
 mod record;
 mod respond;
@@ -139,6 +140,10 @@ async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
         if ctx.op == Op::CountTokens && !adapters::of(p.kind).counts_tokens() {
             return estimate_tokens(ctx, log, p);
         }
+        if let Some(skip) = overflow::too_small(&ctx, p) {
+            ctx.failed.push(skip);
+            continue;
+        }
         let upstream_model = ctx.upstream_model(p);
         let sent = std::time::Instant::now();
         let outcome = match keys::attempt(&ctx, p, &upstream_model).await {
@@ -182,7 +187,10 @@ async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
                     answer: None,
                 });
             }
-            Outcome::Retry(f, answer) => {
+            Outcome::Retry(mut f, mut answer) => {
+                if f.reason == FailoverReason::ContextOverflow {
+                    overflow::refused(&ctx, p, &mut f, &mut answer);
+                }
                 verdict::failed(&ctx.engine, p, &f, verdict::cools(p, &f));
                 ctx.failed.push(Failed {
                     provider: p.id.clone(),

@@ -44,10 +44,13 @@ pub(crate) fn failed(e: &Engine, p: &Provider, f: &Failure, cool: bool) {
 }
 
 /// Whether a failure should cool the provider down for everyone. A passthrough provider that
-/// refuses the client's own credential says nothing about the provider: fail over, but don't
-/// cool it down.
+/// refuses the client's own credential, or a conversation too long for its window, says
+/// nothing about the provider: fail over, but don't cool it down.
 pub(crate) fn cools(p: &Provider, f: &Failure) -> bool {
-    !(matches!(p.credential, Credential::Passthrough) && f.reason == FailoverReason::KeyRejected)
+    let own_key_refused =
+        matches!(p.credential, Credential::Passthrough) && f.reason == FailoverReason::KeyRejected;
+    // A conversation too long for the window is the request's fault, not the provider's.
+    !own_key_refused && f.reason != FailoverReason::ContextOverflow
 }
 
 /// `p` served the request of `ctx` (its first byte came after `ttfb`): close its breaker,

@@ -93,6 +93,7 @@ impl ProviderAdapter for Gemini {
             own_body: false,
             shaped: true,
         }
+        .or_context_overflow(status, body)
     }
 
     fn stream_machine(
