@@ -92,12 +92,16 @@ pub struct TokenMatch {
     pub by_bearer: bool,
 }
 
-/// The values a request presents as a token: `x-switchyard-token`, `x-api-key` and the
-/// `Authorization: Bearer` credential, in that order.
+/// The values a request presents as a token: `x-switchyard-token`, `x-api-key` (or Gemini's
+/// `x-goog-api-key`) and the `Authorization: Bearer` credential, in that order.
 pub fn presented(headers: &http::HeaderMap) -> [Option<&[u8]>; 3] {
     [
         headers.get("x-switchyard-token").map(|v| v.as_bytes()),
-        headers.get("x-api-key").map(|v| v.as_bytes()),
+        // Gemini clients send their key as `x-goog-api-key`.
+        headers
+            .get("x-api-key")
+            .or_else(|| headers.get("x-goog-api-key"))
+            .map(|v| v.as_bytes()),
         headers
             .get(header::AUTHORIZATION)
             .and_then(|v| crate::upstream::credentials::bearer(v.as_bytes())),
@@ -253,6 +257,7 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         // clients set up with it send it too).
         if by_key {
             req.headers_mut().remove("x-api-key");
+            req.headers_mut().remove("x-goog-api-key");
         }
         if by_bearer {
             req.headers_mut().remove(header::AUTHORIZATION);

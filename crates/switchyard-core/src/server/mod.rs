@@ -119,6 +119,10 @@ fn admin_routes() -> Router<Arc<Engine>> {
             get(manage::claude_code_status).post(manage::claude_code_setup),
         )
         .route(
+            "/api/integrations/gemini-cli",
+            get(manage::gemini_cli_status).post(manage::gemini_cli_setup),
+        )
+        .route(
             "/api/tokens",
             get(tokens_api::list).post(tokens_api::create),
         )
