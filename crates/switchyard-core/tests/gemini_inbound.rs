@@ -482,6 +482,11 @@ async fn count_tokens_and_models() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
 
+    // The stable API's paths too (the google-genai SDKs 3.x use them).
+    let r = post(&e, "/v1/models/gemini-2.5-pro:generateContent", &request()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json()["candidates"].is_array(), "{}", r.text);
+
     let r = e.get("/v1beta/models").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let names: Vec<String> = r.json()["models"]

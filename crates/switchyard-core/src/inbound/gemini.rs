@@ -26,6 +26,14 @@ pub(crate) static GEMINI: Gemini = Gemini;
 
 /// The API's path prefix.
 pub(crate) const PREFIX: &str = "/v1beta/models";
+/// The stable API's prefix (the `google-genai` SDKs 3.x default to it).
+pub(crate) const V1_PREFIX: &str = "/v1/models/";
+
+/// Whether `path` is a Gemini model method (`/v1beta/models/...`, or
+/// `/v1/models/{model}:{method}`: `/v1/models` alone is the other dialects' model list).
+pub(crate) fn is_gemini_path(path: &str) -> bool {
+    path.starts_with(PREFIX) || (path.starts_with(V1_PREFIX) && path.contains(':'))
+}
 
 /// A model method named in a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +114,7 @@ impl ClientDialect for Gemini {
         let rest = path
             .strip_prefix(PREFIX)
             .and_then(|r| r.strip_prefix('/'))
+            .or_else(|| path.strip_prefix(V1_PREFIX))
             .unwrap_or("");
         let (model, method) = target(rest).map_err(|m| refuse("", &m))?;
         let model = tr::model_of(model).to_string();

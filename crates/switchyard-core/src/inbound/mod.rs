@@ -128,7 +128,7 @@ pub(crate) fn for_path(path: &str) -> Option<&'static dyn ClientDialect> {
         "/v1/messages" | "/messages" | "/v1/messages/count_tokens" | "/messages/count_tokens" => {
             Some(&ANTHROPIC)
         }
-        p if p.starts_with(gemini::PREFIX) => Some(&GEMINI),
+        p if gemini::is_gemini_path(p) => Some(&GEMINI),
         _ => None,
     }
 }

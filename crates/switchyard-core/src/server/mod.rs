@@ -83,6 +83,7 @@ fn dialect_routes() -> Router<Arc<Engine>> {
             "/v1beta/models/{*rest}",
             post(api::gemini_models_post).get(api::gemini_model),
         )
+        .route("/v1/models/{*rest}", post(api::gemini_models_post))
 }
 
 /// The web UI and the admin API. Every write here goes through the JSON-only layer.
