@@ -123,11 +123,13 @@ pub fn answer(msg: &Value, model: &str, include_thoughts: bool) -> Value {
                     parts.push(p.sign(json!({"text": t})));
                 }
             }
-            Some("tool_use") => parts.push(p.call(
-                b["id"].as_str().unwrap_or(""),
-                b["name"].as_str().unwrap_or(""),
-                b["input"].clone(),
-            )),
+            Some("tool_use") if b["name"].as_str().is_some_and(|n| !n.is_empty()) => {
+                parts.push(p.call(
+                    b["id"].as_str().unwrap_or(""),
+                    b["name"].as_str().unwrap_or(""),
+                    b["input"].clone(),
+                ))
+            }
             _ => {}
         }
     }

@@ -178,6 +178,8 @@ impl GeminiStream {
                 Open::Thinking { text, signature } => self
                     .parts
                     .hold(json!({"type": "thinking", "thinking": text, "signature": signature})),
+                // A call without a name is nothing a client can run.
+                Open::Tool { name, .. } if name.is_empty() => {}
                 Open::Tool { id, name, json } => {
                     let args = if json.trim().is_empty() {
                         json!({})
