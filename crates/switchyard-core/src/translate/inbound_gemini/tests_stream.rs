@@ -247,3 +247,129 @@ fn the_checker_refuses_what_clients_choke_on() {
         assert!(check_gemini_stream(bad.as_bytes()).is_err(), "{bad}");
     }
 }
+
+mod property {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::{chunks, ev, run};
+    use crate::translate::inbound_gemini::check_gemini_stream;
+
+    #[derive(Debug, Clone)]
+    enum Block {
+        Text(Vec<String>),
+        Thinking(String, String),
+        Tool(String, Value),
+        Ping,
+        Error,
+    }
+
+    fn arb_block() -> impl Strategy<Value = Block> {
+        prop_oneof![
+            prop::collection::vec("[a-z ]{0,6}", 1..4).prop_map(Block::Text),
+            ("[a-z ]{0,8}", "[A-Za-z0-9]{0,6}").prop_map(|(t, s)| Block::Thinking(t, s)),
+            (
+                "[a-z_]{0,5}",
+                prop::collection::btree_map("[a-z]{1,3}", 0u8..9, 0..3)
+            )
+                .prop_map(|(n, m)| Block::Tool(n, json!(m))),
+            Just(Block::Ping),
+            Just(Block::Error),
+        ]
+    }
+
+    /// The hub stream for `blocks`; `finish`: it ends with message_stop.
+    fn render(blocks: &[Block], finish: bool) -> String {
+        let mut s = ev(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_P", "usage": {"input_tokens": 4, "output_tokens": 1}}}),
+        );
+        for (i, b) in blocks.iter().enumerate() {
+            let start = |block: Value| {
+                ev(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": i, "content_block": block}),
+                )
+            };
+            let delta = |d: Value| {
+                ev(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": i, "delta": d}),
+                )
+            };
+            let stop = ev(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": i}),
+            );
+            match b {
+                Block::Text(pieces) => {
+                    s += &start(json!({"type": "text", "text": ""}));
+                    for p in pieces {
+                        s += &delta(json!({"type": "text_delta", "text": p}));
+                    }
+                    s += &stop;
+                }
+                Block::Thinking(t, sig) => {
+                    s += &start(json!({"type": "thinking", "thinking": "", "signature": ""}));
+                    s += &delta(json!({"type": "thinking_delta", "thinking": t}));
+                    s += &delta(json!({"type": "signature_delta", "signature": sig}));
+                    s += &stop;
+                }
+                Block::Tool(name, input) => {
+                    s += &start(
+                        json!({"type": "tool_use", "id": format!("toolu_{i}"), "name": name, "input": {}}),
+                    );
+                    s += &delta(
+                        json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+                    );
+                    s += &stop;
+                }
+                Block::Ping => s += &ev("ping", json!({"type": "ping"})),
+                Block::Error => {
+                    s += &ev(
+                        "error",
+                        json!({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}),
+                    )
+                }
+            }
+        }
+        if finish {
+            s += &ev(
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}),
+            );
+            s += &ev("message_stop", json!({"type": "message_stop"}));
+        }
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn any_hub_stream_gives_a_valid_gemini_stream(
+            blocks in prop::collection::vec(arb_block(), 0..10),
+            finish in any::<bool>(),
+            thoughts in any::<bool>(),
+            split in 1usize..64,
+        ) {
+            let input = render(&blocks, finish);
+            let out = run(&input, thoughts, split);
+            prop_assert!(check_gemini_stream(out.as_bytes()).is_ok(), "{:?}\n{}", check_gemini_stream(out.as_bytes()), out);
+            prop_assert_eq!(&out, &run(&input, thoughts, 4096), "split points change nothing");
+            let until_error = blocks.iter().position(|b| matches!(b, Block::Error)).unwrap_or(blocks.len());
+            let c = chunks(&out);
+            let errored = until_error < blocks.len() || !finish;
+            prop_assert_eq!(c.last().and_then(|l| l.get("error")).is_some(), errored);
+            // Every text and every named call before an error reaches the client, in order.
+            let want_text: String = blocks[..until_error].iter().filter_map(|b| match b {
+                Block::Text(p) => Some(p.concat()),
+                _ => None,
+            }).collect();
+            let parts: Vec<Value> = c.iter().flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default()).collect();
+            let got_text: String = parts.iter().filter(|p| p["thought"] != true).filter_map(|p| p["text"].as_str()).collect();
+            prop_assert_eq!(got_text, want_text);
+            let want_calls = blocks[..until_error].iter().filter(|b| matches!(b, Block::Tool(n, _) if !n.is_empty())).count();
+            prop_assert_eq!(parts.iter().filter(|p| p.get("functionCall").is_some()).count(), want_calls);
+            prop_assert!(thoughts || !out.contains("\"thought\":true"));
+        }
+    }
+}
