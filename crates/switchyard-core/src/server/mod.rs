@@ -83,7 +83,11 @@ fn dialect_routes() -> Router<Arc<Engine>> {
             "/v1beta/models/{*rest}",
             post(api::gemini_models_post).get(api::gemini_model),
         )
-        .route("/v1/models/{*rest}", post(api::gemini_models_post))
+        // The stable Gemini API's methods; a GET here is not Gemini's and stays unknown.
+        .route(
+            "/v1/models/{*rest}",
+            post(api::gemini_models_post).get(error::not_found),
+        )
 }
 
 /// The web UI and the admin API. Every write here goes through the JSON-only layer.

@@ -23,8 +23,9 @@
 //!   `responseSchema`) -> the hub's `output_config.format` (`{"type": "json_schema",
 //!   "schema"}`, Anthropic's own structured output). Each provider kind honours it natively:
 //!   Anthropic takes it as it is, OpenAI-style providers get `response_format: json_schema`,
-//!   Gemini providers `responseSchema` (`translate::openai`, `translate::gemini`). JSON
-//!   without a schema becomes a system instruction;
+//!   Gemini providers `responseSchema` (`translate::openai`, `translate::gemini`). The schema
+//!   is also said in words in the system prompt, for vendors behind Anthropic-style endpoints
+//!   that ignore `output_config`. JSON without a schema becomes that instruction alone;
 //! - `temperature` is clamped to Anthropic's 0..1; with thinking on, `temperature` and `topK`
 //!   are dropped and `topP` under 0.95 too (Anthropic refuses them beside thinking);
 //! - `candidateCount` > 1, `responseLogprobs` and non-text `responseModalities` are refused
@@ -32,7 +33,10 @@
 //!   `cachedContent` and `safetySettings` are dropped with a note (a same-dialect Gemini
 //!   provider gets the client's own bytes, and honours them);
 //! - a stream that fails after it started ends with a `data: {"error": ...}` frame and no
-//!   `finishReason`, so a client tells a cut answer from a finished one.
+//!   `finishReason`, so a client tells a cut answer from a finished one;
+//! - `:streamGenerateContent` always answers in SSE frames (what `?alt=sse` asks for, and what
+//!   every Gemini SDK and Gemini CLI ask for); the REST default of one streamed JSON array is
+//!   not produced.
 
 mod carrier;
 mod check;

@@ -392,6 +392,15 @@ fn structured_output(
     };
     match (mime, schema) {
         ("application/json", Some(schema)) => {
+            // Said in words too: not every vendor behind an Anthropic-style endpoint honours
+            // `output_config.format`, and Gemini CLI retries a classifier call five times when
+            // its answer is not JSON.
+            if !system.is_empty() {
+                system.push_str("\n\n");
+            }
+            system.push_str(&format!(
+                "Respond with one valid JSON value that matches this JSON Schema, and nothing else: {schema}"
+            ));
             out.insert(
                 "output_config".into(),
                 json!({"format": {"type": "json_schema", "schema": schema}}),
