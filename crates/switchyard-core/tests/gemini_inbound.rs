@@ -601,3 +601,37 @@ async fn gemini_3_call_ids_come_back_on_their_responses() {
         "{sent}"
     );
 }
+
+#[tokio::test]
+async fn the_access_token_as_gemini_clients_send_it() {
+    std::env::set_var("SY_TEST_TOKEN_GM", "team-token-gemini-123456");
+    let e = env_with(2, |c| {
+        c.security.access_token = Some(switchyard_core::config::Credential::Env(
+            "SY_TEST_TOKEN_GM".into(),
+        ));
+        c.security.local_without_token = false;
+    })
+    .await;
+    e.sy.switch(Some("p1")).expect("pin");
+    let r = post(&e, &path("generateContent"), &request()).await;
+    assert_google_error(&r, 401, "UNAUTHENTICATED");
+    let r = e
+        .send(
+            e.http
+                .post(e.url(&path("generateContent")))
+                .header("x-goog-api-key", "team-token-gemini-123456")
+                .header("content-type", "application/json")
+                .body(request().to_string()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = last_sent(&e, 1);
+    assert!(
+        !format!("{:?}", got.headers).contains("team-token-gemini"),
+        "the access token never reaches a provider"
+    );
+    assert_eq!(
+        got.header("x-api-key").map(String::from),
+        Some(key_of("p1"))
+    );
+}
