@@ -151,8 +151,20 @@ async fn a_refusal_fails_over_to_a_window_that_fits() {
     );
     let evs = e.drain_events();
     assert!(
+        !evs.iter().any(|ev| matches!(
+            ev,
+            switchyard_core::Event::CoolingDown { .. } | switchyard_core::Event::Failover { .. }
+        )),
+        "no cooldown, and no failover to notify about: {evs:?}"
+    );
+    // The next, shorter request goes to the primary again, without a "recovered" either.
+    e.mocks[0].set_default(Reply::text("short"));
+    let r = e.messages(false).await;
+    assert_eq!(r.provider(), Some("p0"), "{}", r.text);
+    let evs = e.drain_events();
+    assert!(
         !evs.iter()
-            .any(|ev| matches!(ev, switchyard_core::Event::CoolingDown { .. })),
+            .any(|ev| matches!(ev, switchyard_core::Event::Recovered { .. })),
         "{evs:?}"
     );
 }

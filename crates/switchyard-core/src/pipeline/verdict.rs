@@ -59,16 +59,26 @@ pub(crate) fn served(ctx: &RequestCtx, p: &Provider, ttfb: Duration, pinned: boo
     let e = &*ctx.engine;
     let cfg = &*ctx.cfg;
     // Only requests the strategy routed say where traffic is: a rule or a pin chose for this
-    // request alone, so neither moves the active provider nor binds the session.
-    let by_strategy = ctx.rule.is_none() && !pinned;
+    // request alone, so neither moves the active provider nor binds the session. Nor does a
+    // conversation too long for the providers before: it says nothing about them (the next,
+    // shorter request goes back to them), and telling it would notify on every long request.
+    let overflow_only = !ctx.failed.is_empty()
+        && ctx
+            .failed
+            .iter()
+            .all(|f| f.failure.reason == FailoverReason::ContextOverflow);
+    let by_strategy = ctx.rule.is_none() && !pinned && !overflow_only;
     let served = Served {
         ttfb: Some(ttfb),
         session: ctx.session(),
         strategy: cfg.routing.strategy,
         sticky: cfg.routing.sticky_sessions && by_strategy,
-        track_active: ctx.rule.is_none(),
+        track_active: ctx.rule.is_none() && !overflow_only,
     };
     let prev = e.routing().served(&p.id, &served);
+    if overflow_only {
+        return;
+    }
     if cfg.routing.strategy != Strategy::Failover || !served.track_active {
         // Spread or rule-routed: there is no priority order to compare with, so only a
         // failed attempt before this one is a failover.
