@@ -119,11 +119,11 @@ function geminiCard(render) {
       h('dt', { text: t('integrations.gm_dir') }), h('dd', { class: 'mono', id: 'gm-path', text: gemini?.dir || t('common.unknown') })),
     h('div', { class: 'row actions' },
       button(t('integrations.gm_configure'), { icon: 'check', cls: 'btn btn-primary', id: 'gm-configure', 'data-focus': 'gm-configure', onclick: () => geminiCli(false, render) }),
-      button(t('integrations.cc_undo'), { icon: 'undo', cls: 'btn', id: 'gm-undo', 'data-focus': 'gm-undo', disabled: !configured, onclick: () => geminiCli(true, render) })),
+      button(t('integrations.gm_undo'), { icon: 'undo', cls: 'btn', id: 'gm-undo', 'data-focus': 'gm-undo', disabled: !configured, onclick: () => geminiCli(true, render) })),
     h('p', { class: 'help', text: t('integrations.gm_restart') }),
     h('hr'),
     h('p', { text: t('integrations.gm_shell_explain') }),
-    copyField('gm-shell-line', t('integrations.shell_label'), `export GOOGLE_GEMINI_BASE_URL=${baseUrl()}`));
+    copyField('gm-shell-line', t('integrations.gm_shell_label'), `export GOOGLE_GEMINI_BASE_URL=${baseUrl()}`));
 }
 
 function sillyCard() {
