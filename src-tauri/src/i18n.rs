@@ -244,6 +244,7 @@ pub fn reason(lang: Lang, r: FailoverReason) -> &'static str {
             Unsupported => "无法处理此请求",
             TooLarge => "回答过大",
             NoContent => "未及时返回内容",
+            ContextOverflow => "对话超出上下文窗口",
             // A reason added to the engine after this table: English until translated.
             #[allow(unreachable_patterns)]
             other => other.describe(),

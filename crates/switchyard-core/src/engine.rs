@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use crate::access_tokens::Tokens;
 use crate::config::{self, Config, ConfigError, Credential};
 use crate::events::Event;
-use crate::integrations::claude_code;
+use crate::integrations::{claude_code, gemini_cli};
 use crate::routing::ProviderStatus;
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
 use crate::state::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
@@ -139,6 +139,17 @@ pub struct ClaudeCodeStatus {
     /// They point at this Switchyard (Switchyard's backup of them exists).
     pub configured: bool,
     /// The base URL Claude Code is (or would be) given.
+    pub base_url: String,
+}
+
+/// Where Gemini CLI's files stand.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeminiCliStatus {
+    /// `~/.gemini`, when a home directory exists.
+    pub dir: Option<PathBuf>,
+    /// Its `.env` and `settings.json` point at this Switchyard (Switchyard's backup exists).
+    pub configured: bool,
+    /// The base URL Gemini CLI is (or would be) given.
     pub base_url: String,
 }
 
@@ -436,6 +447,31 @@ impl Engine {
                 .map_err(|e| e.to_string())?;
         }
         Ok(self.claude_code_status())
+    }
+
+    /// Gemini CLI's files: whether they point here, and where they are.
+    pub(crate) fn gemini_cli_status(&self) -> GeminiCliStatus {
+        let dir = gemini_cli::gemini_dir();
+        GeminiCliStatus {
+            configured: dir.as_deref().is_some_and(gemini_cli::is_configured),
+            dir,
+            base_url: format!("http://{}", self.listen),
+        }
+    }
+
+    /// Point Gemini CLI at this Switchyard, or undo that (blocking: file I/O).
+    pub(crate) fn configure_gemini_cli(&self, undo: bool) -> Result<GeminiCliStatus, String> {
+        let dir = gemini_cli::gemini_dir().ok_or("cannot find the home directory for ~/.gemini")?;
+        if undo {
+            gemini_cli::undo(&dir).map_err(|e| e.to_string())?;
+        } else {
+            let token = self.access_token.load();
+            let token = token.as_ref().as_ref().map(|t| t.expose());
+            let base = format!("http://{}", self.listen);
+            gemini_cli::set_up(&dir, &self.config.load(), &base, token)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(self.gemini_cli_status())
     }
 
     /// Build the HTTP clients again (proxy settings or a proxy password changed).

@@ -35,6 +35,9 @@ pub enum FailoverReason {
     TooLarge,
     /// A stream sent no content (only pings or nothing) within `limits.first_content_ms`.
     NoContent,
+    /// The conversation is longer than the provider's context window (not its fault; no
+    /// cooldown).
+    ContextOverflow,
 }
 
 impl FailoverReason {
@@ -55,6 +58,7 @@ impl FailoverReason {
             FailoverReason::Unsupported => "cannot take this request",
             FailoverReason::TooLarge => "answer too large",
             FailoverReason::NoContent => "no content in time",
+            FailoverReason::ContextOverflow => "conversation too long",
         }
     }
 }

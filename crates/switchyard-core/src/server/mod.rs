@@ -77,6 +77,16 @@ fn dialect_routes() -> Router<Arc<Engine>> {
         .route("/models", get(api::models))
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/chat/completions", post(api::chat_completions))
+        .route("/v1beta/models", get(api::gemini_models))
+        .route(
+            "/v1beta/models/{*rest}",
+            post(api::gemini_models_post).get(api::gemini_model),
+        )
+        // The stable Gemini API's methods; a GET here is not Gemini's and stays unknown.
+        .route(
+            "/v1/models/{*rest}",
+            post(api::gemini_models_post).get(error::not_found),
+        )
 }
 
 /// The web UI and the admin API. Every write here goes through the JSON-only layer.
@@ -111,6 +121,10 @@ fn admin_routes() -> Router<Arc<Engine>> {
         .route(
             "/api/integrations/claude-code",
             get(manage::claude_code_status).post(manage::claude_code_setup),
+        )
+        .route(
+            "/api/integrations/gemini-cli",
+            get(manage::gemini_cli_status).post(manage::gemini_cli_setup),
         )
         .route(
             "/api/tokens",

@@ -9,6 +9,7 @@ use http::{header, HeaderMap, HeaderValue, Method};
 use tokio::time::Instant;
 
 use super::adapter::{AttemptCtx, Codec, Encoded, Op, ProviderAdapter};
+use super::credentials;
 use super::decode::{message_id, translate_stream, Decoder};
 use super::headers::{self, relay_back};
 use super::net::{net_failure, read_body, read_error_body, Read};
@@ -57,6 +58,13 @@ fn json() -> HeaderValue {
 
 async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor) -> Outcome {
     let started = Instant::now();
+    let own_dialect = a.request.client_dialect() == ad.dialect();
+    let a = &AttemptCtx {
+        auth: credentials::passthrough_to(a.auth, a.request.client_dialect(), ad.dialect()),
+        // A client's query (Gemini's `alt=sse`, Anthropic's `beta=true`) is its dialect's.
+        query: a.query.filter(|_| own_dialect),
+        ..*a
+    };
     let p = a.provider;
     // The client's own bytes go to a provider of its own dialect; everyone else gets the hub
     // request, passed through (the hub's own kind) or translated.

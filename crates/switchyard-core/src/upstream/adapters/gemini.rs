@@ -17,6 +17,7 @@ use crate::upstream::adapter::{
 use crate::upstream::classify::error_reason;
 use crate::upstream::credentials::KeyPlacement;
 use crate::upstream::net::summarize;
+use crate::upstream::observe::gemini::GeminiAnswers;
 
 /// The adapter.
 pub(crate) struct Gemini;
@@ -76,6 +77,10 @@ impl ProviderAdapter for Gemini {
         })
     }
 
+    fn native(&self, a: &AttemptCtx<'_>, body: &Bytes) -> Option<Result<Encoded, String>> {
+        Some(native_request(a, body))
+    }
+
     fn error(&self, status: StatusCode, body: &[u8], indicators: &[String]) -> ErrorVerdict {
         let (kind, message) = match gemini::error_message(body) {
             Some((st, msg)) => (gemini::error_type(st.as_deref(), status.as_u16()), msg),
@@ -90,6 +95,7 @@ impl ProviderAdapter for Gemini {
             own_body: false,
             shaped: true,
         }
+        .or_context_overflow(status, body)
     }
 
     fn stream_machine(
@@ -132,6 +138,23 @@ impl ProviderAdapter for Gemini {
                 .collect(),
         )
     }
+}
+
+/// A Gemini client's own request for a Gemini-kind provider: the model goes in the URL, so
+/// the body passes as it is, except `maxOutputTokens` above the provider's cap.
+fn native_request(a: &AttemptCtx<'_>, body: &Bytes) -> Result<Encoded, String> {
+    let codec = Codec::Relay(Box::new(GeminiAnswers));
+    let capped = a.provider.quirks.max_tokens.and_then(|cap| {
+        let mut v: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+        let gc = v.get_mut("generationConfig")?.as_object_mut()?;
+        let max = gc.get("maxOutputTokens")?.as_u64()?;
+        (max > cap).then(|| gc.insert("maxOutputTokens".into(), Value::from(cap)))?;
+        serde_json::to_vec(&v).ok()
+    });
+    Ok(Encoded {
+        body: Some(capped.map(Bytes::from).unwrap_or_else(|| body.clone())),
+        codec,
+    })
 }
 
 struct Answers {
