@@ -230,29 +230,28 @@ fn provider_risks(
                 }
             }
         }
-        (Credential::Keychain, Some(o)) if moved => {
-            let has_key =
-                (0..new.keys.max(1) as usize).any(|s| stored(store, &slot_name(&new.id, s)));
-            if has_key {
-                risks.push(Risk::KeyToNewUrl {
-                    source: "keychain".into(),
-                    from: o.base_url.clone(),
-                    to: new.base_url.clone(),
-                });
-            }
+        (Credential::Keychain, Some(o))
+            if moved
+                && (0..new.keys.max(1) as usize).any(|s| stored(store, &slot_name(&new.id, s))) =>
+        {
+            risks.push(Risk::KeyToNewUrl {
+                source: "keychain".into(),
+                from: o.base_url.clone(),
+                to: new.base_url.clone(),
+            });
         }
-        (Credential::Env(_), Some(o)) if moved => {
-            // Only the variables the provider already read: new ones are flagged above.
-            if env_vars(&new.credential)
-                .iter()
-                .any(|v| env_read.contains(v))
-            {
-                risks.push(Risk::KeyToNewUrl {
-                    source: new.credential.to_string(),
-                    from: o.base_url.clone(),
-                    to: new.base_url.clone(),
-                });
-            }
+        // Only the variables the provider already read: new ones are flagged above.
+        (Credential::Env(_), Some(o))
+            if moved
+                && env_vars(&new.credential)
+                    .iter()
+                    .any(|v| env_read.contains(v)) =>
+        {
+            risks.push(Risk::KeyToNewUrl {
+                source: new.credential.to_string(),
+                from: o.base_url.clone(),
+                to: new.base_url.clone(),
+            });
         }
         (Credential::Passthrough, o)
             if o.is_none_or(|o| moved || o.credential != Credential::Passthrough)
