@@ -14,7 +14,8 @@
 //! dialects). `ARCHITECTURE.md` at the repository root has the layer table and "one request,
 //! file by file". Bottom to top:
 //!
-//! - leaves: `protocol` (wire types, SSE framing), [`glob`], [`secrets`] (the keychain);
+//! - leaves: `protocol` (wire types, SSE framing), [`glob`], [`secrets`] (the keychain),
+//!   [`logs`] (log lines that cannot be forged);
 //! - [`config`] (the file, its validation, atomic saves, edits that keep comments) and
 //!   [`events`] (typed events and request records);
 //! - pure: [`translate`] (hub <-> each dialect), [`context_window`], [`notify_policy`],
@@ -38,6 +39,7 @@ pub mod glob;
 mod handle;
 pub(crate) mod inbound;
 pub mod integrations;
+pub mod logs;
 pub mod notify_policy;
 pub(crate) mod pipeline;
 pub mod presets;
