@@ -5,9 +5,9 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use switchyard_core::config::import_review::{self, Review};
 use switchyard_core::config::portable::{self, ImportMode};
 use switchyard_core::config::{self, edit, Config};
+use switchyard_core::import_review::{self, Review};
 use switchyard_core::secrets::{KeychainStore, Secret, SecretStore};
 
 /// `providers export`: to FILE, or stdout.
@@ -34,7 +34,7 @@ pub fn export(file: Option<PathBuf>, config: Option<PathBuf>) -> Result<(), Stri
 }
 
 /// `providers import FILE [--replace] [--yes]`: show what the file would use, ask before any
-/// risk (see `switchyard_core::config::import_review`), merge into the config file, then ask
+/// risk (see `switchyard_core::import_review`), merge into the config file, then ask
 /// for missing keys.
 pub fn import(
     file: &Path,

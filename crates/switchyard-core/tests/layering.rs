@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "notify_policy",
             "presets",
             "integrations",
+            "import_review",
             "stats",
         ],
     ),

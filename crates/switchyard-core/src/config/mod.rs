@@ -5,7 +5,6 @@
 //! (`keychain`, `env:VAR`, `passthrough`, `none`), and a key written literally is refused.
 
 pub mod edit;
-pub mod import_review;
 mod load;
 mod merge;
 pub mod portable;

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use crate::config::import_review;
 use crate::config::portable::{self, ImportMode};
 use crate::engine::Engine;
+use crate::import_review;
 use crate::protocol::anthropic::ErrorType;
 
 /// `GET /api/export`: the export file, as a download.
@@ -49,7 +49,7 @@ pub struct ImportQuery {
 }
 
 /// `POST /api/import?mode=merge|replace[&preview=true][&confirm=true]` with the file's text
-/// as the body. Every import is reviewed first (see [`crate::config::import_review`]): with
+/// as the body. Every import is reviewed first (see [`crate::import_review`]): with
 /// `preview=true` the review is the whole answer and nothing is saved; an import whose review
 /// lists a risk (a new environment variable or stored key read, a key pointed at a new URL, the
 /// client's key forwarded, a new proxy) is refused with 409 unless `confirm=true`. Otherwise:

@@ -19,8 +19,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::portable::Imported;
-use super::schema::{slot_name, Config, Credential, Provider, ProviderKind};
+use crate::config::portable::Imported;
+use crate::config::{slot_name, Config, Credential, Provider, ProviderKind};
 use crate::secrets::SecretStore;
 
 /// One way an imported provider would use a secret somewhere it was not used before.
@@ -153,7 +153,7 @@ fn stored(store: &dyn SecretStore, name: &str) -> bool {
     matches!(store.get(name), Ok(Some(_)))
 }
 
-/// Review `got` (the outcome of [`super::portable::import`] into `current`). `store` is
+/// Review `got` (the outcome of [`crate::config::portable::import`] into `current`). `store` is
 /// asked which keychain entries already hold a key; it may block (the OS keychain).
 pub fn review(current: &Config, got: &Imported, store: &dyn SecretStore) -> Review {
     let mut env_read: HashSet<&str> = current
