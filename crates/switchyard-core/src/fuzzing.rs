@@ -441,3 +441,100 @@ fn hub_request_ok(body: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Request translation for every provider kind, exactly as an attempt does it (the adapter's
+/// encoding and the `limits.max_translated_kb` bound). Input: a byte that picks the kind (in
+/// `ProviderKind::ALL` order), a flags byte (bit 0: a stream; bit 1: a small translation
+/// bound of 4 KiB), then an Anthropic Messages request body (read by the Anthropic client
+/// dialect, as the pipeline does; what it refuses never reaches a provider). Checks that encoding never
+/// panics and ends in time (libFuzzer's timeout), that a refusal says why, that a translated
+/// body stays within the bound, and that every body sent is a JSON object asking for the
+/// mapped model (in the body, or for Gemini in the URL).
+pub fn request_translation(input: &[u8]) -> Result<(), String> {
+    use crate::config::{Limits, Provider, Timeouts};
+    use crate::inbound::ClientDialect;
+    use crate::upstream::adapter::{AttemptCtx, Codec, Op};
+    use crate::upstream::Auth;
+
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let [pick, flags, body @ ..] = input else {
+        return Ok(());
+    };
+    let kind = ProviderKind::ALL[usize::from(*pick) % ProviderKind::ALL.len()];
+    let provider = Provider::new("fuzz", kind, "http://127.0.0.1:9");
+    let mut limits = Limits::default();
+    if flags & 2 != 0 {
+        limits.max_translated_kb = 4;
+    }
+    // What the Anthropic dialect accepts from a client, read as the pipeline reads it.
+    let Ok(inbound) =
+        crate::inbound::ANTHROPIC.read(bytes::Bytes::copy_from_slice(body), http::HeaderMap::new())
+    else {
+        return Ok(());
+    };
+    let request = inbound.request;
+    let hops = http::HeaderValue::from_static("sy-fuzz");
+    let headers = http::HeaderMap::new();
+    let a = AttemptCtx {
+        client: CLIENT.get_or_init(reqwest::Client::new),
+        provider: &provider,
+        op: Op::Messages,
+        query: None,
+        client_headers: &headers,
+        request: &request,
+        client_model: "claude-fuzz",
+        upstream_model: "upstream-fuzz",
+        stream: flags & 1 != 0,
+        auth: Auth::Nothing,
+        timeouts: &Timeouts::default(),
+        limits: &limits,
+        indicators: &[],
+        proxy: None,
+        hops: &hops,
+    };
+    let ad = adapters::of(kind);
+    let enc = match crate::upstream::encode(ad, &a) {
+        Ok(e) => e,
+        Err(msg) if msg.trim().is_empty() => return Err("a refusal without a reason".into()),
+        Err(_) => return Ok(()),
+    };
+    let Some(out) = enc.body else {
+        return Err("a Messages request without a body".into());
+    };
+    if !matches!(enc.codec, Codec::Translate(_)) {
+        // Passed through (the hub's own kind): the client's bytes with the model swapped.
+        let needle: &[u8] = b"\"upstream-fuzz\"";
+        if !out.windows(needle.len()).any(|w| w == needle) {
+            return Err(format!(
+                "passed through without the mapped model: {}",
+                String::from_utf8_lossy(&out)
+            ));
+        }
+        return Ok(());
+    }
+    if out.len() > limits.translated_bytes() {
+        return Err(format!(
+            "a translated body of {} bytes passed the {} KiB bound",
+            out.len(),
+            limits.max_translated_kb
+        ));
+    }
+    let v: Value = serde_json::from_slice(&out).map_err(|e| {
+        format!(
+            "the body sent is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out)
+        )
+    })?;
+    if !v.is_object() {
+        return Err(format!("the body sent is not an object: {v}"));
+    }
+    let url = ad.url(&provider, Op::Messages, "upstream-fuzz", a.stream, None);
+    if v.get("model").and_then(Value::as_str) != Some("upstream-fuzz")
+        && !url.contains("upstream-fuzz")
+    {
+        return Err(format!(
+            "the mapped model is neither in the body nor in the URL {url}: {v}"
+        ));
+    }
+    Ok(())
+}

@@ -100,19 +100,6 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
             None => encode(ad, a),
         }
     };
-    if let Ok(Encoded {
-        body: Some(b),
-        codec: Codec::Translate(_),
-    }) = &encoded
-    {
-        if b.len() > a.limits.translated_bytes() {
-            return Outcome::Unsupported(format!(
-                "{} cannot take this request: translated, it is larger than {} KiB (limits.max_translated_kb)",
-                p.display_name(),
-                a.limits.max_translated_kb
-            ));
-        }
-    }
     let enc = match encoded {
         Ok(e) => e,
         Err(msg) => {
@@ -347,14 +334,25 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
 /// rewriting tens of megabytes of JSON takes long enough to hold up other requests).
 const LARGE_REQUEST: usize = 256 << 10;
 
-/// The adapter's translation of the hub request; a large one runs where it may block.
-fn encode(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>) -> Result<Encoded, String> {
+/// The adapter's translation of the hub request (a large one runs where it may block),
+/// refused when it comes out larger than `limits.max_translated_kb`.
+pub(crate) fn encode(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>) -> Result<Encoded, String> {
     let multi_thread = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if a.request.bytes().len() > LARGE_REQUEST && multi_thread {
+    let enc = if a.request.bytes().len() > LARGE_REQUEST && multi_thread {
         tokio::task::block_in_place(|| ad.encode(a))
     } else {
         ad.encode(a)
+    }?;
+    match &enc {
+        Encoded {
+            body: Some(b),
+            codec: Codec::Translate(_),
+        } if b.len() > a.limits.translated_bytes() => Err(format!(
+            "translated, it is larger than {} KiB (limits.max_translated_kb)",
+            a.limits.max_translated_kb
+        )),
+        _ => Ok(enc),
     }
 }
 

@@ -34,7 +34,7 @@ use http::{HeaderMap, StatusCode};
 
 pub use adapter::{AttemptCtx, HubRequest, ModelInfo, Op};
 pub use attempt::run as attempt;
-pub(crate) use attempt::{loop_failure, probe_request};
+pub(crate) use attempt::{encode, loop_failure, probe_request};
 pub use credentials::Auth;
 
 use crate::protocol::Dialect;
