@@ -78,6 +78,8 @@ fn dialect_routes() -> Router<Arc<Engine>> {
         .route("/models", get(api::models))
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/chat/completions", post(api::chat_completions))
+        .route("/v1/responses", post(api::responses))
+        .route("/responses", post(api::responses))
 }
 
 /// The web UI and the admin API. Every write here goes through the JSON-only layer.

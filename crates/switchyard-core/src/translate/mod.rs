@@ -6,6 +6,7 @@ pub mod check;
 pub mod gemini;
 pub mod history;
 pub mod inbound_openai;
+pub mod inbound_responses;
 pub mod openai;
 pub mod token_estimate;
 pub mod writer;
