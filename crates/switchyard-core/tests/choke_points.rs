@@ -143,6 +143,10 @@ async fn a_key_quoted_in_a_stream_that_already_started_is_masked_everywhere() {
             Face::OpenAi => {
                 Step::data(json!({"error": {"message": quote, "type": "invalid_request_error"}}))
             }
+            Face::OpenAiResponses => Step::event(
+                "error",
+                json!({"type": "error", "code": "invalid_api_key", "message": quote, "sequence_number": 5}),
+            ),
             _ => Step::data(
                 json!({"error": {"code": 401, "message": quote, "status": "UNAUTHENTICATED"}}),
             ),

@@ -8,6 +8,7 @@ pub mod history;
 pub mod inbound_openai;
 pub mod inbound_responses;
 pub mod openai;
+pub mod responses;
 pub mod token_estimate;
 pub mod writer;
 

@@ -55,12 +55,14 @@ fn budget_for(effort: &str) -> Result<Option<u64>, InboundError> {
         "medium" => Some(8192),
         "high" => Some(16384),
         "xhigh" | "max" => Some(24576),
-        other => return Err(invalid(
-            "reasoning.effort",
-            format!(
+        other => {
+            return Err(invalid(
+                "reasoning.effort",
+                format!(
                 "reasoning.effort must be none, minimal, low, medium, high or xhigh, not {other:?}"
             ),
-        )),
+            ))
+        }
     })
 }
 

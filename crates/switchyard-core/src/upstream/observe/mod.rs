@@ -6,6 +6,7 @@
 
 pub(crate) mod anthropic;
 pub(crate) mod openai_chat;
+pub(crate) mod openai_responses;
 
 use bytes::Bytes;
 
