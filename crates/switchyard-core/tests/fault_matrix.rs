@@ -1,7 +1,8 @@
-//! The fault matrix: every provider kind in the registry (`ProviderKind::ALL`) × every fault,
-//! one table-driven test with one row per cell. For each row: the client gets a complete answer from the next provider or
-//! a well-formed Anthropic error, the faulty provider's breaker and the engine's events say the
-//! right thing, and no upstream request outlives its client.
+//! The fault matrix: every client dialect in [`CLIENTS`] × every provider kind in the registry
+//! (`ProviderKind::ALL`) × every fault, one table-driven test with one row per cell. For each
+//! row: the client gets a complete answer from the next provider or a well-formed error in its
+//! own dialect, the faulty provider's breaker and the engine's events say the right thing, and
+//! no upstream request outlives its client.
 
 mod common;
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 use switchyard_core::config::{Credential, ProviderKind};
 use switchyard_core::secrets::{Secret, SecretStore};
 use switchyard_core::translate::check::check_anthropic_stream;
+use switchyard_core::translate::inbound_responses::check_responses_stream;
 use switchyard_core::MAX_BODY;
 use switchyard_core::{Event, FailoverReason};
 use switchyard_mock::{Body, Face, Reply, Step};
@@ -44,6 +46,134 @@ fn kinds() -> Vec<(ProviderKind, Face)> {
             (k, face.unwrap_or(Face::Anthropic))
         })
         .collect()
+}
+
+/// A client dialect a row speaks: what it sends, and how its answers and errors look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Client {
+    /// Anthropic Messages (Claude Code, the Anthropic SDKs).
+    Anthropic,
+    /// OpenAI Responses (Codex CLI, the OpenAI SDKs' `responses`).
+    Responses,
+}
+
+const CLIENTS: [Client; 2] = [Client::Anthropic, Client::Responses];
+
+impl Client {
+    fn path(self) -> &'static str {
+        match self {
+            Client::Anthropic => "/v1/messages",
+            Client::Responses => "/v1/responses",
+        }
+    }
+
+    fn request(self, e: &Env, bytes: Vec<u8>) -> reqwest::RequestBuilder {
+        let r = e
+            .http
+            .post(e.url(self.path()))
+            .header("content-type", "application/json")
+            .body(bytes);
+        match self {
+            Client::Anthropic => r
+                .header("x-api-key", CLIENT_KEY)
+                .header("anthropic-version", "2023-06-01"),
+            Client::Responses => r.bearer_auth(CLIENT_KEY),
+        }
+    }
+
+    fn payload(self, stream: bool) -> Value {
+        match self {
+            Client::Anthropic => body(stream),
+            Client::Responses => serde_json::json!({
+                "model": "claude-sonnet-4-5", "max_output_tokens": 64, "stream": stream,
+                "store": false, "input": [{"role": "user", "content": "hello"}],
+            }),
+        }
+    }
+
+    /// Bytes that are valid JSON but too long, and bytes that are not JSON.
+    fn invalid_json(self) -> Vec<u8> {
+        let mut b = self.payload(false).to_string().into_bytes();
+        b.truncate(b.len() / 2);
+        b
+    }
+
+    fn first_event(self) -> &'static [u8] {
+        match self {
+            Client::Anthropic => b"event: message_start",
+            Client::Responses => b"event: response.created",
+        }
+    }
+
+    fn check_stream(self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            Client::Anthropic => check_anthropic_stream(bytes),
+            Client::Responses => check_responses_stream(bytes),
+        }
+    }
+
+    fn stream_text(self, r: &Resp) -> String {
+        match self {
+            Client::Anthropic => stream_text(r),
+            Client::Responses => r
+                .events()
+                .iter()
+                .filter(|(n, _)| n == "response.output_text.delta")
+                .filter_map(|(_, d)| d["delta"].as_str().map(String::from))
+                .collect(),
+        }
+    }
+
+    fn last_event(self) -> &'static str {
+        match self {
+            Client::Anthropic => "message_stop",
+            Client::Responses => "response.completed",
+        }
+    }
+
+    fn whole_text(self, v: &Value) -> Option<String> {
+        match self {
+            Client::Anthropic => (v["type"] == "message")
+                .then(|| v["content"][0]["text"].as_str().unwrap_or("").to_string()),
+            Client::Responses => (v["object"] == "response").then(|| {
+                v["output"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|i| i["content"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|p| p["text"].as_str().map(String::from))
+                    .collect()
+            }),
+        }
+    }
+
+    /// The type of the error a stream ended with (the Anthropic error type in both dialects).
+    fn stream_error(self, r: &Resp) -> Option<String> {
+        let evs = r.events();
+        let (name, data) = evs.last()?;
+        match self {
+            Client::Anthropic => (name == "error").then(|| data["error"]["type"].as_str())?,
+            Client::Responses => {
+                (name == "response.failed").then(|| data["response"]["error"]["type"].as_str())?
+            }
+        }
+        .map(String::from)
+    }
+
+    /// A well-formed error body of this dialect of type (or code) `ty`.
+    fn assert_error(self, row: &str, v: &Value, ty: &str) {
+        match self {
+            Client::Anthropic => assert_error_json(row, v, ty),
+            Client::Responses => {
+                let e = &v["error"];
+                assert!(v.get("type").is_none(), "{row}: no Anthropic envelope: {v}");
+                assert!(e["type"] == ty || e["code"] == ty, "{row}: {v}");
+                assert!(e.get("param").is_some(), "{row}: {v}");
+                let msg = e["message"].as_str().unwrap_or_default();
+                assert!(!msg.is_empty(), "{row}: a message: {v}");
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,8 +342,8 @@ fn dead_url() -> String {
 }
 
 /// Runs one row; panics with the row's name on the first broken promise.
-async fn run_row(kind: ProviderKind, fault: Fault) {
-    let row = format!("{kind:?} × {fault:?}");
+async fn run_row(client: Client, kind: ProviderKind, fault: Fault) {
+    let row = format!("{client:?} × {kind:?} × {fault:?}");
     let x = expect(fault);
     let backup = backup_of(kind);
     let mut e = env_with(2, |c| {
@@ -282,15 +412,8 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
         _ => {}
     }
 
-    let payload = body(x.stream);
-    let request = |bytes: Vec<u8>| {
-        e.http
-            .post(e.url("/v1/messages"))
-            .header("x-api-key", CLIENT_KEY)
-            .header("anthropic-version", "2023-06-01")
-            .header("content-type", "application/json")
-            .body(bytes)
-    };
+    let payload = client.payload(x.stream);
+    let request = |bytes: Vec<u8>| client.request(&e, bytes);
     match x.outcome {
         Outcome::Gone => {
             let mut resp = request(payload.to_string().into_bytes())
@@ -298,7 +421,7 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
                 .await
                 .expect("response");
             let first = resp.chunk().await.expect("chunk").expect("some bytes");
-            assert!(first.starts_with(b"event: message_start"), "{row}");
+            assert!(first.starts_with(client.first_event()), "{row}");
             assert_eq!(e.mocks[0].streams_open(), 1, "{row}: upstream streaming");
             drop(resp);
         }
@@ -317,14 +440,18 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
                 bytes.extend_from_slice(&c.expect("chunk"));
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            let checked = check_anthropic_stream(&bytes);
+            let checked = client.check_stream(&bytes);
             assert!(checked.is_ok(), "{row}: {checked:?}");
             let r = Resp {
                 status: 200,
                 headers: Default::default(),
                 text: String::from_utf8_lossy(&bytes).into_owned(),
             };
-            assert_eq!(stream_text(&r), "word ".repeat(WORDS), "{row}: every word");
+            assert_eq!(
+                client.stream_text(&r),
+                "word ".repeat(WORDS),
+                "{row}: every word"
+            );
         }
         _ => {
             let bytes = match fault {
@@ -338,13 +465,11 @@ async fn run_row(kind: ProviderKind, fault: Fault) {
                     big.push_str("\"}}");
                     big.into_bytes()
                 }
-                Fault::InvalidJsonBody => {
-                    b"{\"model\": \"claude-sonnet-4-5\", \"messages\": [".to_vec()
-                }
+                Fault::InvalidJsonBody => client.invalid_json(),
                 _ => payload.to_string().into_bytes(),
             };
             let r = e.send(request(bytes)).await;
-            check_answer(&row, &x, &r);
+            check_answer(client, &row, &x, &r);
         }
     }
 
@@ -387,23 +512,28 @@ fn header<'a>(resp: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 }
 
 /// The client's side of a row that got a full answer.
-fn check_answer(row: &str, x: &Expect, r: &Resp) {
+fn check_answer(client: Client, row: &str, x: &Expect, r: &Resp) {
     match x.outcome {
         Outcome::Backup => {
             assert_eq!(r.status, 200, "{row}: {}", r.text);
             assert_eq!(r.provider(), Some("p1"), "{row}");
             if x.stream {
-                let checked = check_anthropic_stream(r.text.as_bytes());
+                let checked = client.check_stream(r.text.as_bytes());
                 assert!(checked.is_ok(), "{row}: {checked:?}\n{}", r.text);
-                assert_eq!(stream_text(r), "from backup", "{row}");
+                assert_eq!(client.stream_text(r), "from backup", "{row}");
                 assert_eq!(
                     r.event_names().last().map(String::as_str),
-                    Some("message_stop")
+                    Some(client.last_event()),
+                    "{row}"
                 );
             } else {
                 let v = r.json();
-                assert_eq!(v["type"], "message", "{row}: {}", r.text);
-                assert_eq!(v["content"][0]["text"], "from backup", "{row}");
+                assert_eq!(
+                    client.whole_text(&v).as_deref(),
+                    Some("from backup"),
+                    "{row}: {}",
+                    r.text
+                );
             }
         }
         Outcome::StreamError(ty) => {
@@ -413,17 +543,23 @@ fn check_answer(row: &str, x: &Expect, r: &Resp) {
                 Some("p0"),
                 "{row}: no failover once bytes flowed"
             );
-            let checked = check_anthropic_stream(r.text.as_bytes());
+            let checked = client.check_stream(r.text.as_bytes());
             assert!(checked.is_ok(), "{row}: {checked:?}\n{}", r.text);
-            let evs = r.events();
-            let (name, data) = evs.last().expect("events");
-            assert_eq!(name, "error", "{row}: {}", r.text);
-            assert_eq!(data["error"]["type"], ty, "{row}: {}", r.text);
-            assert!(stream_text(r).starts_with("Hel"), "{row}: {}", r.text);
+            assert_eq!(
+                client.stream_error(r).as_deref(),
+                Some(ty),
+                "{row}: {}",
+                r.text
+            );
+            assert!(
+                client.stream_text(r).starts_with("Hel"),
+                "{row}: {}",
+                r.text
+            );
         }
         Outcome::Rejected(status, ty) => {
             assert_eq!(r.status, status, "{row}: {}", r.text);
-            assert_error_json(row, &r.json(), ty);
+            client.assert_error(row, &r.json(), ty);
         }
         Outcome::Primary | Outcome::Gone => unreachable!("{row}: handled by the caller"),
     }
@@ -521,13 +657,15 @@ async fn fault_matrix() {
     let started = Instant::now();
     let gate = std::sync::Arc::new(Semaphore::new(PARALLEL));
     let mut rows = Vec::new();
-    for (kind, _) in kinds() {
-        for fault in FAULTS {
-            let gate = gate.clone();
-            rows.push(tokio::spawn(async move {
-                let _permit = gate.acquire_owned().await.expect("gate");
-                run_row(kind, fault).await;
-            }));
+    for client in CLIENTS {
+        for (kind, _) in kinds() {
+            for fault in FAULTS {
+                let gate = gate.clone();
+                rows.push(tokio::spawn(async move {
+                    let _permit = gate.acquire_owned().await.expect("gate");
+                    run_row(client, kind, fault).await;
+                }));
+            }
         }
     }
     let mut failed = Vec::new();
@@ -549,7 +687,7 @@ async fn fault_matrix() {
         failed.is_empty(),
         "{} of {} rows failed:\n{}",
         failed.len(),
-        kinds().len() * FAULTS.len(),
+        CLIENTS.len() * kinds().len() * FAULTS.len(),
         failed.join("\n")
     );
     assert!(

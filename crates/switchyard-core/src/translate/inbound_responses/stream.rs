@@ -28,6 +28,7 @@ use super::response::{
 use super::tools::{ToolKind, ToolMap};
 use crate::protocol::anthropic::{parse_error, ErrorType};
 use crate::protocol::sse::{self, Splitter};
+use crate::translate::responses::Args;
 
 /// The output item being streamed.
 enum Open {
@@ -48,7 +49,10 @@ enum Open {
         id: String,
         call_id: String,
         hub_name: String,
+        /// What was passed on (a JSON object prefix).
         args: String,
+        /// The prefix check: an upstream that passes its stream as bytes may send anything.
+        json: Args,
     },
     /// A block with no counterpart (a server tool's): its deltas are skipped.
     Skip,
@@ -278,8 +282,15 @@ impl EventStream {
                 self.open = Some(Open::Skip);
             }
             Some("tool_use") => {
-                let hub_name = b["name"].as_str().unwrap_or("").to_string();
-                let call_id = b["id"].as_str().unwrap_or("").to_string();
+                // Passed-through upstream bytes may lack either; clients need both.
+                let hub_name = match b["name"].as_str() {
+                    Some(n) if !n.is_empty() => n.to_string(),
+                    _ => "unknown".to_string(),
+                };
+                let call_id = match b["id"].as_str() {
+                    Some(c) if !c.is_empty() => c.to_string(),
+                    _ => item_id("call", &self.id, index),
+                };
                 let call = call_of(&self.tools, &hub_name);
                 let id = item_id(call_prefix(call.kind), &self.id, index);
                 let item = call_item(&id, &call_id, &call, "", "in_progress");
@@ -294,6 +305,7 @@ impl EventStream {
                     call_id,
                     hub_name,
                     args: String::new(),
+                    json: Args::default(),
                 });
             }
             _ => self.open = Some(Open::Skip),
@@ -348,11 +360,13 @@ impl EventStream {
                     id,
                     hub_name,
                     args,
+                    json,
                     ..
                 }),
                 Some("input_json_delta"),
             ) => {
-                let part = d["partial_json"].as_str().unwrap_or("");
+                let part = json.push(d["partial_json"].as_str().unwrap_or(""));
+                let part = part.as_str();
                 args.push_str(part);
                 // Custom tools take a string, known only once the JSON around it is whole.
                 let function = self
@@ -419,15 +433,26 @@ impl EventStream {
                 id,
                 call_id,
                 hub_name,
-                args,
+                mut args,
+                json,
             } => {
-                let args = if args.trim().is_empty() {
-                    "{}".to_string()
-                } else {
-                    args
-                };
                 let tools = std::mem::take(&mut self.tools);
                 let call: Call<'_> = call_of(&tools, &hub_name);
+                // Whatever closes the object goes out as a last delta, so done == deltas.
+                let rest = json.finish();
+                if !rest.is_empty() {
+                    if call.kind == ToolKind::Function {
+                        self.emit(
+                            "response.function_call_arguments.delta",
+                            json!({"item_id": id, "output_index": index, "delta": rest}),
+                            out,
+                        );
+                    }
+                    args.push_str(&rest);
+                }
+                if args.trim().is_empty() {
+                    args = "{}".to_string();
+                }
                 match call.kind {
                     ToolKind::Function => self.emit(
                         "response.function_call_arguments.done",
@@ -514,6 +539,7 @@ impl EventStream {
                     call_id,
                     hub_name,
                     args,
+                    ..
                 } => {
                     let item = call_item(
                         &id,

@@ -35,6 +35,7 @@ mod tests;
 pub use request::{to_request, INTERRUPTED};
 pub(crate) use response::error_kind;
 pub use response::from_response;
+pub(crate) use stream::Args;
 pub use stream::StreamState;
 
 pub use super::TranslateError;

@@ -24,16 +24,18 @@ use crate::translate::history::sanitize_tool_id;
 use crate::translate::openai::json_prefix::JsonPrefix;
 use crate::translate::writer::{BlockKind, StreamWriter};
 
-/// A call's arguments on their way out: passed on while they stay a JSON object prefix.
+/// A call's arguments on their way out: passed on while they stay a JSON object prefix, and
+/// completed into a whole object at the end (what a client accumulates is always valid).
 #[derive(Default)]
-struct Args {
+pub(crate) struct Args {
     prefix: JsonPrefix,
     broken: bool,
     all: String,
 }
 
 impl Args {
-    fn push(&mut self, frag: &str) -> String {
+    /// Takes a fragment; returns what may be passed on now.
+    pub(crate) fn push(&mut self, frag: &str) -> String {
         self.all.push_str(frag);
         if self.broken {
             return String::new();
@@ -53,7 +55,7 @@ impl Args {
     }
 
     /// What closes the block's JSON.
-    fn finish(&self) -> String {
+    pub(crate) fn finish(&self) -> String {
         if self.prefix.started() {
             self.prefix.completion()
         } else {

@@ -75,6 +75,7 @@ impl Observe for ResponsesAnswers {
             response_id: None,
             next_seq: 0,
             finished: false,
+            open: None,
         })
     }
 }
@@ -88,6 +89,37 @@ struct Events {
     next_seq: u64,
     /// `response.completed` or `.incomplete` came.
     finished: bool,
+    /// The item added and not yet done, with its deltas so far: closed as incomplete when the
+    /// stream breaks, so what the client got stays well-formed.
+    open: Option<OpenItem>,
+}
+
+struct OpenItem {
+    index: Value,
+    item: Value,
+    acc: String,
+    part: bool,
+}
+
+impl OpenItem {
+    /// The item as far as it came, `incomplete`.
+    fn unfinished(&self) -> Value {
+        let mut item = self.item.clone();
+        item["status"] = json!("incomplete");
+        match item["type"].as_str() {
+            Some("message") if self.part => {
+                item["content"] =
+                    json!([{"type": "output_text", "annotations": [], "text": self.acc}]);
+            }
+            Some("reasoning") if self.part => {
+                item["summary"] = json!([{"type": "summary_text", "text": self.acc}]);
+            }
+            Some("function_call") => item["arguments"] = json!(self.acc),
+            Some("custom_tool_call") => item["input"] = json!(self.acc),
+            _ => {}
+        }
+        item
+    }
 }
 
 impl Events {
@@ -151,6 +183,12 @@ impl FrameObserver for Events {
                 (Seen::Error { kind, message }, None)
             }
             "response.output_item.added" | "response.output_item.done" => {
+                self.open = (ty == "response.output_item.added").then(|| OpenItem {
+                    index: v["output_index"].clone(),
+                    item: v["item"].clone(),
+                    acc: String::new(),
+                    part: false,
+                });
                 let content = match v["item"]["type"].as_str() {
                     Some("message" | "reasoning") => {
                         ty.ends_with(".done") && item_has_content(&v["item"])
@@ -160,8 +198,18 @@ impl FrameObserver for Events {
                 };
                 (if content { Seen::Content } else { Seen::Other }, None)
             }
+            "response.content_part.added" | "response.reasoning_summary_part.added" => {
+                if let Some(o) = self.open.as_mut() {
+                    o.part = true;
+                }
+                (Seen::Other, None)
+            }
             t if t.ends_with(".delta") => {
-                let content = v["delta"].as_str().is_some_and(|d| !d.is_empty());
+                let delta = v["delta"].as_str().unwrap_or("");
+                if let Some(o) = self.open.as_mut() {
+                    o.acc.push_str(delta);
+                }
+                let content = !delta.is_empty();
                 (if content { Seen::Content } else { Seen::Other }, None)
             }
             _ => (Seen::Other, None),
@@ -178,6 +226,13 @@ impl FrameObserver for Events {
 
     fn failure_frames(&mut self, kind: ErrorType, message: &str) -> Bytes {
         let code = error_code(Some(kind));
+        let mut out = Vec::new();
+        if let Some(o) = self.open.take() {
+            let done = json!({"type": "response.output_item.done", "output_index": o.index,
+                "item": o.unfinished(), "sequence_number": self.next_seq});
+            self.next_seq += 1;
+            out.extend_from_slice(&sse::encode("response.output_item.done", &done.to_string()));
+        }
         let seq = self.next_seq;
         self.next_seq += 2;
         let error = json!({"type": "error", "code": code, "message": message, "param": null, "sequence_number": seq});
@@ -191,7 +246,7 @@ impl FrameObserver for Events {
             },
             "sequence_number": seq + 1,
         });
-        let mut out = sse::encode("error", &error.to_string()).to_vec();
+        out.extend_from_slice(&sse::encode("error", &error.to_string()));
         out.extend_from_slice(&sse::encode("response.failed", &failed.to_string()));
         Bytes::from(out)
     }
