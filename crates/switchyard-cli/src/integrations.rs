@@ -1,6 +1,6 @@
 //! Client integrations: `switchyard code` runs Claude Code through a running Switchyard, and
 //! `switchyard setup claude-code [--undo]` points Claude Code's own settings at it (or puts
-//! them back).
+//! them back). Codex CLI's are in `codex.rs`.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -52,15 +52,24 @@ pub enum SetupTarget {
         #[arg(long)]
         undo: bool,
     },
+    /// Add a `switchyard` provider (wire_api = "responses") to Codex CLI's config.toml
+    /// ($CODEX_HOME or ~/.codex) and select it; every other line and comment stays.
+    Codex {
+        #[command(flatten)]
+        target: Target,
+        /// Put the config back as it was before.
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 /// The config for finding the address and the auth rule.
-fn config_of(target: &Target) -> Result<Config, String> {
+pub(crate) fn config_of(target: &Target) -> Result<Config, String> {
     crate::load_config(target.config.clone()).map(|(c, _)| c)
 }
 
 /// The client access token: `--token` / `SWITCHYARD_TOKEN`, else where the config keeps it.
-fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String> {
+pub(crate) fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String> {
     if let Some(t) = &target.token {
         return Ok(Some(t.clone()));
     }
@@ -70,7 +79,7 @@ fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String>
 }
 
 /// Does a Switchyard answer at `base`?
-async fn check_running(base: &str, token: Option<&str>) -> Result<(), String> {
+pub(crate) async fn check_running(base: &str, token: Option<&str>) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .no_proxy()
@@ -168,6 +177,7 @@ fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
 pub fn setup(t: SetupTarget) -> Result<(), String> {
     match t {
         SetupTarget::ClaudeCode { target, undo } => setup_claude_code(&target, undo),
+        SetupTarget::Codex { target, undo } => crate::codex::setup(&target, undo),
     }
 }
 

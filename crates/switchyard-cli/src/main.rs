@@ -2,6 +2,7 @@
 //! `switchyard_core`; no proxy logic lives here.
 
 mod admin;
+mod codex;
 mod integrations;
 mod keys;
 mod providers;
@@ -107,6 +108,8 @@ enum Command {
     },
     /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
     Code(integrations::CodeArgs),
+    /// Run Codex CLI (`codex`) through the running Switchyard; arguments pass through.
+    Codex(codex::CodexArgs),
     /// Point a client's own settings at Switchyard (or undo it).
     Setup {
         #[command(subcommand)]
@@ -250,6 +253,7 @@ async fn main() -> ExitCode {
         Command::Rules { action } => routing::run_rules(action),
         Command::Tokens { action } => tokens::run(action).await,
         Command::Code(args) => return integrations::code(args).await,
+        Command::Codex(args) => return codex::run(args).await,
         Command::Setup { client } => integrations::setup(client),
     };
     match result {

@@ -53,8 +53,8 @@ pub(crate) mod upstream;
 pub mod usage;
 
 pub use engine::{
-    ClaudeCodeStatus, Health, KeyStatus, PoolKeyStatus, StartError, StartOptions, Status,
-    SwitchError,
+    ClaudeCodeStatus, CodexStatus, Health, KeyStatus, PoolKeyStatus, StartError, StartOptions,
+    Status, SwitchError,
 };
 pub use events::{Event, FailoverReason};
 pub use handle::Handle;

@@ -116,6 +116,10 @@ fn admin_routes() -> Router<Arc<Engine>> {
             get(manage::claude_code_status).post(manage::claude_code_setup),
         )
         .route(
+            "/api/integrations/codex",
+            get(manage::codex_status).post(manage::codex_setup),
+        )
+        .route(
             "/api/tokens",
             get(tokens_api::list).post(tokens_api::create),
         )

@@ -44,6 +44,7 @@ pub(super) struct Conversation<'a> {
     loaded_tools: Vec<Value>,
     dropped_reasoning: usize,
     hosted: Vec<String>,
+    unknown: Vec<String>,
 }
 
 /// What the conversation came to.
@@ -73,6 +74,7 @@ impl<'a> Conversation<'a> {
             loaded_tools: Vec::new(),
             dropped_reasoning: 0,
             hosted: Vec::new(),
+            unknown: Vec::new(),
         }
     }
 
@@ -133,6 +135,31 @@ impl<'a> Conversation<'a> {
                 Ok(())
             }
             "tool_search_output" => self.tool_search_output(param, it),
+            // Tools declared at a point in the conversation (Codex's "responses lite" mode
+            // sends all its tools this way): callable from then on, like top-level tools.
+            "additional_tools" => {
+                let mut left_out = Vec::new();
+                for (j, t) in it["tools"].as_array().into_iter().flatten().enumerate() {
+                    self.tools.tool(
+                        &format!("{param}.tools[{j}]"),
+                        t,
+                        None,
+                        &mut self.loaded_tools,
+                        &mut left_out,
+                    )?;
+                }
+                self.hosted
+                    .extend(left_out.into_iter().map(|t| format!("{t} tool")));
+                Ok(())
+            }
+            // An assistant message by another name.
+            "agent_message" => {
+                let text = assistant_text(&format!("{param}.content"), &it["content"])?;
+                if !text.is_empty() {
+                    self.push("assistant", vec![text_block(text)]);
+                }
+                Ok(())
+            }
             "reasoning" => {
                 let block = it
                     .get("encrypted_content")
@@ -155,10 +182,13 @@ impl<'a> Conversation<'a> {
                 self.hosted.push(t.to_string());
                 Ok(())
             }
-            other => Err(unsupported(
-                format!("{param}.type"),
-                format!("input items of type {other:?} are not supported"),
-            )),
+            // Items a newer client keeps in its history (control and bookkeeping items) are
+            // left out with a note rather than refused: a refusal would fail every later turn
+            // of that conversation, since the client sends its whole history each time.
+            other => {
+                self.unknown.push(other.to_string());
+                Ok(())
+            }
         }
     }
 
@@ -312,6 +342,12 @@ impl<'a> Conversation<'a> {
             notes.push(format!(
                 "left out {} reasoning item(s) not made through Switchyard (another provider's encrypted reasoning)",
                 self.dropped_reasoning
+            ));
+        }
+        if !self.unknown.is_empty() {
+            notes.push(format!(
+                "left out input item(s) of unknown type: {}",
+                self.unknown.join(", ")
             ));
         }
         if !self.hosted.is_empty() {

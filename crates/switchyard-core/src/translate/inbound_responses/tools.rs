@@ -5,7 +5,8 @@
 //! - `custom` (freeform) tools, such as Codex CLI's `apply_patch`, become tools taking one
 //!   string, `{"input": "..."}`; their grammar or format goes into the description, so the
 //!   model knows what to write;
-//! - the tools of a `namespace` (Codex's sub-agent tools) become `<namespace>__<name>`;
+//! - the tools of a `namespace` (Codex's sub-agent tools) become `<namespace>__<name>`, except
+//!   in Codex's default namespace `functions`, whose tools keep their names;
 //! - `tool_search` run by the client (`execution: "client"`, how Codex defers MCP tools)
 //!   becomes a tool like any other, and the tools its results load become callable;
 //! - tools that run on OpenAI's servers (`web_search`, `file_search`, `image_generation`,
@@ -122,6 +123,8 @@ impl ToolMap {
     /// Register a client tool; returns its hub name (unique among the registered ones).
     fn add(&mut self, kind: ToolKind, namespace: Option<&str>, name: &str) -> String {
         let wanted = match namespace {
+            // Codex's default namespace: its tools keep their own names when they are free.
+            Some("functions") if !self.entries.iter().any(|e| e.hub == name) => name.to_string(),
             Some(ns) => format!("{ns}__{name}"),
             None => name.to_string(),
         };
