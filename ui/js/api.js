@@ -49,6 +49,8 @@ export const api = {
   testProvider: (id) => call('POST', `/api/providers/${encodeURIComponent(id)}/test`, {}),
   claudeCode: () => call('GET', '/api/integrations/claude-code'),
   setupClaudeCode: (undo) => call('POST', '/api/integrations/claude-code', { undo }),
+  codex: () => call('GET', '/api/integrations/codex'),
+  setupCodex: (undo) => call('POST', '/api/integrations/codex', { undo }),
   usage: (days = 30) => call('GET', `/api/usage?days=${days}`),
   prices: () => call('GET', '/api/prices'),
   clearCache: () => call('DELETE', '/api/cache'),
