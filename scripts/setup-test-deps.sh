@@ -2,7 +2,7 @@
 # Installs what the client tests (tests/clients) need, on a fresh Debian 12 / Ubuntu machine:
 #   1. system packages (apt), only the missing ones;
 #   2. a project-local Python venv at <repo>/.venv with tests/clients/requirements.txt;
-#   3. the Claude Code CLI into tests/clients/node_modules (npm ci, from package-lock.json).
+#   3. the Claude Code and Codex CLIs into tests/clients/node_modules (npm ci, from package-lock.json).
 # Idempotent: a second run checks stamps and finishes in seconds.
 # Env: SKIP_APT=1 skips step 1; SKIP_NODE=1 skips step 3; PYTHON=python3.x picks the interpreter.
 set -euo pipefail
@@ -124,10 +124,10 @@ install_claude_code() {
     local want
     want="$(hash_of "$CLIENTS/package.json" "$lock") $(node --version)"
     if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$bin" --version >/dev/null 2>&1; then
-        say "npm: Claude Code in tests/clients/node_modules is up to date"
+        say "npm: Claude Code and Codex in tests/clients/node_modules are up to date"
         return
     fi
-    say "npm: npm ci --prefix tests/clients (Claude Code CLI)"
+    say "npm: npm ci --prefix tests/clients (Claude Code and Codex CLIs)"
     npm ci --prefix "$CLIENTS" --no-audit --no-fund --loglevel=error
     [ -x "$bin" ] || die "npm ci finished but $bin is missing"
     if ! "$bin" --version >/dev/null 2>&1; then
@@ -137,6 +137,8 @@ install_claude_code() {
         (cd "$CLIENTS/node_modules/@anthropic-ai/claude-code" && node install.cjs)
         "$bin" --version >/dev/null 2>&1 || die "$bin does not run after npm ci"
     fi
+    "$CLIENTS/node_modules/.bin/codex" --version >/dev/null 2>&1 \
+        || die "npm ci finished but tests/clients/node_modules/.bin/codex does not run"
     printf '%s\n' "$want" > "$stamp"
     say "npm: installed $("$bin" --version)"
 }
