@@ -157,8 +157,10 @@ def test_a_codex_on_an_anthropic_primary(procs, http, tmp_path: Path) -> None:
     assert [c["id"] for c in calls] == ["call_codex_1"], second["messages"]
     assert results and results[0]["tool_use_id"] == "call_codex_1"
     assert MARKER in json.dumps(results[0]["content"]), results
-    # The client's own key went to the passthrough provider, Codex's telemetry headers did not.
-    assert header(got[0], "authorization") == f"Bearer {CODEX_KEY}"
+    # Codex's key is an OpenAI key: it stays away from an Anthropic provider (a passthrough
+    # one gets no credential), and so do Codex's telemetry headers.
+    assert header(got[0], "authorization") is None and header(got[0], "x-api-key") is None
+    assert not any(CODEX_KEY in v for _, v in got[0]["headers"])
     assert not any(k.startswith("x-codex-") for k, _ in got[0]["headers"])
 
 

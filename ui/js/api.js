@@ -51,6 +51,8 @@ export const api = {
   setupClaudeCode: (undo) => call('POST', '/api/integrations/claude-code', { undo }),
   codex: () => call('GET', '/api/integrations/codex'),
   setupCodex: (undo) => call('POST', '/api/integrations/codex', { undo }),
+  geminiCli: () => call('GET', '/api/integrations/gemini-cli'),
+  setupGeminiCli: (undo) => call('POST', '/api/integrations/gemini-cli', { undo }),
   usage: (days = 30) => call('GET', `/api/usage?days=${days}`),
   prices: () => call('GET', '/api/prices'),
   clearCache: () => call('DELETE', '/api/cache'),

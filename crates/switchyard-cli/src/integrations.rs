@@ -1,6 +1,6 @@
 //! Client integrations: `switchyard code` runs Claude Code through a running Switchyard, and
 //! `switchyard setup claude-code [--undo]` points Claude Code's own settings at it (or puts
-//! them back). Codex CLI's are in `codex.rs`.
+//! them back).
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -58,6 +58,15 @@ pub enum SetupTarget {
         #[command(flatten)]
         target: Target,
         /// Put the config back as it was before.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Set GOOGLE_GEMINI_BASE_URL (and, when needed, GEMINI_API_KEY) in ~/.gemini/.env and the
+    /// API-key auth type in ~/.gemini/settings.json; everything else in both files stays.
+    GeminiCli {
+        #[command(flatten)]
+        target: Target,
+        /// Put both files back as they were before.
         #[arg(long)]
         undo: bool,
     },
@@ -177,6 +186,7 @@ fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
 pub fn setup(t: SetupTarget) -> Result<(), String> {
     match t {
         SetupTarget::ClaudeCode { target, undo } => setup_claude_code(&target, undo),
+        SetupTarget::GeminiCli { target, undo } => crate::gemini::setup(&target, undo),
         SetupTarget::Codex { target, undo } => crate::codex::setup(&target, undo),
     }
 }

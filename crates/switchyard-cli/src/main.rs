@@ -3,6 +3,7 @@
 
 mod admin;
 mod codex;
+mod gemini;
 mod integrations;
 mod keys;
 mod providers;
@@ -110,6 +111,8 @@ enum Command {
     Code(integrations::CodeArgs),
     /// Run Codex CLI (`codex`) through the running Switchyard; arguments pass through.
     Codex(codex::CodexArgs),
+    /// Run Gemini CLI (`gemini`) through the running Switchyard; arguments pass through.
+    Gemini(gemini::GeminiArgs),
     /// Point a client's own settings at Switchyard (or undo it).
     Setup {
         #[command(subcommand)]
@@ -214,6 +217,13 @@ async fn shutdown_signal() {
 
 fn check(config: Option<PathBuf>) -> Result<(), String> {
     let (cfg, path) = load_config(config)?;
+    // Everything `serve` checks, the keychain and the environment included.
+    switchyard_core::check_config(
+        &cfg,
+        &switchyard_core::secrets::KeychainStore,
+        path.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
     match path {
         Some(p) => println!(
             "{}: OK ({} provider{}: {})",
@@ -254,6 +264,7 @@ async fn main() -> ExitCode {
         Command::Tokens { action } => tokens::run(action).await,
         Command::Code(args) => return integrations::code(args).await,
         Command::Codex(args) => return codex::run(args).await,
+        Command::Gemini(args) => return gemini::gemini(args).await,
         Command::Setup { client } => integrations::setup(client),
     };
     match result {

@@ -10,7 +10,8 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, ConfigError};
 use crate::engine::{
-    ClaudeCodeStatus, CodexStatus, Engine, KeyStatus, Status, SwitchError, SHUTDOWN_GRACE,
+    ClaudeCodeStatus, CodexStatus, Engine, GeminiCliStatus, KeyStatus, Status, SwitchError,
+    SHUTDOWN_GRACE,
 };
 use crate::events::Event;
 use crate::secrets::{Secret, SecretError, SecretStore};
@@ -108,6 +109,17 @@ impl Handle {
     /// it), or undo that. Blocking (file I/O): call it off the async workers.
     pub fn configure_codex(&self, undo: bool) -> Result<CodexStatus, String> {
         self.engine.configure_codex(undo)
+    }
+
+    /// Gemini CLI's files: whether they point here, and where they are.
+    pub fn gemini_cli_status(&self) -> GeminiCliStatus {
+        self.engine.gemini_cli_status()
+    }
+
+    /// Point Gemini CLI at this Switchyard (`~/.gemini/.env` and `settings.json` merged, never
+    /// replaced; undo restores them), or undo that. Blocking (file I/O).
+    pub fn configure_gemini_cli(&self, undo: bool) -> Result<GeminiCliStatus, String> {
+        self.engine.configure_gemini_cli(undo)
     }
 
     /// The access token clients must present, when this Switchyard requires one.

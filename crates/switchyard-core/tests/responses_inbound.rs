@@ -495,19 +495,45 @@ async fn credentials_follow_the_one_policy_for_responses_clients() {
         let seen = format!("{:?}", got.headers);
         assert!(!seen.contains(CLIENT_KEY), "{kind:?}: {seen}");
         assert!(seen.contains(&key_of("p0")), "{kind:?}: {seen}");
-        // A passthrough provider gets the client's own key, in its kind's header.
+        // A passthrough provider gets the client's own key only when it speaks the client's
+        // dialect (an OpenAI key is OpenAI's); others get none.
         let e = env_with(1, |c| kinds(c, &[kind])).await;
         e.mocks[0].set_default(Reply::text("hi"));
-        let r = post(&e, "/v1/responses", &create(false)).await;
+        let r = e
+            .send(
+                e.http
+                    .post(e.url("/v1/responses"))
+                    .bearer_auth(CLIENT_KEY)
+                    .header("x-codex-turn-metadata", "{}")
+                    .header("content-type", "application/json")
+                    .body(create(false).to_string()),
+            )
+            .await;
         assert_eq!(r.status, 200, "{kind:?}: {}", r.text);
         let got = e.mocks[0].requests().last().cloned().expect("request");
-        assert!(
-            format!("{:?}", got.headers).contains(CLIENT_KEY),
-            "{kind:?}"
+        let seen = format!("{:?}", got.headers);
+        assert_eq!(
+            seen.contains(CLIENT_KEY),
+            kind == ProviderKind::OpenaiResponses,
+            "{kind:?}: {seen}"
         );
-        assert!(
-            !format!("{:?}", got.headers).contains("x-codex"),
-            "{kind:?}"
-        );
+        assert!(!seen.contains("x-codex"), "{kind:?}: {seen}");
     }
+    // An Anthropic API key says whose it is: it reaches an Anthropic-kind passthrough provider,
+    // as x-api-key.
+    let e = env(1).await;
+    e.mocks[0].set_default(Reply::text("hi"));
+    let r = e
+        .send(
+            e.http
+                .post(e.url("/v1/responses"))
+                .bearer_auth("sk-ant-api03-codexuser")
+                .header("content-type", "application/json")
+                .body(create(false).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = e.mocks[0].requests().last().cloned().expect("request");
+    assert_eq!(got.header("x-api-key"), Some("sk-ant-api03-codexuser"));
+    assert_eq!(got.header("authorization"), None);
 }

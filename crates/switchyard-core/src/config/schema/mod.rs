@@ -9,12 +9,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod budget;
 mod cache;
+mod limits;
 mod price;
 mod rule;
 mod token;
 
 pub use budget::Period;
 pub use cache::CacheConfig;
+pub use limits::Limits;
 pub use price::Price;
 pub use rule::Rule;
 pub use token::{valid_token_name, ClientToken};
@@ -35,6 +37,9 @@ pub struct Config {
     /// Connect / first-byte / idle limits for upstream calls.
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Bounds on everything read and held (sizes, connections, header time).
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
     /// Background health probes.
     #[serde(default)]
     pub health: Health,
@@ -144,6 +149,7 @@ impl Default for Config {
             listen: default_listen(),
             routing: Routing::default(),
             timeouts: Timeouts::default(),
+            limits: Limits::default(),
             health: Health::default(),
             security: Security::default(),
             notifications: Notifications::default(),

@@ -32,7 +32,8 @@
 //!   signed thinking first (Anthropic would refuse it);
 //! - without `max_output_tokens`, `max_tokens` is 32000 (Claude Code's default);
 //! - `text.format` (JSON object or schema) and `text.verbosity` low/high become a system
-//!   instruction; `include`, `prompt_cache_key`, `metadata`, `truncation`, `service_tier` and
+//!   instruction, and a JSON schema also the hub's structured output (`output_config.format`,
+//!   honoured natively by every provider kind); `include`, `prompt_cache_key`, `metadata`, `truncation`, `service_tier` and
 //!   `store` need nothing (the carrier is always in `encrypted_content`); `safety_identifier`
 //!   (or `user`) becomes `metadata.user_id`;
 //! - a stream that fails after it started ends with `error` and `response.failed` (the error's

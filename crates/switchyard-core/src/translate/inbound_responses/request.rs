@@ -183,6 +183,14 @@ pub fn to_anthropic(req: &Value) -> Result<Inbound, InboundError> {
     if let Some(instr) = text_format(obj.get("text"))? {
         system.push(instr);
     }
+    // A JSON schema is also the hub's structured output, which every provider kind honours
+    // natively (the instruction above is for vendors that ignore it).
+    let schema = obj
+        .get("text")
+        .and_then(|t| t.get("format"))
+        .filter(|f| f["type"] == "json_schema")
+        .map(|f| f["schema"].clone())
+        .filter(Value::is_object);
 
     let mut out = Map::new();
     out.insert("model".into(), Value::String(model.clone()));
@@ -244,6 +252,12 @@ pub fn to_anthropic(req: &Value) -> Result<Inbound, InboundError> {
         }
     }
     sampling(obj, budget.is_some(), &mut out)?;
+    if let Some(schema) = schema {
+        out.insert(
+            "output_config".into(),
+            json!({"format": {"type": "json_schema", "schema": schema}}),
+        );
+    }
     if !hub_tools.is_empty() {
         out.insert("tools".into(), Value::Array(hub_tools));
         if let Some(tc) = tool_choice(obj, &tools)? {

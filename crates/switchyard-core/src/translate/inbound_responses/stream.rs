@@ -555,7 +555,12 @@ impl EventStream {
                 self.item_done(index, item, out);
             }
         }
-        let code = error_code(kind);
+        // Codex compacts its conversation on this code instead of retrying it.
+        let code = if crate::translate::overflow::parse(message).is_some() {
+            "context_length_exceeded"
+        } else {
+            error_code(kind)
+        };
         self.emit(
             "error",
             json!({"code": code, "message": message, "param": null}),

@@ -341,6 +341,10 @@ fn parameters_map_to_the_hub() {
         sys.contains("JSON Schema") && sys.contains("short"),
         "{sys}"
     );
+    assert_eq!(
+        b["output_config"],
+        json!({"format": {"type": "json_schema", "schema": {"type": "object"}}})
+    );
     // Thinking: the budget fits under max_tokens, sampling that Anthropic refuses with it goes.
     let i = ok(
         json!({"model": "m", "input": "x", "temperature": 0.2, "top_p": 0.5, "max_output_tokens": 1000,

@@ -19,7 +19,8 @@
 //!   `(no result: the user interrupted)` (the API refuses a call without output), and a
 //!   `tool_result` without its call becomes user text;
 //! - the thinking budget (or `output_config.effort`) becomes `reasoning.effort`: under 4096
-//!   tokens low, under 16384 medium, else high; adaptive thinking is medium;
+//!   tokens low, under 16384 medium, else high; adaptive thinking is medium; structured
+//!   output (`output_config.format`, a JSON schema) becomes `text.format`;
 //! - `max_tokens` becomes `max_output_tokens` (clamped to the provider's cap);
 //!   `stop_sequences` and `top_k` have no counterpart and are dropped with a note, as are
 //!   Anthropic's server tools and `metadata.user_id` (OpenAI caps user identifiers at 64

@@ -484,8 +484,18 @@ impl Cx {
         }
     }
 
-    /// Thinking settings as `reasoning.effort` (with the summary a client can show).
+    /// Thinking settings as `reasoning.effort` (with the summary a client can show), and
+    /// structured output (`output_config.format`) as `text.format`.
     fn reasoning(&mut self, obj: &Map<String, Value>, body: &mut Map<String, Value>) {
+        if let Some(format) = obj.get("output_config").and_then(|o| o.get("format")) {
+            if format["type"] == "json_schema" {
+                body.insert(
+                    "text".into(),
+                    json!({"format": {"type": "json_schema", "name": "output",
+                        "schema": format["schema"], "strict": false}}),
+                );
+            }
+        }
         let effort = obj
             .get("output_config")
             .and_then(|o| o["effort"].as_str())

@@ -25,6 +25,7 @@ fn a_claude_code_style_request_becomes_responses_input() {
         "model": "claude-sonnet-4-5", "max_tokens": 32000, "stream": true,
         "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
         "thinking": {"type": "enabled", "budget_tokens": 10000},
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
         "stop_sequences": ["END"], "top_k": 5, "metadata": {"user_id": "user_x".repeat(20)},
         "tools": [
             {"name": "Bash", "description": "Run", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}},
@@ -58,6 +59,10 @@ fn a_claude_code_style_request_becomes_responses_input() {
     assert_eq!(
         b["reasoning"],
         json!({"effort": "medium", "summary": "auto"})
+    );
+    assert_eq!(
+        b["text"],
+        json!({"format": {"type": "json_schema", "name": "output", "schema": {"type": "object"}, "strict": false}})
     );
     assert_eq!(b["store"], false);
     assert_eq!(b["include"], json!(["reasoning.encrypted_content"]));

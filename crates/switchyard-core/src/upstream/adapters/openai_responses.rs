@@ -91,6 +91,7 @@ impl ProviderAdapter for OpenAiResponses {
             own_body: false,
             shaped: true,
         }
+        .or_context_overflow(status, body)
     }
 
     fn stream_machine(
