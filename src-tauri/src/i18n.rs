@@ -245,6 +245,7 @@ pub fn reason(lang: Lang, r: FailoverReason) -> &'static str {
             TooLarge => "回答过大",
             NoContent => "未及时返回内容",
             ContextOverflow => "对话超出上下文窗口",
+            Loop => "地址绕回了 Switchyard 自身",
             // A reason added to the engine after this table: English until translated.
             #[allow(unreachable_patterns)]
             other => other.describe(),

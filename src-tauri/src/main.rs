@@ -50,6 +50,8 @@ fn init_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Every value escaped: a model name or an upstream's error text cannot forge a line.
+        .fmt_fields(switchyard_core::logs::fields())
         .init();
 }
 

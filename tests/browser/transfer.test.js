@@ -1,5 +1,6 @@
 // Providers screen: Export downloads the providers without any key; Import adds the file's
-// providers and asks for the key each one is missing, which lands in the real keychain.
+// providers and asks for the key each one is missing, which lands in the real keychain; what
+// a file would do with secrets is shown first and risky files need an explicit confirmation.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,11 @@ test('export has no key; import asks for the missing key and stores it', T, asyn
   await writeFile(file, `[[providers]]\nid = "ui-imported"\nname = "Imported"\nbase_url = "${mockUrl}"\ncredential = "keychain"\n`);
   await page.locator('#import-file').setInputFiles(file);
   const confirm = page.getByRole('dialog', { name: 'Import shared.toml?' });
+  // The review names the provider, where it sends requests and where its key comes from.
+  const item = confirm.locator('[data-review="ui-imported"]');
+  await item.getByText(mockUrl, { exact: true }).waitFor();
+  await item.getByText('Key from the keychain').waitFor();
+  assert.equal(await confirm.locator('.import-risk').count(), 0, 'nothing risky in this file');
   await confirm.getByRole('button', { name: 'Import', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Key for Imported' });
   await dialog.waitFor();
@@ -52,12 +58,31 @@ test('export has no key; import asks for the missing key and stores it', T, asyn
   const cfg = (await env.api('/api/config')).json.config;
   assert.deepEqual(cfg.providers.map((p) => p.id), ['primary', 'ui-export', 'ui-imported']);
 
-  // A broken file: the error names the line, nothing changes.
+  // A broken file: the error names the line before any dialog, nothing changes.
   await writeFile(file, '[[providers]]\nid = "x"\nbase_url = 42\n');
   await page.locator('#import-file').setInputFiles(file);
-  await page.getByRole('dialog', { name: 'Import shared.toml?' }).getByRole('button', { name: 'Import', exact: true }).click();
   await page.locator('.toast', { hasText: /import\.toml:3/ }).waitFor();
+  assert.equal(await page.getByRole('dialog', { name: 'Import shared.toml?' }).count(), 0);
   assert.equal((await env.api('/api/config')).json.config.providers.length, 3);
+
+  // A file that would read an environment variable nothing reads today, and (with Replace)
+  // send an existing provider's key to a new URL: marked, and imported only on "Import anyway".
+  await writeFile(file, '[[providers]]\nid = "gh"\nkind = "openai"\nbase_url = "https://collector.example/v1"\ncredential = "env:GITHUB_TOKEN"\n\n'
+    + '[[providers]]\nid = "ui-export"\nbase_url = "https://collector.example"\ncredential = "keychain"\n');
+  await page.locator('#import-file').setInputFiles(file);
+  const risky = page.getByRole('dialog', { name: 'Import shared.toml?' });
+  await risky.getByRole('alert').waitFor();
+  await risky.getByText('Reads the environment variable GITHUB_TOKEN and sends it as the key').waitFor();
+  assert.equal(await risky.locator('[data-review="ui-export"]').count(), 0, 'merge keeps ui-export as it is');
+  await risky.getByLabel('Replace providers with the same id (and the routing settings)').check();
+  await risky.locator('[data-review="ui-export"]').getByText(`Sends its existing key (keychain) to https://collector.example instead of ${env.mocks[1]}`).waitFor();
+  await risky.getByRole('button', { name: 'Cancel' }).click();
+  await risky.waitFor({ state: 'detached' });
+  assert.deepEqual((await env.api('/api/config')).json.config.providers.map((p) => p.id), ['primary', 'ui-export', 'ui-imported']);
+  await page.locator('#import-file').setInputFiles(file);
+  await risky.getByRole('button', { name: 'Import anyway' }).click();
+  await risky.waitFor({ state: 'detached' });
+  await page.locator('#provider-list [data-provider="gh"]').waitFor();
   assertNoPageErrors(assert, env, [/status of 400 \(Bad Request\)/]);
   for (const id of ['ui-export', 'ui-imported']) await env.api(`/api/keys/${id}`, { method: 'DELETE' });
 });

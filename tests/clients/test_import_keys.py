@@ -74,6 +74,10 @@ class Tty:
             time.sleep(0.01)
         os.write(self.fd, (line + "\n").encode())
 
+    def send_line(self, line: str) -> None:
+        """Answer a visible prompt."""
+        os.write(self.fd, (line + "\n").encode())
+
     def wait(self) -> int:
         while True:
             try:
@@ -118,3 +122,31 @@ def test_import_prompts_for_each_missing_key_and_stores_it(tmp_path) -> None:
     finally:
         for user in ("imported-a", "imported-b"):
             clear(user)
+
+
+def test_a_file_that_reads_a_new_secret_is_shown_and_asked_about(tmp_path) -> None:
+    """The shared file names an environment variable and a collector URL: the CLI lists every
+    provider's URL and key source, says what is risky and imports only on "y"."""
+    shared = tmp_path / "shared.toml"
+    shared.write_text(
+        '[[providers]]\nid = "gh"\nkind = "openai"\nbase_url = "https://collector.example/v1"\n'
+        'credential = "env:GITHUB_TOKEN"\n')
+    cfg = tmp_path / "config.toml"
+    mine = '[[providers]]\nid = "local"\nbase_url = "http://127.0.0.1:9"\ncredential = "none"\n'
+    cfg.write_text(mine)
+    args = ["providers", "import", str(shared), "--config", str(cfg), "--url", "http://127.0.0.1:9"]
+    tty = Tty(args)
+    tty.read_until("Import it anyway? [y/N] ")
+    assert "gh (added, openai): https://collector.example/v1, key from env:GITHUB_TOKEN" in tty.out
+    assert "! gh reads the environment variable GITHUB_TOKEN and sends it as the key" in tty.out
+    tty.send_line("")
+    assert tty.wait() != 0, tty.out
+    assert "nothing imported" in tty.out
+    assert cfg.read_text() == mine
+
+    tty = Tty(args)
+    tty.read_until("Import it anyway? [y/N] ")
+    tty.send_line("y")
+    assert tty.wait() == 0, tty.out
+    assert "added: gh" in tty.out, tty.out
+    assert "GITHUB_TOKEN" in cfg.read_text()

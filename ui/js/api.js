@@ -59,7 +59,8 @@ export const api = {
   tokens: () => call('GET', '/api/tokens'),
   createToken: (name, ratePerMinute) => call('POST', '/api/tokens', { name, rate_per_minute: ratePerMinute }),
   deleteToken: (name) => call('DELETE', `/api/tokens/${encodeURIComponent(name)}`),
-  importProviders: (text, mode) => call('POST', `/api/import?mode=${encodeURIComponent(mode)}`, text, 'application/toml'),
+  previewImport: (text, mode) => call('POST', `/api/import?mode=${encodeURIComponent(mode)}&preview=true`, text, 'application/toml'),
+  importProviders: (text, mode, confirm = false) => call('POST', `/api/import?mode=${encodeURIComponent(mode)}&confirm=${confirm}`, text, 'application/toml'),
 };
 
 /**

@@ -48,7 +48,7 @@ const REASONS = {
   'empty answer': 'empty_answer', 'malformed answer': 'malformed',
   'cannot take this request': 'unsupported', 'answer too large': 'too_large',
   'no content in time': 'no_content',
-  'conversation too long': 'context_overflow',
+  'conversation too long': 'context_overflow', 'leads back to Switchyard': 'loop',
 };
 
 /** A reason code (`rate_limited`) in words. */

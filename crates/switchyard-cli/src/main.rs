@@ -156,7 +156,8 @@ fn init_logs(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     if json {
         b.json().init();
     } else {
-        b.init();
+        // Every value escaped: a model name or an upstream's error text cannot forge a line.
+        b.fmt_fields(switchyard_core::logs::fields()).init();
     }
     guard
 }

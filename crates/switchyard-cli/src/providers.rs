@@ -70,6 +70,11 @@ pub enum Action {
         /// Replace providers with the same id (and the routing settings) instead of keeping them.
         #[arg(long)]
         replace: bool,
+        /// Import without asking, even when the file would read a new environment variable or
+        /// stored key, send a key to a new URL or use a new proxy (for scripts; read the review
+        /// it prints).
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         target: crate::admin::Target,
     },
@@ -121,8 +126,9 @@ pub fn run(action: Action) -> Result<(), String> {
         Action::Import {
             file,
             replace,
+            yes,
             target,
-        } => crate::transfer::import(&file, replace, &target),
+        } => crate::transfer::import(&file, replace, yes, &target),
         Action::Presets => {
             println!("{:<16} {:<22} {:<10} BASE URL", "PRESET", "NAME", "KIND");
             for p in presets::all() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use switchyard_core::config::portable::{self, ImportMode};
 use switchyard_core::config::{self, edit, Config};
+use switchyard_core::import_review::{self, Review};
 use switchyard_core::secrets::{KeychainStore, Secret, SecretStore};
 
 /// `providers export`: to FILE, or stdout.
@@ -32,8 +33,15 @@ pub fn export(file: Option<PathBuf>, config: Option<PathBuf>) -> Result<(), Stri
     Ok(())
 }
 
-/// `providers import FILE [--replace]`: merge into the config file, then ask for missing keys.
-pub fn import(file: &Path, replace: bool, target: &crate::admin::Target) -> Result<(), String> {
+/// `providers import FILE [--replace] [--yes]`: show what the file would use, ask before any
+/// risk (see `switchyard_core::import_review`), merge into the config file, then ask
+/// for missing keys.
+pub fn import(
+    file: &Path,
+    replace: bool,
+    yes: bool,
+    target: &crate::admin::Target,
+) -> Result<(), String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let path = target
@@ -52,6 +60,8 @@ pub fn import(file: &Path, replace: bool, target: &crate::admin::Target) -> Resu
         ImportMode::Merge
     };
     let got = portable::import(&current, &text, Some(file), mode).map_err(|e| e.to_string())?;
+    let review = import_review::review(&current, &got, &KeychainStore);
+    confirm(&review, file, yes)?;
     // Keep the user's comments and layout when there is a file to merge into.
     let new_text = match std::fs::read_to_string(&path)
         .ok()
@@ -132,4 +142,58 @@ fn refresh_running(target: &crate::admin::Target) {
         }
     })
     .join();
+}
+
+/// Print what the import would use; when it lists a risk, ask (or, without a terminal,
+/// refuse unless `--yes`). Nothing is written before this returns `Ok`.
+fn confirm(review: &Review, file: &Path, yes: bool) -> Result<(), String> {
+    if !review.providers.is_empty() {
+        println!("{} would add or replace:", file.display());
+    }
+    for p in &review.providers {
+        let kind = serde_json::to_value(p.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let proxy = p
+            .proxy
+            .as_deref()
+            .map(|x| format!(", proxy {x}"))
+            .unwrap_or_default();
+        println!(
+            "  {} ({}, {kind}): {}, key from {}{proxy}",
+            p.id, p.change, p.base_url, p.credential
+        );
+    }
+    if !review.needs_confirmation() {
+        return Ok(());
+    }
+    println!("This file would use secrets in new places:");
+    for (id, risk) in review.risks() {
+        match id {
+            Some(id) => println!("  ! {id} {}", risk.describe()),
+            None => println!("  ! {}", risk.describe()),
+        }
+    }
+    if yes {
+        println!("Importing anyway (--yes).");
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "nothing imported: the file needs your confirmation (see above). Run it in a terminal to be asked, or add --yes if you trust the file"
+                .into(),
+        );
+    }
+    print!("Import it anyway? [y/N] ");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err("nothing imported".into())
+    }
 }

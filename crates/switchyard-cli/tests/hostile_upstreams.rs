@@ -2,7 +2,8 @@
 //! with no end, endless pings before any content, error bodies without end, answers that never
 //! finish; for every provider kind. Each is that provider's failure (the request fails over to a
 //! healthy backup), a stream that committed before the flood ends with a well-formed error,
-//! and the process's peak memory stays within a fixed margin of where it started.
+//! and the process's peak memory stays within a fixed margin of where it started. What hostile
+//! clients and upstreams say cannot forge a line in the log.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -36,6 +37,14 @@ fn kib(pid: u32, field: &str) -> u64 {
 }
 
 fn serve(name: &str, providers: &[(&str, &str, &MockHandle)]) -> (Serve, String) {
+    serve_with(name, providers, Stdio::null())
+}
+
+fn serve_with(
+    name: &str,
+    providers: &[(&str, &str, &MockHandle)],
+    stderr: Stdio,
+) -> (Serve, String) {
     let dir = std::env::temp_dir().join(format!("sy-hostile-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path: PathBuf = dir.join("config.toml");
@@ -54,7 +63,8 @@ fn serve(name: &str, providers: &[(&str, &str, &MockHandle)]) -> (Serve, String)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&path)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
+        .env("RUST_LOG", "info")
         .spawn()
         .expect("spawn switchyard");
     let out = child.stdout.take().expect("stdout");
@@ -262,4 +272,68 @@ async fn a_flood_after_the_stream_started_ends_it_with_a_well_formed_error() {
         peak < idle + MARGIN_MIB * 1024,
         "peak {peak} KiB from {idle} KiB"
     );
+}
+
+/// A client's model name and an upstream's error text full of newlines and terminal escapes:
+/// `serve`'s log keeps one event per line and shows them escaped.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_text_cannot_forge_a_log_line() {
+    let forged = "\n2026-12-05T10:00:00.000000Z  INFO switchyard: admin token rotated\x1b[2J\x1b]0;owned\x07\r";
+    let bad = MockUpstream::start().await.expect("mock");
+    bad.set_default(Reply::error(500, format!("upstream broke{forged}")));
+    let good = MockUpstream::start().await.expect("mock");
+    let dir = std::env::temp_dir().join(format!("sy-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("stderr.log");
+    let file = std::fs::File::create(&log).expect("log file");
+    let (child, url) = serve_with(
+        "logs",
+        &[("bad", "anthropic", &bad), ("good", "anthropic", &good)],
+        Stdio::from(file),
+    );
+    let body = serde_json::json!({"model": format!("claude{forged}"), "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let r = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("{url}/v1/messages"))
+        .header("content-type", "application/json")
+        .header("anthropic-version", "2023-06-01")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200, "the backup answers");
+    // The failure is logged when it happens; give the log writer a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).expect("read log");
+        if text.contains("upstream broke") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(child);
+    assert!(
+        text.contains("upstream broke\\n2026-12-05T10:00:00"),
+        "{text}"
+    );
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    for line in text.lines() {
+        assert!(
+            !line.contains("admin token rotated")
+                || line.contains("upstream broke")
+                || line.contains("claude"),
+            "a forged line: {line:?}"
+        );
+        assert!(
+            !line.starts_with("2026-12-05T10:00:00"),
+            "a forged line: {line:?}"
+        );
+        for c in line.chars() {
+            assert!(!c.is_control(), "{c:?} in {line:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -166,3 +166,68 @@ fn a_broken_file_is_refused_with_its_line_and_nothing_changes() {
     );
     assert_eq!(std::fs::read_to_string(&dest).expect("read"), before);
 }
+
+/// A file that would read a new environment variable or move a key is shown in full and, with
+/// no terminal to ask on, refused unless `--yes`; the config file stays byte-identical.
+#[test]
+fn a_risky_file_is_shown_and_needs_yes_without_a_terminal() {
+    let dir = temp_dir("risky");
+    let cfg = dir.join("config.toml");
+    let mine = "# my comment\n[[providers]]\nid = \"deepseek\"\nkind = \"openai\"\nbase_url = \"https://api.deepseek.com/v1\"\ncredential = \"env:DEEPSEEK_API_KEY\"\n";
+    std::fs::write(&cfg, mine).expect("write");
+    let shared = dir.join("shared.toml");
+    std::fs::write(
+        &shared,
+        "[[providers]]\nid = \"gh\"\nkind = \"openai\"\nbase_url = \"https://collector.example/v1\"\ncredential = \"env:GITHUB_TOKEN\"\n\n\
+         [[providers]]\nid = \"deepseek\"\nkind = \"openai\"\nbase_url = \"https://collector.example/v1\"\ncredential = \"env:DEEPSEEK_API_KEY\"\n",
+    )
+    .expect("write");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "providers".to_string(),
+            "import".into(),
+            shared.to_str().expect("utf-8").into(),
+            "--replace".into(),
+            "--config".into(),
+            cfg.to_str().expect("utf-8").into(),
+            "--url".into(),
+            "http://127.0.0.1:9".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let a = args(&[]);
+    let out = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), "y\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}");
+    for needle in [
+        "gh (added, openai): https://collector.example/v1, key from env:GITHUB_TOKEN",
+        "deepseek (replaced, openai): https://collector.example/v1, key from env:DEEPSEEK_API_KEY",
+        "! gh reads the environment variable GITHUB_TOKEN",
+        "! deepseek sends its existing key (env:DEEPSEEK_API_KEY) to https://collector.example/v1 instead of https://api.deepseek.com/v1",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} not in:\n{stdout}");
+    }
+    assert!(stderr.contains("nothing imported"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&cfg).expect("read"),
+        mine,
+        "file untouched"
+    );
+    assert!(!dir.join("config.toml.bak").exists());
+
+    let a = args(&["--yes"]);
+    let out = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Importing anyway (--yes)."), "{stdout}");
+    let text = std::fs::read_to_string(&cfg).expect("read");
+    assert!(text.starts_with("# my comment"), "{text}");
+    assert!(text.contains("collector.example") && text.contains("GITHUB_TOKEN"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -252,6 +252,16 @@ pub struct ProviderView {
     pub context_window: Option<u64>,
 }
 
+/// A random id for the hop header (the clock-based nonce if the OS gives no randomness).
+fn hop_id(nonce: u64) -> String {
+    let mut b = [0u8; 8];
+    let n = match getrandom::fill(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => nonce,
+    };
+    format!("sy-{n:016x}")
+}
+
 /// The running engine's state. Handlers and pipeline phases reach it through `Arc<Engine>` and
 /// its methods; the fields are private, so every reach is a named capability.
 pub struct Engine {
@@ -268,6 +278,9 @@ pub struct Engine {
     access_token: ArcSwap<Option<Secret>>,
     request_seq: AtomicU64,
     nonce: u64,
+    /// This process's id in the hop header (`x-switchyard-hops`): random, so two instances
+    /// (or two replicas of a team) never share one.
+    hop_id: String,
     /// Held by whoever changes the running config (a save, the file watcher).
     config_writer: parking_lot::Mutex<()>,
 }
@@ -314,8 +327,14 @@ impl Engine {
             access_token: ArcSwap::from_pointee(None),
             request_seq: AtomicU64::new(1),
             nonce,
+            hop_id: hop_id(nonce),
             config_writer: parking_lot::Mutex::new(()),
         }
+    }
+
+    /// This process's id in the hop header.
+    pub(crate) fn hop_id(&self) -> &str {
+        &self.hop_id
     }
 
     /// The running config.

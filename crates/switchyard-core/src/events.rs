@@ -38,6 +38,9 @@ pub enum FailoverReason {
     /// The conversation is longer than the provider's context window (not its fault; no
     /// cooldown).
     ContextOverflow,
+    /// The provider's address leads back to this Switchyard (or round a ring of them): a
+    /// config mistake, found by the hop header.
+    Loop,
 }
 
 impl FailoverReason {
@@ -59,6 +62,7 @@ impl FailoverReason {
             FailoverReason::TooLarge => "answer too large",
             FailoverReason::NoContent => "no content in time",
             FailoverReason::ContextOverflow => "conversation too long",
+            FailoverReason::Loop => "leads back to Switchyard",
         }
     }
 }

@@ -14,11 +14,13 @@
 //! dialects). `ARCHITECTURE.md` at the repository root has the layer table and "one request,
 //! file by file". Bottom to top:
 //!
-//! - leaves: `protocol` (wire types, SSE framing), [`glob`], [`secrets`] (the keychain);
+//! - leaves: `protocol` (wire types, SSE framing), [`glob`], [`secrets`] (the keychain),
+//!   [`logs`] (log lines that cannot be forged);
 //! - [`config`] (the file, its validation, atomic saves, edits that keep comments) and
 //!   [`events`] (typed events and request records);
 //! - pure: [`translate`] (hub <-> each dialect), [`context_window`], [`notify_policy`],
-//!   [`presets`], [`integrations`] (client settings files), [`stats`];
+//!   [`presets`], [`integrations`] (client settings files), [`import_review`] (what an
+//!   imported file would do with secrets), [`stats`];
 //! - services: [`routing`] (strategies, breakers, rules, key pools), `upstream`, `inbound`,
 //!   [`usage`], [`cache`], [`access_tokens`], and `state` (the shared-state traits);
 //! - the engine's state (private), the `pipeline`, the HTTP edge (`server`), and the
@@ -36,8 +38,10 @@ pub mod events;
 pub mod fuzzing;
 pub mod glob;
 mod handle;
+pub mod import_review;
 pub(crate) mod inbound;
 pub mod integrations;
+pub mod logs;
 pub mod notify_policy;
 pub(crate) mod pipeline;
 pub mod presets;

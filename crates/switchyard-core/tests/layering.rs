@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules by layer, lowest first. A module may use its own layer (without cycles)
 /// and any layer below, never one above.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("leaves", &["protocol", "glob", "secrets"]),
+    ("leaves", &["protocol", "glob", "secrets", "logs"]),
     ("config and events", &["config", "events"]),
     (
         "pure",
@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "notify_policy",
             "presets",
             "integrations",
+            "import_review",
             "stats",
         ],
     ),

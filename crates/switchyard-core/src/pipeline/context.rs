@@ -49,6 +49,8 @@ pub(crate) struct RequestCtx {
     pub rule: Option<usize>,
     /// Providers tried so far that did not serve, in order.
     pub failed: Vec<Failed>,
+    /// The hop header every attempt sends: the client's hops and ours.
+    pub hops: http::HeaderValue,
 }
 
 impl RequestCtx {
@@ -117,6 +119,7 @@ impl RequestCtx {
             limits: &self.cfg.limits,
             indicators: &self.cfg.routing.failover_indicators,
             proxy: self.clients.proxy_label(&p.id),
+            hops: &self.hops,
         }
     }
 }

@@ -95,13 +95,18 @@ pub(crate) fn reply(
             if f.reason == FailoverReason::OutOfCredit {
                 headers.insert("x-should-retry", HeaderValue::from_static("false"));
             }
-            (
-                mapped.status(),
-                body,
-                headers,
-                Some(last.provider.clone()),
-                msg,
-            )
+            // A loop through us: say so to whoever sent the request, so a Switchyard in front
+            // of us names its own provider too.
+            let status = if f.reason == FailoverReason::Loop {
+                headers.insert(
+                    crate::upstream::headers::LOOP,
+                    HeaderValue::from_static("1"),
+                );
+                StatusCode::LOOP_DETECTED.as_u16()
+            } else {
+                mapped.status()
+            };
+            (status, body, headers, Some(last.provider.clone()), msg)
         }
     };
     headers.insert(

@@ -51,12 +51,16 @@ pub(crate) async fn probe(e: &Engine, p: &Provider, limit: Duration) -> Probe {
         clients.for_provider(&p.id),
         p,
         key.as_ref().map(|k| k.expose()),
+        e.hop_id(),
     )
     .timeout(limit);
     let started = Instant::now();
     match req.send().await {
         Err(err) => Probe::Failed(net_failure(&err, p, clients.proxy_label(&p.id))),
         Ok(resp) => {
+            if resp.headers().contains_key(crate::upstream::headers::LOOP) {
+                return Probe::Failed(crate::upstream::loop_failure(p));
+            }
             let status = resp.status().as_u16();
             let latency = started.elapsed();
             if resp.status().is_success() {

@@ -74,6 +74,7 @@ pub(crate) async fn run(
     req: ClientRequest,
 ) -> Reply {
     let mut log = RequestLog::open(engine.clone(), route(dialect, op));
+    let hops = crate::upstream::headers::next_hops(&req.headers, engine.hop_id());
     let inbound = match dialect.read_at(&req.path, req.body, req.headers) {
         Ok(i) => i,
         Err(refusal) => {
@@ -98,6 +99,7 @@ pub(crate) async fn run(
         request: inbound.request,
         rule: None,
         failed: Vec::new(),
+        hops,
     };
     let reply = serve(ctx, log).await;
     inbound.shape.shape(reply)

@@ -84,6 +84,7 @@ async fn upstream_list(
     let auth = auth_for(e, p).await.ok()?;
     let clients = e.clients();
     let empty = HubRequest::new(Bytes::new());
+    let hops = crate::upstream::headers::next_hops(headers, e.hop_id());
     let out = crate::upstream::attempt(AttemptCtx {
         client: clients.for_provider(&p.id),
         provider: p,
@@ -99,6 +100,7 @@ async fn upstream_list(
         limits: &cfg.limits,
         indicators: &cfg.routing.failover_indicators,
         proxy: clients.proxy_label(&p.id),
+        hops: &hops,
     })
     .await;
     let Outcome::Success(a) = out else {

@@ -168,6 +168,9 @@ impl Breaker {
                 self.key_problem = true;
             }
             FailoverReason::OutOfCredit => cooldown = cooldown.max(OUT_OF_CREDIT_COOLDOWN),
+            // A config mistake: it stays until the address is fixed (a config change resets
+            // the breaker) or the long cooldown ends.
+            FailoverReason::Loop => cooldown = cooldown.max(KEY_REJECTED_COOLDOWN),
             _ => {}
         }
         self.hinted = false;

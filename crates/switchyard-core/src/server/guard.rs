@@ -19,6 +19,7 @@ use crate::config::Security;
 use crate::engine::Engine;
 use crate::protocol::anthropic::ErrorType;
 use crate::secrets::Secret;
+use crate::upstream::headers;
 
 /// Is this `Host` value one of ours? Loopback names and our own address always are (on our
 /// port); configured `allowed_hosts` are; on a bind to every interface, so is any IP literal
@@ -246,6 +247,24 @@ fn rate_limited(name: &str, wait: std::time::Duration) -> Response {
 
 /// The middleware.
 pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Next) -> Response {
+    // First of all: a request we sent ourselves (a provider's base_url pointing back here, or
+    // a ring of instances) would otherwise meet the Host check or the token check and come
+    // back to the attempt as a misleading "forbidden" or "key rejected".
+    if headers::looped(req.headers(), engine.hop_id()) {
+        let mut resp = ApiError::new(
+            ErrorType::Api,
+            format!(
+                "loop detected: this request already passed through this Switchyard (or through {} in a row). \
+                 A provider's base_url points back at Switchyard; point it at the provider's own address",
+                headers::MAX_HOPS
+            ),
+        )
+        .with_status(StatusCode::LOOP_DETECTED)
+        .into_response();
+        resp.headers_mut()
+            .insert(headers::LOOP, HeaderValue::from_static("1"));
+        return resp;
+    }
     let cfg = engine.config();
     let sec = &cfg.security;
     // HTTP/1.1 carries `Host`; HTTP/2 the URI's authority. Neither, or a `Host` that is not

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use serde_json::json;
 use super::error::ApiError;
 use crate::config::portable::{self, ImportMode};
 use crate::engine::Engine;
+use crate::import_review;
 use crate::protocol::anthropic::ErrorType;
 
 /// `GET /api/export`: the export file, as a download.
@@ -39,19 +40,32 @@ pub async fn export(State(e): State<Arc<Engine>>) -> Result<Response, ApiError> 
 pub struct ImportQuery {
     #[serde(default)]
     mode: ImportMode,
+    /// Only say what the import would do; save nothing.
+    #[serde(default)]
+    preview: bool,
+    /// The user confirmed the risks the preview listed.
+    #[serde(default)]
+    confirm: bool,
 }
 
-/// `POST /api/import?mode=merge|replace` with the file's text as the body: merge, save with
-/// a backup, apply; answers which providers were added, replaced or kept, and which still
-/// need a key (`needs_key`: store them with `PUT /api/keys/{id}`) or an environment variable.
+/// `POST /api/import?mode=merge|replace[&preview=true][&confirm=true]` with the file's text
+/// as the body. Every import is reviewed first (see [`crate::import_review`]): with
+/// `preview=true` the review is the whole answer and nothing is saved; an import whose review
+/// lists a risk (a new environment variable or stored key read, a key pointed at a new URL, the
+/// client's key forwarded, a new proxy) is refused with 409 unless `confirm=true`. Otherwise:
+/// merge, save with a backup, apply; answers which providers were added, replaced or kept,
+/// and which still need a key (`needs_key`: store them with `PUT /api/keys/{id}`) or an
+/// environment variable.
 pub async fn import(
     State(e): State<Arc<Engine>>,
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: String,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     // The content type (TOML or JSON) was checked by the admin layer (`extract.rs`).
     let Query(q) = query.map_err(|_| {
-        ApiError::bad_request("mode must be \"merge\" (the default) or \"replace\"")
+        ApiError::bad_request(
+            "mode must be \"merge\" (the default) or \"replace\"; preview and confirm must be true or false",
+        )
     })?;
     if body.trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -61,6 +75,46 @@ pub async fn import(
     let current = e.config();
     let got = portable::import(&current, &body, Some("import.toml".as_ref()), q.mode)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
+    // The keychain may block: ask it off the async workers.
+    let (e2, got2, cur2) = (e.clone(), got.clone(), current.clone());
+    let review = tokio::task::spawn_blocking(move || {
+        import_review::review(&cur2, &got2, e2.secrets().as_ref())
+    })
+    .await
+    .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?;
+    let confirm_required = review.needs_confirmation();
+    if q.preview {
+        return Ok(Json(json!({
+            "preview": true,
+            "added": got.added,
+            "replaced": got.replaced,
+            "kept": got.kept,
+            "review": review,
+            "confirm_required": confirm_required,
+        }))
+        .into_response());
+    }
+    if confirm_required && !q.confirm {
+        let list: Vec<String> = review
+            .risks()
+            .map(|(id, r)| match id {
+                Some(id) => format!("{id} {}", r.describe()),
+                None => r.describe(),
+            })
+            .collect();
+        let message = format!(
+            "this file needs your confirmation before it is imported: {}. Nothing was saved; \
+             send it again with confirm=true to import it anyway",
+            list.join("; ")
+        );
+        let body = json!({
+            "type": "error",
+            "error": {"type": ErrorType::InvalidRequest.as_str(), "message": message},
+            "confirm_required": true,
+            "review": review,
+        });
+        return Ok((StatusCode::CONFLICT, Json(body)).into_response());
+    }
     e.save(got.config.clone())
         .await
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
@@ -82,5 +136,7 @@ pub async fn import(
         "kept": got.kept,
         "needs_key": needs_key,
         "needs_env": needs_env,
-    })))
+        "review": review,
+    }))
+    .into_response())
 }

@@ -122,6 +122,8 @@ pub struct AttemptCtx<'a> {
     pub indicators: &'a [String],
     /// The configured proxy this attempt goes through (no password), to name it in failures.
     pub proxy: Option<&'a str>,
+    /// The hop header to send (`headers::next_hops`): how loops are found.
+    pub hops: &'a http::HeaderValue,
 }
 
 /// A request body ready for the wire, and how its answer comes back to the hub.

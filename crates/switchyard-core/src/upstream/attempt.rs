@@ -40,16 +40,32 @@ pub(crate) fn probe_request(
     client: &reqwest::Client,
     p: &crate::config::Provider,
     key: Option<&str>,
+    hop_id: &str,
 ) -> reqwest::RequestBuilder {
     let ad = adapters::of(p.kind);
     let mut h = HeaderMap::new();
     ad.fixed_headers(&mut h);
+    h.insert(headers::HOPS, headers::next_hops(&HeaderMap::new(), hop_id));
     if let Some((name, value)) = key.and_then(|k| ad.key_placement(p).header(k)) {
         h.insert(name, value);
     }
     client
         .get(ad.url(p, Op::Models, "", false, None))
         .headers(h)
+}
+
+/// The failure of a provider whose address led back to a Switchyard that had already seen the
+/// request (this one, or one of a ring): it names the provider and its address.
+pub fn loop_failure(p: &crate::config::Provider) -> Failure {
+    Failure::new(
+        FailoverReason::Loop,
+        format!(
+            "{} ({}) is this Switchyard itself, or a Switchyard the request already passed: \
+             requests sent there would go round in a loop. Point its base_url at the provider's own address",
+            p.display_name(),
+            p.base_url
+        ),
+    )
 }
 
 fn json() -> HeaderValue {
@@ -123,6 +139,7 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
         HeaderMap::new()
     };
     ad.fixed_headers(&mut out_headers);
+    out_headers.insert(headers::HOPS, a.hops.clone());
     headers::authorize(
         &mut out_headers,
         a.auth,
@@ -163,6 +180,9 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
         Ok(Ok(r)) => r,
     };
     let status = resp.status();
+    if !status.is_success() && resp.headers().contains_key(headers::LOOP) {
+        return Outcome::Retry(loop_failure(p).with_status(status.as_u16()), None);
+    }
     let up_headers = resp.headers().clone();
     let mut relayed = relay_back(&up_headers);
     let body: ByteStream = Box::pin(resp.bytes_stream());

@@ -1,6 +1,6 @@
 //! Which headers go upstream and which come back.
 
-use http::header::{self, HeaderMap};
+use http::header::{self, HeaderMap, HeaderValue};
 
 use super::credentials::{self, Auth, KeyPlacement};
 
@@ -28,11 +28,54 @@ const DROP_UPSTREAM: &[&str] = &[
     "origin",
     "referer",
     "x-switchyard-token",
+    // Set afresh on every attempt (`HOPS`).
+    "x-switchyard-hops",
     "x-forwarded-for",
     "x-forwarded-host",
     "x-forwarded-proto",
     "forwarded",
 ];
+
+/// The hop header: every Switchyard a request has passed through, oldest first, as opaque
+/// per-process ids. Each attempt sends the client's list plus our own id.
+pub const HOPS: &str = "x-switchyard-hops";
+/// Set on the 508 a Switchyard answers to a request that came back to it.
+pub const LOOP: &str = "x-switchyard-loop";
+/// More Switchyards in a row than this is a loop too (a ring of several instances, or a
+/// header sent to make us believe one).
+pub const MAX_HOPS: usize = 8;
+
+/// The ids in a request's hop header(s).
+fn hops(client: &HeaderMap) -> impl Iterator<Item = &str> {
+    client
+        .get_all(HOPS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Has a request with these headers already passed through the Switchyard whose id is `own`,
+/// or through more than [`MAX_HOPS`] of them?
+pub fn looped(client: &HeaderMap, own: &str) -> bool {
+    let mut n = 0;
+    for id in hops(client) {
+        if id == own {
+            return true;
+        }
+        n += 1;
+    }
+    n >= MAX_HOPS
+}
+
+/// The hop header to send upstream: the client's list and `own`.
+pub fn next_hops(client: &HeaderMap, own: &str) -> HeaderValue {
+    let mut list: Vec<&str> = hops(client).take(MAX_HOPS).collect();
+    list.push(own);
+    HeaderValue::from_str(&list.join(","))
+        .unwrap_or_else(|_| HeaderValue::from_str(own).unwrap_or(HeaderValue::from_static("sy")))
+}
 
 /// The client's headers that may go upstream to a provider of the client's own dialect:
 /// everything but hop-by-hop and framing headers (including any the client's `Connection`

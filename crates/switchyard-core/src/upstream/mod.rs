@@ -33,8 +33,8 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 pub use adapter::{AttemptCtx, HubRequest, ModelInfo, Op};
-pub(crate) use attempt::probe_request;
 pub use attempt::run as attempt;
+pub(crate) use attempt::{loop_failure, probe_request};
 pub use credentials::Auth;
 
 use crate::protocol::Dialect;
