@@ -2,7 +2,7 @@
 # Installs what the client tests (tests/clients) need, on a fresh Debian 12 / Ubuntu machine:
 #   1. system packages (apt), only the missing ones;
 #   2. a project-local Python venv at <repo>/.venv with tests/clients/requirements.txt;
-#   3. the Claude Code and Gemini CLIs into tests/clients/node_modules (npm ci, from
+#   3. the Claude Code, Gemini and Codex CLIs into tests/clients/node_modules (npm ci, from
 #      package-lock.json).
 # Idempotent: a second run checks stamps and finishes in seconds.
 # Env: SKIP_APT=1 skips step 1; SKIP_NODE=1 skips step 3; PYTHON=python3.x picks the interpreter.
@@ -128,11 +128,12 @@ install_claude_code() {
     local want
     want="$(hash_of "$CLIENTS/package.json" "$lock") $(node --version)"
     local gemini="$CLIENTS/node_modules/.bin/gemini"
-    if [ -x "$bin" ] && [ -x "$gemini" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$bin" --version >/dev/null 2>&1; then
-        say "npm: Claude Code and Gemini CLI in tests/clients/node_modules are up to date"
+    local codex="$CLIENTS/node_modules/.bin/codex"
+    if [ -x "$bin" ] && [ -x "$gemini" ] && [ -x "$codex" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$bin" --version >/dev/null 2>&1; then
+        say "npm: Claude Code, Gemini CLI and Codex CLI in tests/clients/node_modules are up to date"
         return
     fi
-    say "npm: npm ci --prefix tests/clients (Claude Code, Gemini CLI)"
+    say "npm: npm ci --prefix tests/clients (Claude Code, Gemini CLI, Codex CLI)"
     npm ci --prefix "$CLIENTS" --no-audit --no-fund --loglevel=error
     [ -x "$bin" ] || die "npm ci finished but $bin is missing"
     if ! "$bin" --version >/dev/null 2>&1; then
@@ -143,6 +144,7 @@ install_claude_code() {
         "$bin" --version >/dev/null 2>&1 || die "$bin does not run after npm ci"
     fi
     [ -x "$gemini" ] || die "npm ci finished but $gemini is missing"
+    "$codex" --version >/dev/null 2>&1 || die "npm ci finished but $codex does not run"
     printf '%s\n' "$want" > "$stamp"
     say "npm: installed Claude Code $("$bin" --version), Gemini CLI $(node "$(readlink -f "$gemini")" --version 2>/dev/null || echo '?')"
 }

@@ -90,6 +90,7 @@ function toml(s) {
  * Start two mocks, Switchyard and a browser page on the UI.
  * opts.providers: [{id, name, mock: 0|1, credential}] (default primary + backup, credential none)
  * opts.claudeSettings: text of CLAUDE_CONFIG_DIR/settings.json to create first
+ * opts.codexConfig: text of CODEX_HOME/config.toml to create first
  * opts.colorScheme, opts.viewport, opts.locale
  * opts.noConfig: start with no config file (a first run)
  */
@@ -103,10 +104,12 @@ export async function startEnv(t, opts = {}) {
     home: path.join(tmp, 'home'),
     xdg: path.join(tmp, 'config'),
     claude: path.join(tmp, 'claude'),
+    codex: path.join(tmp, 'codex'),
     profile: path.join(tmp, 'chromium-profile'),
   };
-  for (const d of [dirs.home, dirs.xdg, dirs.claude, dirs.profile]) await mkdir(d, { recursive: true });
+  for (const d of [dirs.home, dirs.xdg, dirs.claude, dirs.codex, dirs.profile]) await mkdir(d, { recursive: true });
   if (opts.claudeSettings !== undefined) await writeFile(path.join(dirs.claude, 'settings.json'), opts.claudeSettings);
+  if (opts.codexConfig !== undefined) await writeFile(path.join(dirs.codex, 'config.toml'), opts.codexConfig);
 
   const procs = [];
   const env = {
@@ -114,6 +117,7 @@ export async function startEnv(t, opts = {}) {
     HOME: dirs.home,
     XDG_CONFIG_HOME: dirs.xdg,
     CLAUDE_CONFIG_DIR: dirs.claude,
+    CODEX_HOME: dirs.codex,
     SWITCHYARD_CONFIG: path.join(dirs.xdg, 'switchyard', 'config.toml'),
     NO_PROXY: '*',
     RUST_LOG: process.env.RUST_LOG || 'info',

@@ -162,3 +162,38 @@ test('Configure Claude Code merges into settings.json, and Undo restores it byte
   assert.equal(await readFile(file, 'utf8'), ORIGINAL_SETTINGS, 'restored byte for byte');
   assertNoPageErrors(assert, env);
 });
+
+const ORIGINAL_CODEX = `# my Codex settings
+model = "gpt-5.1-codex" # default model
+approval_policy = "on-request"
+
+[mcp_servers.docs]
+command = "docs-mcp"
+`;
+
+test('Configure Codex CLI merges into config.toml, and Restore puts it back byte for byte', T, async (t) => {
+  const env = await startEnv(t, { codexConfig: ORIGINAL_CODEX });
+  const { page } = env;
+  const file = path.join(env.dirs.codex, 'config.toml');
+  await env.open('#integrations');
+
+  const state = page.locator('#codex-state');
+  await state.filter({ hasText: 'Not configured' }).waitFor();
+  assert.equal(await page.locator('#codex-path').innerText(), file);
+  assert.equal(await page.getByRole('button', { name: 'Restore config.toml' }).isDisabled(), true);
+
+  await page.getByRole('button', { name: 'Configure Codex CLI' }).click();
+  await state.filter({ hasText: /^\s*Configured/ }).waitFor();
+  const merged = await readFile(file, 'utf8');
+  assert.match(merged, /^# my Codex settings\nmodel = "gpt-5.1-codex" # default model\n/);
+  assert.match(merged, /\nmodel_provider = "switchyard"\n/);
+  assert.match(merged, /\[model_providers\.switchyard\]\n/);
+  assert.ok(merged.includes(`base_url = "${env.url}/v1"`), merged);
+  assert.ok(merged.includes('wire_api = "responses"') && merged.includes('[mcp_servers.docs]'), merged);
+  assert.equal(await page.getByLabel('Codex command', { exact: true }).inputValue(), 'switchyard codex');
+
+  await page.getByRole('button', { name: 'Restore config.toml' }).click();
+  await state.filter({ hasText: 'Not configured' }).waitFor();
+  assert.equal(await readFile(file, 'utf8'), ORIGINAL_CODEX, 'restored byte for byte');
+  assertNoPageErrors(assert, env);
+});

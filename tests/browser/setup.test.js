@@ -30,6 +30,7 @@ test('first run: apps, a backup, its key, a live test and Claude Code, then the 
   assert.equal(await page.locator('#tabs').isVisible(), false, 'setup stands in for the tabs');
   assert.equal(await page.locator('#setup-title').evaluate((el) => el === document.activeElement), true, 'focus on the step');
   assert.equal(await page.locator('#setup-client-claude-code').isChecked(), true, 'Claude Code is chosen by default');
+  assert.equal(await page.locator('#setup-client-codex').isChecked(), false, 'Codex CLI is offered, not chosen');
   await page.getByRole('checkbox', { name: /SillyTavern/ }).check();
 
   // Backups: the built-in Anthropic provider stays first; DeepSeek from the presets.

@@ -5,7 +5,7 @@
 import { h, icon, replace, trackDirty } from './dom.js';
 import { t, setLanguage, resolve, language, onLanguage } from './i18n.js';
 import { api } from './api.js';
-import { state, on, refreshStatus, refreshKeys, refreshRequests, refreshClaude } from './store.js';
+import { state, on, refreshStatus, refreshKeys, refreshRequests, refreshClaude, refreshCodex } from './store.js';
 import { connect } from './live.js';
 import { mountTabs, onTab } from './tabs.js';
 import { mountStatus, mountBanner, tickCountdowns } from './status.js';
@@ -67,10 +67,10 @@ async function main() {
     if (want !== language()) setLanguage(want);
   });
   onTab((id) => {
-    if (id === 'integrations') refreshClaude().catch(() => {});
+    if (id === 'integrations') Promise.all([refreshClaude(), refreshCodex()]).catch(() => {});
   });
 
-  const first = [refreshStatus(), refreshKeys(), refreshRequests(), refreshClaude()];
+  const first = [refreshStatus(), refreshKeys(), refreshRequests(), refreshClaude(), refreshCodex()];
   const failed = (await Promise.allSettled(first)).find((r) => r.status === 'rejected');
   if (failed) toast(t('app.load_failed', { error: failed.reason?.message || '' }), 'error');
   // No config file yet: a first run, which opens on the guided setup.

@@ -1,10 +1,10 @@
-// The Integrations screen: configure Claude Code and Gemini CLI (and undo either), the
-// SillyTavern proxy URL, the shell lines and the OpenAI-compatible base URL, each with a copy
-// button.
+// The Integrations screen: configure Claude Code, Codex CLI and Gemini CLI (and undo each),
+// the SillyTavern proxy URL, the shell lines and the OpenAI-compatible base URL, each with a
+// copy button.
 
 import { h, icon, replace, rerender, announce, button } from './dom.js';
 import { t, onLanguage } from './i18n.js';
-import { state, on, refreshClaude } from './store.js';
+import { state, on, refreshClaude, refreshCodex } from './store.js';
 import { api } from './api.js';
 import { toast } from './toast.js';
 
@@ -89,6 +89,37 @@ function claudeCard() {
     copyField('shell-line', t('integrations.shell_label'), `export ANTHROPIC_BASE_URL=${baseUrl()}`));
 }
 
+async function codexSetup(undo) {
+  try {
+    const r = await api.setupCodex(undo);
+    toast(undo ? t('integrations.codex_undone', { path: r.config_path }) : t('integrations.codex_done', { path: r.config_path }), 'ok');
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+  await refreshCodex().catch(() => {});
+}
+
+function codexCard() {
+  const c = state.codex;
+  const configured = Boolean(c?.configured);
+  const keyVar = c?.key_var || 'OPENAI_API_KEY';
+  return h('section', { class: 'card', 'aria-labelledby': 'int-codex-title' },
+    h('div', { class: 'card-head' },
+      h('h2', { id: 'int-codex-title' }, icon('terminal'), h('span', { text: 'Codex CLI' })),
+      h('span', { id: 'codex-state', class: ['badge', configured ? 'state-available' : 'state-disabled'] },
+        icon(configured ? 'check' : 'circle'), h('span', { text: configured ? t('integrations.cc_configured') : t('integrations.cc_not_configured') }))),
+    h('p', { class: 'card-sub muted', text: t('integrations.codex_explain') }),
+    h('dl', { class: 'kv' },
+      h('dt', { text: t('integrations.codex_config') }), h('dd', { class: 'mono', id: 'codex-path', text: c?.config_path || t('common.unknown') })),
+    h('div', { class: 'row actions' },
+      button(t('integrations.codex_configure'), { icon: 'check', cls: 'btn btn-primary', id: 'codex-configure', 'data-focus': 'codex-configure', onclick: () => codexSetup(false) }),
+      button(t('integrations.codex_undo'), { icon: 'undo', cls: 'btn', id: 'codex-undo', 'data-focus': 'codex-undo', disabled: !configured, onclick: () => codexSetup(true) })),
+    h('p', { class: 'help', text: t('integrations.codex_key', { var: keyVar }) }),
+    h('hr'),
+    h('p', { text: t('integrations.codex_run_explain') }),
+    copyField('codex-line', t('integrations.codex_command'), 'switchyard codex'));
+}
+
 // Gemini CLI's state is this screen's own (nothing else shows it).
 let gemini = null;
 
@@ -154,7 +185,7 @@ function openaiCard() {
 
 export function mountIntegrations(panel) {
   const render = () => rerender(panel, () => {
-    replace(panel, claudeCard(), geminiCard(render), h('div', { class: 'grid-2' }, sillyCard(), otherCard()), openaiCard());
+    replace(panel, claudeCard(), codexCard(), geminiCard(render), h('div', { class: 'grid-2' }, sillyCard(), otherCard()), openaiCard());
   });
   let seen = '';
   on('status', () => {
@@ -164,6 +195,7 @@ export function mountIntegrations(panel) {
     }
   });
   on('claude', render);
+  on('codex', render);
   onLanguage(render);
   render();
   refreshGemini().then(render);

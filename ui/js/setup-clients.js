@@ -3,9 +3,9 @@
 // engine edits the app's own settings, merged and never clobbered, with an undo — or by hand:
 // setup shows what to paste where.
 //
-// To add an app (Codex CLI and Gemini CLI come next, once the engine has an integration for
-// each like Claude Code's `/api/integrations/claude-code`), add one entry here, its strings
-// to ui/i18n/*.json, and nothing else: both steps and the browser test go through this list.
+// To add an app (Gemini CLI comes next: the engine has its integration), add one entry here,
+// its strings to ui/i18n/*.json, and nothing else: both steps and the browser test go through
+// this list.
 
 import { t } from './i18n.js';
 import { api } from './api.js';
@@ -43,7 +43,18 @@ export const CLIENTS = [
       help: t('setup.sillytavern_help'),
     }),
   },
-  // Codex CLI and Gemini CLI: here, once their integrations exist in the engine.
+  {
+    id: 'codex',
+    name: 'Codex CLI',
+    about: () => t('setup.client_codex'),
+    auto: {
+      // The engine names Codex's file `config_path`; setup shows `settings_path`.
+      status: () => api.codex().then((r) => ({ ...r, settings_path: r.config_path })),
+      configure: () => api.setupCodex(false).then((r) => ({ ...r, settings_path: r.config_path })),
+      undo: () => api.setupCodex(true).then((r) => ({ ...r, settings_path: r.config_path })),
+    },
+  },
+  // Gemini CLI: here next.
 ];
 
 /** The clients chosen by default: the one most people come for. */

@@ -12,6 +12,7 @@ export const state = {
   requests: [],
   presets: null,
   claude: null,
+  codex: null,
   connection: 'connecting',
   activity: [],
   testResults: new Map(),
@@ -91,6 +92,11 @@ export const refreshRequests = coalesced(async () => {
 export const refreshClaude = coalesced(async () => {
   state.claude = await api.claudeCode();
   emit('claude');
+});
+
+export const refreshCodex = coalesced(async () => {
+  state.codex = await api.codex();
+  emit('codex');
 });
 
 export function addRequest(rec) {

@@ -52,6 +52,15 @@ pub enum SetupTarget {
         #[arg(long)]
         undo: bool,
     },
+    /// Add a `switchyard` provider (wire_api = "responses") to Codex CLI's config.toml
+    /// ($CODEX_HOME or ~/.codex) and select it; every other line and comment stays.
+    Codex {
+        #[command(flatten)]
+        target: Target,
+        /// Put the config back as it was before.
+        #[arg(long)]
+        undo: bool,
+    },
     /// Set GOOGLE_GEMINI_BASE_URL (and, when needed, GEMINI_API_KEY) in ~/.gemini/.env and the
     /// API-key auth type in ~/.gemini/settings.json; everything else in both files stays.
     GeminiCli {
@@ -178,6 +187,7 @@ pub fn setup(t: SetupTarget) -> Result<(), String> {
     match t {
         SetupTarget::ClaudeCode { target, undo } => setup_claude_code(&target, undo),
         SetupTarget::GeminiCli { target, undo } => crate::gemini::setup(&target, undo),
+        SetupTarget::Codex { target, undo } => crate::codex::setup(&target, undo),
     }
 }
 

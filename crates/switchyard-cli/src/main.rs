@@ -2,6 +2,7 @@
 //! `switchyard_core`; no proxy logic lives here.
 
 mod admin;
+mod codex;
 mod gemini;
 mod integrations;
 mod keys;
@@ -108,6 +109,8 @@ enum Command {
     },
     /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
     Code(integrations::CodeArgs),
+    /// Run Codex CLI (`codex`) through the running Switchyard; arguments pass through.
+    Codex(codex::CodexArgs),
     /// Run Gemini CLI (`gemini`) through the running Switchyard; arguments pass through.
     Gemini(gemini::GeminiArgs),
     /// Point a client's own settings at Switchyard (or undo it).
@@ -261,6 +264,7 @@ async fn main() -> ExitCode {
         Command::Rules { action } => routing::run_rules(action),
         Command::Tokens { action } => tokens::run(action).await,
         Command::Code(args) => return integrations::code(args).await,
+        Command::Codex(args) => return codex::run(args).await,
         Command::Gemini(args) => return gemini::gemini(args).await,
         Command::Setup { client } => integrations::setup(client),
     };

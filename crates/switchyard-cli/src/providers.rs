@@ -136,7 +136,7 @@ pub fn run(action: Action) -> Result<(), String> {
                     "{:<16} {:<22} {:<10} {}",
                     p.id,
                     p.name,
-                    format!("{:?}", p.kind).to_lowercase(),
+                    kind_name(p.kind),
                     p.base_url
                 );
             }
@@ -182,7 +182,7 @@ pub fn run(action: Action) -> Result<(), String> {
                     "{:>3} {:<18} {:<10} {:<14} {:<8} {}",
                     i + 1,
                     p.id,
-                    format!("{:?}", p.kind).to_lowercase(),
+                    kind_name(p.kind),
                     p.credential.to_string(),
                     if p.enabled { "yes" } else { "no" },
                     p.base_url
@@ -226,4 +226,12 @@ pub fn run(action: Action) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// A kind's name as the config file writes it (`openai-responses`, not `OpenaiResponses`).
+fn kind_name(kind: switchyard_core::config::ProviderKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }

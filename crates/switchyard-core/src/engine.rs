@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use crate::access_tokens::Tokens;
 use crate::config::{self, Config, ConfigError, Credential};
 use crate::events::Event;
-use crate::integrations::{claude_code, gemini_cli};
+use crate::integrations::{claude_code, codex, gemini_cli};
 use crate::routing::ProviderStatus;
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
 use crate::state::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
@@ -140,6 +140,19 @@ pub struct ClaudeCodeStatus {
     pub configured: bool,
     /// The base URL Claude Code is (or would be) given.
     pub base_url: String,
+}
+
+/// Where Codex CLI's config stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodexStatus {
+    /// `~/.codex/config.toml` (or under `CODEX_HOME`), when a home directory exists.
+    pub config_path: Option<PathBuf>,
+    /// It points at this Switchyard (Switchyard's backup of it exists).
+    pub configured: bool,
+    /// The base URL Codex is (or would be) given.
+    pub base_url: String,
+    /// The environment variable whose value Codex sends as its key.
+    pub key_var: &'static str,
 }
 
 /// Where Gemini CLI's files stand.
@@ -466,6 +479,30 @@ impl Engine {
                 .map_err(|e| e.to_string())?;
         }
         Ok(self.claude_code_status())
+    }
+
+    /// Codex CLI's config: whether it points here, and where it is.
+    pub(crate) fn codex_status(&self) -> CodexStatus {
+        let path = codex::config_path();
+        CodexStatus {
+            configured: path.as_deref().is_some_and(codex::is_configured),
+            config_path: path,
+            base_url: codex::codex_base_url(&format!("http://{}", self.listen)),
+            key_var: codex::KEY_VAR,
+        }
+    }
+
+    /// Point Codex CLI at this Switchyard, or undo that (blocking: file I/O).
+    pub(crate) fn configure_codex(&self, undo: bool) -> Result<CodexStatus, String> {
+        let path = codex::config_path()
+            .ok_or("cannot find the home directory for Codex's config (set CODEX_HOME)")?;
+        if undo {
+            codex::undo(&path).map_err(|e| e.to_string())?;
+        } else {
+            codex::configure(&path, &format!("http://{}", self.listen))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(self.codex_status())
     }
 
     /// Gemini CLI's files: whether they point here, and where they are.

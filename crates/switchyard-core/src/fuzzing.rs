@@ -17,6 +17,7 @@ use crate::protocol::anthropic::{splice, RequestPeek};
 use crate::protocol::sse::{self, Splitter};
 use crate::server::guard::{host_allowed, origin_allowed, token_match, Place};
 use crate::translate::check::check_anthropic_stream;
+use crate::translate::inbound_responses::{self, check_responses_stream, EventStream};
 use crate::translate::writer::StreamWriter;
 use crate::upstream::adapters;
 use crate::upstream::decode::Decoder;
@@ -201,6 +202,92 @@ pub fn stream_translator(input: &[u8]) -> Result<(), String> {
             String::from_utf8_lossy(&whole),
             String::from_utf8_lossy(&split)
         ));
+    }
+    Ok(())
+}
+
+/// The Responses dialect's parsers. Input: a mode byte, then (even) a Responses request body or
+/// (odd) a seed byte and the hub SSE bytes of an answer. A request either is refused with an
+/// error naming a parameter, or becomes a hub request whose turns alternate, start with the
+/// user and answer every `tool_use` in the next turn (Anthropic refuses anything else); an
+/// answer, whatever its bytes and however they are split, becomes a Responses stream that
+/// passes [`check_responses_stream`].
+pub fn responses_inbound(input: &[u8]) -> Result<(), String> {
+    let Some((&mode, rest)) = input.split_first() else {
+        return Ok(());
+    };
+    if mode % 2 == 0 {
+        return responses_request(rest);
+    }
+    let Some((&seed, data)) = rest.split_first() else {
+        return Ok(());
+    };
+    let mut s = EventStream::new("gpt-fuzz", Default::default(), Default::default());
+    let mut out = Vec::new();
+    for c in chunks(data, seed) {
+        out.extend_from_slice(&s.push(c));
+    }
+    out.extend_from_slice(&s.end());
+    check_responses_stream(&out).map_err(|e| {
+        format!(
+            "invalid Responses stream ({e}):\n{}",
+            String::from_utf8_lossy(&out)
+        )
+    })
+}
+
+fn responses_request(body: &[u8]) -> Result<(), String> {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return Ok(());
+    };
+    let inbound = match inbound_responses::to_anthropic(&req) {
+        Ok(i) => i,
+        Err(e) if e.message.is_empty() => return Err("a refusal without a message".into()),
+        Err(_) => return Ok(()),
+    };
+    let turns = inbound.body["messages"]
+        .as_array()
+        .ok_or("no messages in the hub request")?;
+    let mut expected: Vec<String> = Vec::new();
+    let mut previous = "";
+    for (i, t) in turns.iter().enumerate() {
+        let role = t["role"].as_str().unwrap_or("");
+        if !matches!(role, "user" | "assistant") || role == previous {
+            return Err(format!(
+                "turn {i} is {role:?} after {previous:?}: {}",
+                inbound.body
+            ));
+        }
+        previous = role;
+        let blocks = t["content"].as_array().ok_or("content is not a list")?;
+        if blocks.is_empty() {
+            return Err(format!("turn {i} is empty"));
+        }
+        let ids = |ty: &str, key: &str| -> Vec<String> {
+            blocks
+                .iter()
+                .filter(|b| b["type"] == ty)
+                .filter_map(|b| b[key].as_str().map(String::from))
+                .collect()
+        };
+        if role == "user" {
+            let mut answered = ids("tool_result", "tool_use_id");
+            answered.sort();
+            answered.dedup();
+            expected.sort();
+            expected.dedup();
+            if answered != expected {
+                return Err(format!(
+                    "turn {i} answers {answered:?}, calls were {expected:?}"
+                ));
+            }
+            expected.clear();
+        } else {
+            expected = ids("tool_use", "id");
+        }
+    }
+    if !expected.is_empty() {
+        return Err(format!("calls {expected:?} are never answered"));
     }
     Ok(())
 }

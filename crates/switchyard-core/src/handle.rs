@@ -10,7 +10,8 @@ use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, ConfigError};
 use crate::engine::{
-    ClaudeCodeStatus, Engine, GeminiCliStatus, KeyStatus, Status, SwitchError, SHUTDOWN_GRACE,
+    ClaudeCodeStatus, CodexStatus, Engine, GeminiCliStatus, KeyStatus, Status, SwitchError,
+    SHUTDOWN_GRACE,
 };
 use crate::events::Event;
 use crate::secrets::{Secret, SecretError, SecretStore};
@@ -97,6 +98,17 @@ impl Handle {
     /// them), or undo that. Blocking (file I/O): call it off the async workers.
     pub fn configure_claude_code(&self, undo: bool) -> Result<ClaudeCodeStatus, String> {
         self.engine.configure_claude_code(undo)
+    }
+
+    /// Codex CLI's config: whether it points here, and where it is.
+    pub fn codex_status(&self) -> CodexStatus {
+        self.engine.codex_status()
+    }
+
+    /// Point Codex CLI at this Switchyard (its config merged, never replaced; undo restores
+    /// it), or undo that. Blocking (file I/O): call it off the async workers.
+    pub fn configure_codex(&self, undo: bool) -> Result<CodexStatus, String> {
+        self.engine.configure_codex(undo)
     }
 
     /// Gemini CLI's files: whether they point here, and where they are.

@@ -57,8 +57,8 @@ pub(crate) mod upstream;
 pub mod usage;
 
 pub use engine::{
-    ClaudeCodeStatus, GeminiCliStatus, Health, KeyStatus, PoolKeyStatus, StartError, StartOptions,
-    Status, SwitchError,
+    ClaudeCodeStatus, CodexStatus, GeminiCliStatus, Health, KeyStatus, PoolKeyStatus, StartError,
+    StartOptions, Status, SwitchError,
 };
 pub use events::{Event, FailoverReason};
 pub use handle::Handle;

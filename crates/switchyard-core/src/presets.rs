@@ -200,6 +200,17 @@ pub fn all() -> Vec<Preset> {
             note: "OpenAI Chat Completions. Keys: platform.openai.com.",
         },
         Preset {
+            id: "openai-responses",
+            name: "OpenAI (Responses API)",
+            kind: ProviderKind::OpenaiResponses,
+            base_url: "https://api.openai.com/v1",
+            credential: Credential::Keychain,
+            auth_scheme: AuthScheme::Bearer,
+            models: &[("*haiku*", "gpt-5.1-codex-mini"), ("*", "gpt-5.1-codex")],
+            quirks: q(),
+            note: "OpenAI's Responses API, for models only it serves (the codex models). Codex CLI's own requests pass through unchanged. Keys: platform.openai.com.",
+        },
+        Preset {
             id: "ollama",
             name: "Ollama (local)",
             kind: ProviderKind::Openai,

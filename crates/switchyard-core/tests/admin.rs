@@ -379,6 +379,37 @@ async fn presets_provider_tests_and_claude_code_setup() {
     assert_eq!(r.status, 200);
     assert_eq!(std::fs::read_to_string(&settings).expect("read"), original);
     let _ = std::fs::remove_dir_all(home);
+
+    // Codex CLI: its config.toml merged (comments and tables kept), then put back.
+    let home = temp_dir("codex");
+    std::env::set_var("CODEX_HOME", &home);
+    let config = home.join("config.toml");
+    let original = "# mine\nmodel = \"gpt-5.1-codex\"\n\n[mcp_servers.docs]\ncommand = \"docs\"\n";
+    std::fs::write(&config, original).expect("write");
+    let r = e.post_json("/api/integrations/codex", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let text = std::fs::read_to_string(&config).expect("read");
+    let v: toml::Table = toml::from_str(&text).expect("toml");
+    assert_eq!(v["model_provider"].as_str(), Some("switchyard"));
+    assert_eq!(
+        v["model_providers"]["switchyard"]["base_url"].as_str(),
+        Some(format!("{}/v1", e.sy.url()).as_str())
+    );
+    assert!(
+        text.starts_with("# mine\n") && text.contains("[mcp_servers.docs]"),
+        "{text}"
+    );
+    let st = e.get("/api/integrations/codex").await.json();
+    assert_eq!(
+        (st["configured"].as_bool(), st["key_var"].as_str()),
+        (Some(true), Some("OPENAI_API_KEY"))
+    );
+    let r = e
+        .post_json("/api/integrations/codex", &json!({"undo": true}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(std::fs::read_to_string(&config).expect("read"), original);
+    let _ = std::fs::remove_dir_all(home);
 }
 
 #[tokio::test]

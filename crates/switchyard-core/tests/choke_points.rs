@@ -143,6 +143,10 @@ async fn a_key_quoted_in_a_stream_that_already_started_is_masked_everywhere() {
             Face::OpenAi => {
                 Step::data(json!({"error": {"message": quote, "type": "invalid_request_error"}}))
             }
+            Face::OpenAiResponses => Step::event(
+                "error",
+                json!({"type": "error", "code": "invalid_api_key", "message": quote, "sequence_number": 5}),
+            ),
             _ => Step::data(
                 json!({"error": {"code": 401, "message": quote, "status": "UNAUTHENTICATED"}}),
             ),
@@ -172,6 +176,7 @@ async fn a_key_quoted_in_a_stream_that_already_started_is_masked_everywhere() {
 async fn no_dialects_client_credential_reaches_a_keyed_provider() {
     let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
     let chat = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let responses = json!({"model": "m", "input": "hi"});
     // Every client dialect's route, each with the client's credential everywhere it can go.
     let routes = [
         (
@@ -183,6 +188,7 @@ async fn no_dialects_client_credential_reaches_a_keyed_provider() {
             "/v1beta/models/m:generateContent?key=client-secret-credential",
             gemini,
         ),
+        ("/v1/responses?key=client-secret-credential", responses),
     ];
     for &kind in ProviderKind::ALL {
         for (path, req) in &routes {

@@ -79,6 +79,18 @@ async fn every_dialect_gets_its_own_words() {
     let r = e.post_json("/v1/chat/completions", &chat).await;
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.json()["error"]["code"], "context_length_exceeded");
+    // Responses clients (Codex compacts on this code): OpenAI's words.
+    e.mocks[0].push(openai_overflow());
+    let r = e
+        .post_json("/v1/responses", &json!({"model": "m", "input": "hi"}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(
+        r.json()["error"]["code"],
+        "context_length_exceeded",
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]

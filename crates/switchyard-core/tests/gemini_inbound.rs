@@ -542,6 +542,13 @@ async fn structured_output_is_native_on_every_kind() {
                     schema["properties"]
                 );
             }
+            ProviderKind::OpenaiResponses => {
+                assert_eq!(sent["text"]["format"]["type"], "json_schema", "{sent}");
+                assert_eq!(
+                    sent["text"]["format"]["schema"]["properties"],
+                    schema["properties"]
+                );
+            }
             _ => {
                 assert_eq!(
                     sent["generationConfig"]["responseJsonSchema"], schema,

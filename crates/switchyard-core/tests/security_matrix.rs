@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const LAN_TOKEN: &str = "lan-token-0123456789abcdef";
 
 /// Every admin route, as (method, path, JSON body).
-const ADMIN_ROUTES: [(&str, &str, &str); 25] = [
+const ADMIN_ROUTES: [(&str, &str, &str); 27] = [
     ("GET", "/api/status", ""),
     ("GET", "/api/events", ""),
     ("GET", "/api/requests", ""),
@@ -34,6 +34,8 @@ const ADMIN_ROUTES: [(&str, &str, &str); 25] = [
     ("POST", "/api/providers/p0/test", "{}"),
     ("GET", "/api/integrations/claude-code", ""),
     ("POST", "/api/integrations/claude-code", "{}"),
+    ("GET", "/api/integrations/codex", ""),
+    ("POST", "/api/integrations/codex", "{}"),
     ("POST", "/api/switch", "{\"provider\":\"p0\"}"),
     ("POST", "/v1/switch-provider", "{\"provider\":\"p0\"}"),
     ("GET", "/api/hello", ""),

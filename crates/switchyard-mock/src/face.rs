@@ -19,14 +19,21 @@ pub enum Face {
     OpenAi,
     /// Gemini (`.../models/{m}:generateContent`, `...:streamGenerateContent`).
     Gemini,
+    /// OpenAI Responses (`.../responses`).
+    OpenAiResponses,
 }
 
 impl Face {
     /// Every face, one per provider kind Switchyard speaks to.
-    pub const ALL: [Face; 3] = [Face::Anthropic, Face::OpenAi, Face::Gemini];
+    pub const ALL: [Face; 4] = [
+        Face::Anthropic,
+        Face::OpenAi,
+        Face::Gemini,
+        Face::OpenAiResponses,
+    ];
 
     /// The face serving a Switchyard provider kind, by the kind's config name (`anthropic`,
-    /// `openai`, `gemini`): tests iterate over the engine's kinds and ask for their faces here,
+    /// `openai`, `gemini`, `openai-responses`): tests iterate over the engine's kinds and ask for their faces here,
     /// so a kind without a face fails them.
     pub fn for_kind(name: &str) -> Option<Face> {
         Face::ALL.into_iter().find(|f| f.name() == name)
@@ -45,6 +52,38 @@ impl Face {
             Face::Gemini => vec![crate::Step::data(json!({
                 "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}]
             }))],
+            Face::OpenAiResponses => {
+                let r = json!({"id": "resp_1", "object": "response", "created_at": 1,
+                    "status": "in_progress", "model": "m", "output": []});
+                let item = json!({"id": "msg_1", "type": "message", "status": "in_progress",
+                    "role": "assistant", "content": []});
+                let ev = |n: u64, ty: &str, mut v: serde_json::Value| {
+                    v["type"] = json!(ty);
+                    v["sequence_number"] = json!(n);
+                    crate::Step::event(ty, v)
+                };
+                vec![
+                    ev(0, "response.created", json!({"response": r})),
+                    ev(1, "response.in_progress", json!({"response": r})),
+                    ev(
+                        2,
+                        "response.output_item.added",
+                        json!({"output_index": 0, "item": item}),
+                    ),
+                    ev(
+                        3,
+                        "response.content_part.added",
+                        json!({"item_id": "msg_1", "output_index": 0,
+                        "content_index": 0, "part": {"type": "output_text", "annotations": [], "text": ""}}),
+                    ),
+                    ev(
+                        4,
+                        "response.output_text.delta",
+                        json!({"item_id": "msg_1", "output_index": 0,
+                        "content_index": 0, "delta": text, "logprobs": []}),
+                    ),
+                ]
+            }
             Face::Anthropic => {
                 let mut steps = crate::anthropic_stream_events("m", &[text, "."], "end_turn", 2);
                 steps.truncate(4);
@@ -63,6 +102,11 @@ impl Face {
             Face::Gemini => crate::Reply::sse([crate::Step::data(json!({
                 "error": {"code": 500, "message": "Internal error", "status": "INTERNAL"}
             }))]),
+            Face::OpenAiResponses => crate::Reply::sse([crate::Step::event(
+                "error",
+                json!({"type": "error", "code": "server_error", "message": "Internal server error",
+                       "param": null, "sequence_number": 0}),
+            )]),
             Face::Anthropic => {
                 crate::Reply::sse([crate::error_event("api_error", "Internal server error")])
             }
@@ -73,6 +117,8 @@ impl Face {
     pub fn from_path(path: &str) -> Face {
         if path.ends_with("/chat/completions") {
             Face::OpenAi
+        } else if path.ends_with("/responses") {
+            Face::OpenAiResponses
         } else if path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent") {
             Face::Gemini
         } else {
@@ -80,12 +126,14 @@ impl Face {
         }
     }
 
-    /// A short lowercase name (`anthropic`, `openai`, `gemini`).
+    /// A short lowercase name, the provider kind's config name (`anthropic`, `openai`, `gemini`,
+    /// `openai-responses`).
     pub fn name(self) -> &'static str {
         match self {
             Face::Anthropic => "anthropic",
             Face::OpenAi => "openai",
             Face::Gemini => "gemini",
+            Face::OpenAiResponses => "openai-responses",
         }
     }
 }
@@ -199,6 +247,7 @@ mod tests {
         assert_eq!(Face::from_path("/anthropic/v1/messages"), Face::Anthropic);
         assert_eq!(Face::from_path("/whatever"), Face::Anthropic);
         assert_eq!(Face::from_path("/v1/chat/completions"), Face::OpenAi);
+        assert_eq!(Face::from_path("/v1/responses"), Face::OpenAiResponses);
         assert_eq!(
             Face::from_path("/v1beta/models/gemini-2.5-pro:streamGenerateContent"),
             Face::Gemini

@@ -37,8 +37,9 @@
 //! - any other path: recorded and answered with the next reply.
 //! - `/__mock/...`: the control API (not recorded), see [`control`].
 //!
-//! Which dialect a path speaks is a [`Face`]; the Anthropic, OpenAI (Chat Completions) and
-//! Gemini (`generateContent`) faces render model answers and errors.
+//! Which dialect a path speaks is a [`Face`]; the Anthropic, OpenAI (Chat Completions), Gemini
+//! (`generateContent`) and OpenAI Responses (`/responses`) faces render model answers and
+//! errors.
 
 mod anthropic;
 mod body;
@@ -48,6 +49,7 @@ mod gemini;
 mod openai;
 pub mod proxy;
 mod reply;
+mod responses;
 mod server;
 mod sse;
 mod state;

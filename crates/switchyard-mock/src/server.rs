@@ -185,6 +185,15 @@ fn render(shared: &Arc<Shared>, reply: &Reply, info: &RequestInfo, id: u64) -> R
             return respond(reply.status, &reply.headers, Some(ct), &request_id, body);
         }
     }
+    if info.face == Face::OpenAiResponses {
+        if let Some(rendered) = crate::responses::render(&reply.body, reply.status, info, id) {
+            let (ct, body) = match rendered {
+                crate::responses::Rendered::Json(bytes) => (JSON, MockBody::full(bytes)),
+                crate::responses::Rendered::Stream(ops) => (SSE, stream(ops)),
+            };
+            return respond(reply.status, &reply.headers, Some(ct), &request_id, body);
+        }
+    }
     if needs_face && info.face != Face::Anthropic {
         let msg = format!(
             "switchyard-mock: the {} face cannot render this body type yet",

@@ -9,6 +9,7 @@
 mod anthropic;
 pub(crate) mod gemini;
 mod openai_chat;
+mod openai_responses;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -20,6 +21,7 @@ use crate::upstream::{HubRequest, ModelInfo};
 pub(crate) use anthropic::ANTHROPIC;
 pub(crate) use gemini::GEMINI;
 pub(crate) use openai_chat::OPENAI_CHAT;
+pub(crate) use openai_responses::OPENAI_RESPONSES;
 
 /// What the pipeline answers, in the hub dialect (or, for errors made before any dialect was
 /// known, as an Anthropic error object).
@@ -125,6 +127,9 @@ pub(crate) trait ClientDialect: Sync {
 pub(crate) fn for_path(path: &str) -> Option<&'static dyn ClientDialect> {
     match path {
         "/v1/chat/completions" | "/chat/completions" => Some(&OPENAI_CHAT),
+        p if p.starts_with("/v1/responses") || p.starts_with("/responses") => {
+            Some(&OPENAI_RESPONSES)
+        }
         "/v1/messages" | "/messages" | "/v1/messages/count_tokens" | "/messages/count_tokens" => {
             Some(&ANTHROPIC)
         }

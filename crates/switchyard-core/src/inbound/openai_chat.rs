@@ -38,7 +38,7 @@ fn refuse(model: &str, message: &str, param: Option<&str>, code: &str) -> Box<Re
 /// `Authorization: Bearer`; an Anthropic API key (`sk-ant-api…`) sent that way moves to
 /// `x-api-key`, where Anthropic expects it, for passthrough providers. OpenAI-only headers
 /// are dropped.
-fn client_headers(mut h: HeaderMap) -> HeaderMap {
+pub(super) fn client_headers(mut h: HeaderMap) -> HeaderMap {
     if !h.contains_key("x-api-key") {
         let key = h
             .get(header::AUTHORIZATION)

@@ -1,4 +1,5 @@
 //! Setting up the clients people point at Switchyard.
 
 pub mod claude_code;
+pub mod codex;
 pub mod gemini_cli;

@@ -11,6 +11,8 @@ pub enum Dialect {
     Anthropic,
     /// OpenAI Chat Completions.
     OpenAiChat,
+    /// OpenAI Responses (`/v1/responses`: Codex CLI, the OpenAI SDKs' `responses` API).
+    OpenAiResponses,
     /// Gemini `generateContent`.
     Gemini,
 }

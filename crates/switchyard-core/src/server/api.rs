@@ -15,7 +15,9 @@ use futures_util::StreamExt;
 
 use super::error::ApiError;
 use crate::engine::Engine;
-use crate::inbound::{self, ClientDialect, Reply, ReplyBody, ANTHROPIC, GEMINI, OPENAI_CHAT};
+use crate::inbound::{
+    self, ClientDialect, Reply, ReplyBody, ANTHROPIC, GEMINI, OPENAI_CHAT, OPENAI_RESPONSES,
+};
 use crate::pipeline::{self, ClientRequest};
 use crate::protocol::Dialect;
 use crate::upstream::{credentials, Op};
@@ -51,6 +53,16 @@ pub async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     generate(e, &OPENAI_CHAT, Op::Messages, uri, headers, body).await
+}
+
+/// `POST /v1/responses` (also `/responses`).
+pub async fn responses(
+    State(e): State<Arc<Engine>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    generate(e, &OPENAI_RESPONSES, Op::Messages, uri, headers, body).await
 }
 
 /// `GET /v1/models` (also `/models`): in the shape of the client's dialect (Anthropic clients

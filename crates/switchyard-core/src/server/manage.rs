@@ -1,5 +1,5 @@
-//! Admin routes for setting things up: presets, testing a provider, configuring Claude Code
-//! and Gemini CLI.
+//! Admin routes for setting things up: presets, testing a provider, configuring Claude Code,
+//! Codex CLI and Gemini CLI.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,6 +132,34 @@ pub async fn gemini_cli_setup(
     Ok(Json(json!({
         "success": true,
         "dir": st.dir.as_ref().map(|p| p.display().to_string()),
+        "configured": st.configured,
+    })))
+}
+
+/// `GET /api/integrations/codex`: whether Codex CLI is configured, and where.
+pub async fn codex_status(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let st = e.codex_status();
+    Json(json!({
+        "config_path": st.config_path.as_ref().map(|p| p.display().to_string()),
+        "configured": st.configured,
+        "base_url": st.base_url,
+        "key_var": st.key_var,
+    }))
+}
+
+/// `POST /api/integrations/codex {"undo": false}`: point Codex CLI at this Switchyard (or undo
+/// it).
+pub async fn codex_setup(
+    State(e): State<Arc<Engine>>,
+    AdminJson(b): AdminJson<ClaudeCodeBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let st = tokio::task::spawn_blocking(move || e.configure_codex(b.undo))
+        .await
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(json!({
+        "success": true,
+        "config_path": st.config_path.as_ref().map(|p| p.display().to_string()),
         "configured": st.configured,
     })))
 }

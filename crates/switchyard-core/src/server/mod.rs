@@ -77,6 +77,8 @@ fn dialect_routes() -> Router<Arc<Engine>> {
         .route("/models", get(api::models))
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/chat/completions", post(api::chat_completions))
+        .route("/v1/responses", post(api::responses))
+        .route("/responses", post(api::responses))
         .route("/v1beta/models", get(api::gemini_models))
         .route(
             "/v1beta/models/{*rest}",
@@ -125,6 +127,10 @@ fn admin_routes() -> Router<Arc<Engine>> {
         .route(
             "/api/integrations/gemini-cli",
             get(manage::gemini_cli_status).post(manage::gemini_cli_setup),
+        )
+        .route(
+            "/api/integrations/codex",
+            get(manage::codex_status).post(manage::codex_setup),
         )
         .route(
             "/api/tokens",

@@ -7,8 +7,10 @@ pub mod gemini;
 pub mod history;
 pub mod inbound_gemini;
 pub mod inbound_openai;
+pub mod inbound_responses;
 pub mod openai;
 pub mod overflow;
+pub mod responses;
 pub mod token_estimate;
 pub mod writer;
 

@@ -76,7 +76,12 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     let started = Instant::now();
     let own_dialect = a.request.client_dialect() == ad.dialect();
     let a = &AttemptCtx {
-        auth: credentials::passthrough_to(a.auth, a.request.client_dialect(), ad.dialect()),
+        auth: credentials::passthrough_to(
+            a.auth,
+            a.request.client_dialect(),
+            ad.dialect(),
+            a.client_headers,
+        ),
         // A client's query (Gemini's `alt=sse`, Anthropic's `beta=true`) is its dialect's.
         query: a.query.filter(|_| own_dialect),
         ..*a

@@ -7,6 +7,8 @@
 //! - A `passthrough` provider gets the client's own credential. An Anthropic-kind provider gets
 //!   the client's headers as they were (an OAuth token and its `anthropic-beta` list keep
 //!   working); other kinds get the client's key in their own header.
+//! - A client's key goes only to passthrough providers of its own dialect when the key is the
+//!   dialect's vendor's: Gemini and Responses clients' keys never cross ([`passthrough_to`]).
 //! - Switchyard's access token is never forwarded: the guard removes it wherever the client put it
 //!   (see `server::guard`), using [`bearer`] so every spelling of `Bearer` is recognised.
 
@@ -160,14 +162,30 @@ pub enum Auth<'a> {
 }
 
 /// The credential a `passthrough` provider speaking `provider` gets from a client speaking
-/// `client`. A Gemini client's key is Google's: it goes to Gemini providers only, never across
-/// dialects (a provider of another dialect gets none, fails, and the request fails over).
-pub fn passthrough_to(auth: Auth<'_>, client: Dialect, provider: Dialect) -> Auth<'_> {
-    match auth {
-        Auth::Passthrough if client == Dialect::Gemini && provider != Dialect::Gemini => {
-            Auth::Nothing
+/// `client` (whose headers, as the pipeline sees them, are `headers`). A client's key goes to
+/// providers of its own dialect, never across: a Gemini client's key is Google's, a Responses
+/// client's (Codex CLI's `OPENAI_API_KEY`) is OpenAI's. The one exception is a key that says
+/// whose it is: an Anthropic API key (`x-api-key`, where a Responses client's `sk-ant-api…`
+/// bearer token was moved) goes to Anthropic-kind providers too. A provider that gets none
+/// fails, and the request fails over.
+pub fn passthrough_to<'a>(
+    auth: Auth<'a>,
+    client: Dialect,
+    provider: Dialect,
+    headers: &HeaderMap,
+) -> Auth<'a> {
+    let own = client == provider;
+    match (auth, client) {
+        (Auth::Passthrough, Dialect::Gemini) if !own => Auth::Nothing,
+        (Auth::Passthrough, Dialect::OpenAiResponses) if !own => {
+            let anthropic_key = provider == Dialect::Anthropic && headers.contains_key("x-api-key");
+            if anthropic_key {
+                auth
+            } else {
+                Auth::Nothing
+            }
         }
-        other => other,
+        (other, _) => other,
     }
 }
 
@@ -271,6 +289,33 @@ mod tests {
         for s in ["goog-secret", "tok-secret", "AIza+secret"] {
             assert!(seen.iter().any(|v| v == s), "{s} in {seen:?}");
         }
+    }
+
+    #[test]
+    fn a_clients_key_stays_with_its_dialect() {
+        use Dialect::*;
+        let none = HeaderMap::new();
+        let mut anthropic_key = HeaderMap::new();
+        anthropic_key.insert("x-api-key", HeaderValue::from_static("sk-ant-api03-x"));
+        let passes = |client, provider, h: &HeaderMap| {
+            matches!(
+                passthrough_to(Auth::Passthrough, client, provider, h),
+                Auth::Passthrough
+            )
+        };
+        assert!(passes(OpenAiResponses, OpenAiResponses, &none));
+        for provider in [Anthropic, OpenAiChat, Gemini] {
+            assert!(!passes(OpenAiResponses, provider, &none), "{provider:?}");
+        }
+        for provider in [Anthropic, OpenAiChat, OpenAiResponses] {
+            assert!(!passes(Gemini, provider, &none), "{provider:?}");
+        }
+        assert!(passes(OpenAiResponses, Anthropic, &anthropic_key));
+        assert!(!passes(OpenAiResponses, OpenAiChat, &anthropic_key));
+        assert!(passes(Gemini, Gemini, &none));
+        // Anthropic and Chat Completions clients keep today's rule.
+        assert!(passes(Anthropic, OpenAiChat, &none));
+        assert!(passes(OpenAiChat, Anthropic, &none));
     }
 
     #[test]

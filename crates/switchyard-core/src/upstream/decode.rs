@@ -196,6 +196,8 @@ mod tests {
                     Just(b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n".to_vec()),
                     Just(b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}]}\n\n".to_vec()),
                     Just(b"data: [DONE]\n\n".to_vec()),
+                    Just(b"data: {\"type\":\"response.output_text.delta\",\"item_id\":\"m\",\"delta\":\"hi\"}\n\n".to_vec()),
+                    Just(b"data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"output_tokens\":1}}}\n\n".to_vec()),
                     Just(b"data: {\"error\":{\"message\":\"boom\"}}\n\n".to_vec()),
                     proptest::collection::vec(any::<u8>(), 0..64),
                 ],

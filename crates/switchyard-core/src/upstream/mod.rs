@@ -33,8 +33,10 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 pub use adapter::{AttemptCtx, HubRequest, ModelInfo, Op};
+#[cfg(feature = "fuzzing")]
+pub(crate) use attempt::encode;
 pub use attempt::run as attempt;
-pub(crate) use attempt::{encode, loop_failure, probe_request};
+pub(crate) use attempt::{loop_failure, probe_request};
 pub use credentials::Auth;
 
 use crate::protocol::Dialect;

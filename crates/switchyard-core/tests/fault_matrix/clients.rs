@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 use switchyard_core::translate::check::check_anthropic_stream;
 use switchyard_core::translate::inbound_gemini::check_gemini_stream;
+use switchyard_core::translate::inbound_responses::check_responses_stream;
 
 use crate::common::{self, Env, Resp, CLIENT_KEY};
 
@@ -14,10 +15,12 @@ pub enum Client {
     Anthropic,
     /// `POST /v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse`.
     Gemini,
+    /// `POST /v1/responses` (Codex CLI, the OpenAI SDKs' `responses`).
+    Responses,
 }
 
 /// Every client dialect the matrix runs.
-pub const CLIENTS: [Client; 2] = [Client::Anthropic, Client::Gemini];
+pub const CLIENTS: [Client; 3] = [Client::Anthropic, Client::Gemini, Client::Responses];
 
 /// Google's status for an Anthropic error type, as a Gemini client gets it.
 fn google_status(anthropic_type: &str) -> &'static str {
@@ -36,6 +39,18 @@ fn gemini_frames(text: &str) -> Vec<Value> {
     text.split("\n\n")
         .filter_map(|f| f.strip_prefix("data: "))
         .filter_map(|d| serde_json::from_str(d).ok())
+        .collect()
+}
+
+/// The text of a Responses `response` object's message items.
+fn responses_text(v: &Value) -> String {
+    v["output"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["type"] == "message")
+        .flat_map(|i| i["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["text"].as_str().map(String::from))
         .collect()
 }
 
@@ -58,6 +73,10 @@ impl Client {
                 "contents": [{"role": "user", "parts": [{"text": "hello"}]}],
                 "generationConfig": {"maxOutputTokens": 64},
             }),
+            Client::Responses => json!({
+                "model": "claude-sonnet-4-5", "max_output_tokens": 64, "stream": stream,
+                "store": false, "input": [{"role": "user", "content": "hello"}],
+            }),
         }
     }
 
@@ -77,6 +96,7 @@ impl Client {
                 .http
                 .post(e.url("/v1beta/models/gemini-x:generateContent"))
                 .header("x-goog-api-key", CLIENT_KEY),
+            (Client::Responses, _) => e.http.post(e.url("/v1/responses")).bearer_auth(CLIENT_KEY),
         };
         r.header("content-type", "application/json").body(bytes)
     }
@@ -86,6 +106,7 @@ impl Client {
         match self {
             Client::Anthropic => check_anthropic_stream(bytes),
             Client::Gemini => check_gemini_stream(bytes),
+            Client::Responses => check_responses_stream(bytes),
         }
     }
 
@@ -94,6 +115,7 @@ impl Client {
         match self {
             Client::Anthropic => first.starts_with(b"event: message_start"),
             Client::Gemini => first.starts_with(b"data: {\"candidates\""),
+            Client::Responses => first.starts_with(b"event: response.created"),
         }
     }
 
@@ -102,6 +124,12 @@ impl Client {
         match self {
             Client::Anthropic => common::stream_text(r),
             Client::Gemini => gemini_frames(&r.text).iter().map(gemini_text).collect(),
+            Client::Responses => r
+                .events()
+                .iter()
+                .filter(|(n, _)| n == "response.output_text.delta")
+                .filter_map(|(_, d)| d["delta"].as_str().map(String::from))
+                .collect(),
         }
     }
 
@@ -112,6 +140,7 @@ impl Client {
             Client::Anthropic => (v["type"] == "message")
                 .then(|| v["content"][0]["text"].as_str().unwrap_or("").to_string()),
             Client::Gemini => v.get("candidates").map(|_| gemini_text(&v)),
+            Client::Responses => (v["object"] == "response").then(|| responses_text(&v)),
         }
     }
 
@@ -125,6 +154,10 @@ impl Client {
             Client::Gemini => gemini_frames(&r.text)
                 .last()
                 .is_some_and(|f| f["error"]["status"] == google_status(ty)),
+            // `response.failed` keeps the Anthropic type beside OpenAI's code.
+            Client::Responses => r.events().last().is_some_and(|(n, d)| {
+                n == "response.failed" && d["response"]["error"]["type"] == ty
+            }),
         }
     }
 
@@ -140,6 +173,13 @@ impl Client {
             Client::Gemini => {
                 v["error"]["status"] == google_status(ty)
                     && v["error"]["code"].is_u64()
+                    && has_message(&v["error"]["message"])
+            }
+            // OpenAI's shape: the type, or (for types OpenAI has no name for) the code.
+            Client::Responses => {
+                v.get("type").is_none()
+                    && (v["error"]["type"] == ty || v["error"]["code"] == ty)
+                    && v["error"].get("param").is_some()
                     && has_message(&v["error"]["message"])
             }
         }

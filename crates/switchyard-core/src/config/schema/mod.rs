@@ -553,6 +553,9 @@ pub enum ProviderKind {
     Openai,
     /// Google Gemini `generateContent`.
     Gemini,
+    /// OpenAI Responses (`/v1/responses`: models only it serves, such as OpenAI's codex models).
+    #[serde(rename = "openai-responses")]
+    OpenaiResponses,
 }
 
 impl ProviderKind {
@@ -562,6 +565,7 @@ impl ProviderKind {
         ProviderKind::Anthropic,
         ProviderKind::Openai,
         ProviderKind::Gemini,
+        ProviderKind::OpenaiResponses,
     ];
 }
 

@@ -24,7 +24,7 @@
 //!   only those go back to the same provider (as `reasoning_content` when the vendor needs it).
 
 mod blocks;
-mod json_prefix;
+pub(crate) mod json_prefix;
 mod params;
 mod request;
 mod response;

@@ -5,6 +5,7 @@
 mod anthropic;
 mod gemini;
 mod openai_chat;
+mod openai_responses;
 
 use super::adapter::ProviderAdapter;
 use crate::config::{Provider, ProviderKind};
@@ -15,6 +16,7 @@ pub(crate) fn of(kind: ProviderKind) -> &'static dyn ProviderAdapter {
         ProviderKind::Anthropic => &anthropic::Anthropic,
         ProviderKind::Openai => &openai_chat::OpenAiChat,
         ProviderKind::Gemini => &gemini::Gemini,
+        ProviderKind::OpenaiResponses => &openai_responses::OpenAiResponses,
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) struct OpenAiChat;
 
 /// The API root: the base URL when it already ends in a version (`/v1`, `/v4`) or DeepSeek's
 /// `/beta`, else the base URL with `/v1`.
-fn api_root(base_url: &str) -> String {
+pub(super) fn api_root(base_url: &str) -> String {
     let base = base_url.trim_end_matches('/');
     let versioned = base.rsplit('/').next().is_some_and(|seg| {
         seg.len() >= 2 && seg.starts_with('v') && seg[1..].chars().all(|c| c.is_ascii_digit())
@@ -137,31 +137,36 @@ impl ProviderAdapter for OpenAiChat {
     }
 
     fn model_ids(&self, body: &[u8]) -> Option<Vec<ModelInfo>> {
-        #[derive(serde::Deserialize)]
-        struct List {
-            data: Vec<Item>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Item {
-            id: String,
-            #[serde(default)]
-            created: Option<i64>,
-        }
-        let l: List = serde_json::from_slice(body).ok()?;
-        Some(
-            l.data
-                .into_iter()
-                .map(|m| ModelInfo {
-                    id: m.id,
-                    display_name: None,
-                    created_at: m
-                        .created
-                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                })
-                .collect(),
-        )
+        model_list(body)
     }
+}
+
+/// The models of an OpenAI model list (`{"data": [{"id", "created"}]}`).
+pub(super) fn model_list(body: &[u8]) -> Option<Vec<ModelInfo>> {
+    #[derive(serde::Deserialize)]
+    struct List {
+        data: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        id: String,
+        #[serde(default)]
+        created: Option<i64>,
+    }
+    let l: List = serde_json::from_slice(body).ok()?;
+    Some(
+        l.data
+            .into_iter()
+            .map(|m| ModelInfo {
+                id: m.id,
+                display_name: None,
+                created_at: m
+                    .created
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            })
+            .collect(),
+    )
 }
 
 /// An OpenAI client's own request for an OpenAI-kind provider: the upstream model, and (for

@@ -7,6 +7,7 @@
 pub(crate) mod anthropic;
 pub(crate) mod gemini;
 pub(crate) mod openai_chat;
+pub(crate) mod openai_responses;
 
 use bytes::Bytes;
 
