@@ -60,6 +60,7 @@ pub use events::{Event, FailoverReason};
 pub use handle::Handle;
 pub use server::MAX_BODY;
 pub use start::Switchyard;
+pub use state::{ClusterHealth, ClusterStatus, Replica};
 
 /// The engine's version, as shown by the status API.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

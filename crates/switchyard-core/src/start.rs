@@ -12,7 +12,11 @@ use crate::engine::{Engine, SharedState, StartError, StartOptions};
 use crate::events::Event;
 use crate::handle::Handle;
 use crate::secrets::CachedStore;
+use crate::state::redis::{Locals, Team};
 use crate::state::{LocalEvents, ResponseCache, Router, Tokens, Usage, UsageLedger};
+
+/// The longest start-up waits for the team's state from Redis.
+const TEAM_START_WAIT: Duration = Duration::from_millis(1500);
 
 /// Entry point.
 pub struct Switchyard;
@@ -47,12 +51,42 @@ impl Switchyard {
             .map_err(|e| StartError::Bind { addr, source: e })?;
         let secrets = Arc::new(CachedStore::new(opts.secrets));
         let tokens = Arc::new(Tokens::default());
-        let state = SharedState {
-            routing: Router::new(),
-            usage: Arc::new(Usage::open(opts.config_path.as_deref())),
-            limits: tokens.clone(),
-            cache: Arc::new(ResponseCache::default()),
-            events: Arc::new(LocalEvents::new(256)),
+        let router = Router::new();
+        let usage = Arc::new(Usage::open(opts.config_path.as_deref()));
+        // Team mode: the Redis implementations wrap the in-process ones.
+        let team = match &opts.config.cluster {
+            Some(c) => {
+                let settings = crate::state::redis::settings(c, secrets.as_ref(), listen)
+                    .map_err(StartError::Cluster)?;
+                let locals = Locals {
+                    router: router.clone(),
+                    usage: usage.clone(),
+                    tokens: tokens.clone(),
+                };
+                Some(
+                    Team::new(&settings, &opts.config, locals)
+                        .map_err(|e| StartError::Cluster(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
+        let state = match &team {
+            Some(t) => SharedState {
+                routing: t.clone(),
+                usage: t.clone(),
+                limits: t.clone(),
+                cache: t.clone(),
+                events: t.clone(),
+                cluster: Some(t.clone()),
+            },
+            None => SharedState {
+                routing: router,
+                usage,
+                limits: tokens.clone(),
+                cache: Arc::new(ResponseCache::default()),
+                events: Arc::new(LocalEvents::new(256)),
+                cluster: None,
+            },
         };
         let engine = Arc::new(Engine::new(
             opts.config.clone(),
@@ -101,6 +135,12 @@ impl Switchyard {
             stop_rx.clone(),
         ));
         let flusher = tokio::spawn(flush_usage(engine.usage_ledger(), stop_rx.clone()));
+        if let Some(t) = &team {
+            t.spawn(stop_rx.clone());
+            // A replica that knows the team's cooldowns before its first request; Redis being
+            // away delays start-up by this much at most, and fails nothing.
+            t.wait_synced(TEAM_START_WAIT).await;
+        }
         tracing::info!(%listen, "switchyard listening");
         Ok(Handle::new(engine, stop_tx, server, flusher))
     }
