@@ -744,3 +744,85 @@ async fn the_password_comes_from_the_keychain_and_is_never_shown() {
     assert_eq!(r.status, 200);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn rediss_with_a_private_ca() {
+    let dir = std::env::temp_dir().join(format!("sy-team-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let redis = RedisServer::start_tls(&dir);
+    let ca = dir.join("ca.crt");
+    let t = team_on(redis, 2, 2, |c| {
+        if let Some(cl) = c.cluster.as_mut() {
+            cl.ca_file = Some(ca.clone());
+        }
+    })
+    .await;
+    assert!(t.nodes[0]
+        .status()
+        .cluster
+        .is_some_and(|c| c.redis.starts_with("rediss://localhost:")));
+    t.nodes[0].switch(Some("p1")).expect("pin");
+    wait_until("b pinned over TLS", Duration::from_secs(1), || {
+        t.nodes[1].status().pinned.as_deref() == Some("p1")
+    })
+    .await;
+    drop(t);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill {sig} {pid}");
+}
+
+#[tokio::test]
+async fn a_hung_redis_slows_no_request_past_the_timeout_and_fails_none() {
+    let mut t = team_on(RedisServer::start(), 0, 2, |c| {
+        c.security.tokens.push(ClientToken {
+            name: "ci".into(),
+            rate_per_minute: Some(100_000),
+            created: None,
+        });
+    })
+    .await;
+    t.secrets
+        .set("token:ci", &Secret::new("syt_ci_token").expect("s"))
+        .expect("set");
+    t.start_all(2).await;
+    // Every request asks Redis for the token's rate: one round trip while it answers.
+    let pid = t.redis.pid().expect("pid");
+    signal(pid, "-STOP");
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut n = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let t0 = Instant::now();
+        let r = t
+            .send(
+                n % 2,
+                t.post(n % 2, "/v1/messages", &body(false))
+                    .header("x-switchyard-token", "syt_ci_token"),
+            )
+            .await;
+        slowest = slowest.max(t0.elapsed());
+        assert_eq!(r.status, 200, "{}", r.text);
+        n += 1;
+    }
+    assert!(n > 20, "{n} requests in 3 s");
+    // Each waits at most the 50 ms timeout (plus the request itself), and after a few
+    // timeouts the replica stops asking.
+    assert!(slowest < Duration::from_millis(1000), "{slowest:?}");
+    wait_until("degraded while Redis hangs", SOON, || {
+        t.nodes.iter().all(|h| {
+            h.status()
+                .cluster
+                .is_some_and(|c| c.status == ClusterHealth::Degraded)
+        })
+    })
+    .await;
+    signal(pid, "-CONT");
+    t.wait_all_ok(2).await;
+}

@@ -20,6 +20,8 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     password: Option<String>,
+    /// TLS only (`rediss://`): the directory with the CA and the server's certificate.
+    tls: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
@@ -39,21 +41,115 @@ impl RedisServer {
             child: None,
             port,
             password,
+            tls: None,
         };
         s.restart();
         s
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// Start with TLS only, its certificates (a throwaway CA and a server certificate for
+    /// `localhost`) made with `openssl` in `dir`. The CA is `dir/ca.crt`.
+    pub fn start_tls(dir: &std::path::Path) -> RedisServer {
+        let run = |args: &[&str]| {
+            let ok = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "openssl {args:?} failed");
+        };
+        std::fs::write(
+            dir.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .expect("write");
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ca.key",
+        ]);
+        run(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=switchyard-test-ca",
+        ]);
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "server.key",
+        ]);
+        run(&[
+            "req",
+            "-new",
+            "-key",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let mut s = RedisServer {
+            child: None,
+            port: free_port(),
+            password: None,
+            tls: Some(dir.to_path_buf()),
+        };
+        s.restart();
+        s
+    }
+
+    /// `redis://127.0.0.1:PORT/0` (`rediss://localhost:PORT/0` with TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://localhost:{}/0", self.port),
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+        }
     }
 
     /// Start the process (again) on the same port and wait until it answers.
     pub fn restart(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
+        let port = self.port.to_string();
+        match self.tls {
+            Some(_) => cmd.args(["--port", "0", "--tls-port", &port]),
+            None => cmd.args(["--port", &port]),
+        };
+        cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .args(["--dir", &std::env::temp_dir().to_string_lossy()])
@@ -62,6 +158,13 @@ impl RedisServer {
         if let Some(p) = &self.password {
             cmd.args(["--requirepass", p]);
         }
+        if let Some(dir) = &self.tls {
+            let f = |n: &str| dir.join(n).to_string_lossy().into_owned();
+            cmd.args(["--tls-cert-file", &f("server.crt")])
+                .args(["--tls-key-file", &f("server.key")])
+                .args(["--tls-ca-cert-file", &f("ca.crt")])
+                .args(["--tls-auth-clients", "no"]);
+        }
         let child = cmd.spawn().expect(
             "cannot start redis-server: install it with scripts/setup-test-deps.sh (apt package redis-server)",
         );
@@ -69,7 +172,11 @@ impl RedisServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut up = false;
         while !up && Instant::now() < deadline {
-            up = self.command("PING").is_some_and(|r| r.starts_with("+PONG"));
+            up = match self.tls {
+                // Accepting connections is all a TLS server can be asked without TLS.
+                Some(_) => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+                None => self.command("PING").is_some_and(|r| r.starts_with("+PONG")),
+            };
             if !up {
                 std::thread::sleep(Duration::from_millis(10));
             }
