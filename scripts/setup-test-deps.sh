@@ -44,6 +44,7 @@ APT_PACKAGES=(
     imagemagick xdotool trayer           # screenshots, input, a real XEmbed tray host
     at-spi2-core webkit2gtk-driver       # WebKitWebDriver (tauri-driver drives it)
     wrk                                  # HTTP load generator (make bench)
+    redis-server nginx-light haproxy openssl  # team mode: our own Redis, load balancers, TLS certs
 )
 
 install_apt_packages() {
