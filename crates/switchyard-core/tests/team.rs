@@ -476,6 +476,12 @@ async fn events_fan_out_to_every_replicas_event_stream_with_their_node() {
         (Some("p0"), Some("p1"))
     );
     assert_eq!(v["node"], "replica-a");
+    // Each replica's request log says whose it is.
+    let log = t
+        .send(1, t.http.get(format!("{}/api/requests", t.nodes[1].url())))
+        .await
+        .json();
+    assert_eq!(log["node"], "replica-b");
 }
 
 #[tokio::test]
@@ -825,4 +831,55 @@ async fn a_hung_redis_slows_no_request_past_the_timeout_and_fails_none() {
     .await;
     signal(pid, "-CONT");
     t.wait_all_ok(2).await;
+}
+
+#[tokio::test]
+async fn a_trial_lock_left_by_a_replica_that_went_away_expires_on_its_own() {
+    // Short timeouts: a trial lock lives connect + first byte + 2 s = 3 s.
+    let t = team(2, 2, |c| {
+        c.timeouts.connect_ms = 200;
+        c.timeouts.first_byte_ms = 800;
+    })
+    .await;
+    t.mocks[0].push(limited(1));
+    assert_eq!(t.messages(0).await.provider(), Some("p1"));
+    wait_until("p0 half-open everywhere", Duration::from_secs(4), || {
+        (0..2).all(|n| t.state(n, "p0") == "available")
+    })
+    .await;
+    // a takes the trial, then its client goes away before any verdict: a replica that
+    // vanished mid-trial, as far as Redis can tell.
+    t.mocks[0].push(Reply::text("slow").with_delay(600));
+    let claimed = Instant::now();
+    let gone = t
+        .post(0, "/v1/messages", &body(false))
+        .timeout(Duration::from_millis(150))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up");
+    wait_until("the trial lock in Redis", Duration::from_secs(1), || {
+        t.redis.keys().iter().any(|k| k.contains(":trial:p0"))
+    })
+    .await;
+    let ttl: i64 = t
+        .redis
+        .command("PTTL switchyard:trial:p0")
+        .and_then(|r| r.trim().trim_start_matches(':').parse().ok())
+        .unwrap_or(-1);
+    assert!((1..=3_000).contains(&ttl), "{ttl}");
+    // Meanwhile b leaves p0 alone.
+    let at = t.mocks[0].request_count();
+    assert_eq!(t.messages(1).await.provider(), Some("p1"));
+    assert_eq!(t.mocks[0].request_count(), at);
+    // Once the lock expired, b runs the trial itself and p0 is back.
+    wait_until("the lock to expire", Duration::from_secs(4), || {
+        !t.redis.keys().iter().any(|k| k.contains(":trial:"))
+    })
+    .await;
+    assert!(
+        claimed.elapsed() > Duration::from_millis(2_500),
+        "the lock went by its TTL, not by a verdict: {:?}",
+        claimed.elapsed()
+    );
+    assert_eq!(t.messages(1).await.provider(), Some("p0"));
 }

@@ -186,7 +186,12 @@ pub async fn requests(
     Query(q): Query<RecentQuery>,
 ) -> Json<serde_json::Value> {
     let limit = q.limit.unwrap_or(crate::stats::RECENT_CAPACITY);
-    Json(json!({ "requests": e.stats().recent(limit) }))
+    let mut v = json!({ "requests": e.stats().recent(limit) });
+    // Team mode: whose log this is.
+    if let (Some(c), Some(obj)) = (e.cluster(), v.as_object_mut()) {
+        obj.insert("node".into(), json!(c.node));
+    }
+    Json(v)
 }
 
 /// `GET /api/config`: the running config (it holds no secrets) and its file.
