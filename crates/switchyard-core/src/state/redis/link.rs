@@ -211,6 +211,8 @@ impl Link {
     /// The re-sync finished: shared again.
     pub(super) fn synced(&self) {
         self.synced.store(true, Ordering::Release);
+        // The re-sync re-published what was dropped; a later backlog is news again.
+        self.dropped.store(0, Ordering::Relaxed);
         let mut h = self.health.lock();
         if h.logged {
             tracing::info!(redis = %self.label, node = %self.node, "team: Redis is back; shared state re-synced");
