@@ -51,43 +51,13 @@ impl Switchyard {
             .map_err(|e| StartError::Bind { addr, source: e })?;
         let secrets = Arc::new(CachedStore::new(opts.secrets));
         let tokens = Arc::new(Tokens::default());
-        let router = Router::new();
-        let usage = Arc::new(Usage::open(opts.config_path.as_deref()));
-        // Team mode: the Redis implementations wrap the in-process ones.
-        let team = match &opts.config.cluster {
-            Some(c) => {
-                let settings = crate::state::redis::settings(c, secrets.as_ref(), listen)
-                    .map_err(StartError::Cluster)?;
-                let locals = Locals {
-                    router: router.clone(),
-                    usage: usage.clone(),
-                    tokens: tokens.clone(),
-                };
-                Some(
-                    Team::new(&settings, &opts.config, locals)
-                        .map_err(|e| StartError::Cluster(e.to_string()))?,
-                )
-            }
-            None => None,
-        };
-        let state = match &team {
-            Some(t) => SharedState {
-                routing: t.clone(),
-                usage: t.clone(),
-                limits: t.clone(),
-                cache: t.clone(),
-                events: t.clone(),
-                cluster: Some(t.clone()),
-            },
-            None => SharedState {
-                routing: router,
-                usage,
-                limits: tokens.clone(),
-                cache: Arc::new(ResponseCache::default()),
-                events: Arc::new(LocalEvents::new(256)),
-                cluster: None,
-            },
-        };
+        let (state, team) = shared_state(
+            &opts.config,
+            opts.config_path.as_deref(),
+            &secrets,
+            &tokens,
+            listen,
+        )?;
         let engine = Arc::new(Engine::new(
             opts.config.clone(),
             opts.config_path,
@@ -144,6 +114,47 @@ impl Switchyard {
         tracing::info!(%listen, "switchyard listening");
         Ok(Handle::new(engine, stop_tx, server, flusher))
     }
+}
+
+/// The shared-state implementations for this config: in-process, or (with `[cluster]`) the
+/// team's Redis ones wrapping them.
+fn shared_state(
+    config: &config::Config,
+    config_path: Option<&std::path::Path>,
+    secrets: &Arc<CachedStore>,
+    tokens: &Arc<Tokens>,
+    listen: std::net::SocketAddr,
+) -> Result<(SharedState, Option<Arc<Team>>), StartError> {
+    let router = Router::new();
+    let usage = Arc::new(Usage::open(config_path));
+    let Some(c) = &config.cluster else {
+        let state = SharedState {
+            routing: router,
+            usage,
+            limits: tokens.clone(),
+            cache: Arc::new(ResponseCache::default()),
+            events: Arc::new(LocalEvents::new(256)),
+            cluster: None,
+        };
+        return Ok((state, None));
+    };
+    let settings =
+        crate::state::redis::settings(c, secrets.as_ref(), listen).map_err(StartError::Cluster)?;
+    let locals = Locals {
+        router,
+        usage,
+        tokens: tokens.clone(),
+    };
+    let t = Team::new(&settings, config, locals).map_err(|e| StartError::Cluster(e.to_string()))?;
+    let state = SharedState {
+        routing: t.clone(),
+        usage: t.clone(),
+        limits: t.clone(),
+        cache: t.clone(),
+        events: t.clone(),
+        cluster: Some(t.clone()),
+    };
+    Ok((state, Some(t)))
 }
 
 async fn watch_config(
