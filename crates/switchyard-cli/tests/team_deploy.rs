@@ -75,7 +75,9 @@ impl Proc {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .expect("process starts");
+            .expect(
+                "the process starts (redis-server, nginx, haproxy: scripts/setup-test-deps.sh)",
+            );
         Proc {
             child: Some(child),
             log,
@@ -98,6 +100,18 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A server binary from Debian: on `PATH`, else in `/usr/sbin` (not on a user's `PATH`).
+fn sbin(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|f| f.is_file())
+        })
+        .unwrap_or_default();
+    on_path.unwrap_or_else(|| Path::new("/usr/sbin").join(name))
 }
 
 /// `KEY=VALUE` lines (comments and blank lines skipped).
@@ -236,7 +250,7 @@ fn nginx(dir: &Path, ports: &[u16], listen: u16) -> Proc {
     );
     std::fs::write(d.join("nginx.conf"), main).expect("nginx.conf");
     Proc::spawn(
-        Command::new("nginx").args(["-c", &p("nginx.conf"), "-p", &p("")]),
+        Command::new(sbin("nginx")).args(["-c", &p("nginx.conf"), "-p", &p("")]),
         d.join("stderr.log"),
     )
 }
@@ -251,7 +265,7 @@ fn haproxy(dir: &Path, ports: &[u16], listen: u16, token: &str) -> Proc {
     let path = dir.join("haproxy.cfg");
     std::fs::write(&path, cfg).expect("haproxy.cfg");
     Proc::spawn(
-        Command::new("haproxy")
+        Command::new(sbin("haproxy"))
             .args(["-db", "-f"])
             .arg(&path)
             .env("SWITCHYARD_ACCESS_TOKEN", token),
