@@ -9,9 +9,17 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Debug info doubles build time and size; tests don't need it.
 export CARGO_PROFILE_DEV_DEBUG ?= 0
+# The binaries the end-to-end tests run, built with exactly the features `cargo test --workspace`
+# resolves (the whole workspace, test targets included): cargo unifies features per build
+# selection, and any other selection (say `-p switchyard-cli`) compiles tokio, hyper, axum, the
+# engine... a second time. After `make test-rust` this only links the binaries it did not need.
+TEST_BUILD := --workspace --bins --tests
+# Release builds of the desktop app (make run, make package, bench/desktop-rss.sh): one
+# selection for all three, so none of them compiles a crate the others did not.
+DESKTOP_RELEASE := --release -p switchyard-cli -p switchyard-mock -p switchyard-desktop -p switchyard-window --features switchyard-window/custom-protocol
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop lint fmt bench soak clean-test fuzz fuzz-smoke
+.PHONY: run serve build build-deps test test-rust test-clients test-browser test-desktop test-package package lint fmt bench soak clean-test fuzz fuzz-smoke
 
 ## Build-time dependencies: a Rust toolchain (>= 1.85) and a C compiler for the TLS library.
 build-deps:
@@ -21,7 +29,7 @@ build-deps:
 ## (~/.config/switchyard/config.toml or $$SWITCHYARD_CONFIG, else the built-in default: Anthropic,
 ## passthrough), a tray menu, notifications, and the web UI in a window. Needs a graphical session.
 run: build-deps
-	$(CARGO) build --release -p switchyard-desktop --features custom-protocol
+	$(CARGO) build $(DESKTOP_RELEASE)
 	./target/release/switchyard-desktop
 
 ## The headless engine (no display needed), same config. Ctrl-C stops it.
@@ -31,6 +39,14 @@ serve: build-deps
 
 build: build-deps
 	$(CARGO) build --workspace
+
+## The Debian package (release build): target/debian/switchyard_<version>-1_<arch>.deb with the
+## desktop app, the `switchyard` CLI, the menu entry, icons and a systemd user unit for the
+## headless engine. Install it with `sudo apt install ./target/debian/switchyard_*.deb`.
+## How and why: docs/desktop.md (Packages).
+package: build-deps
+	$(CARGO) build $(DESKTOP_RELEASE)
+	scripts/package-deb.sh --profile release
 
 ## Every test: formatting and lints, Rust unit + integration tests, then the real clients
 ## (official Anthropic SDK, Claude Code CLI) and the real OS keychain (gnome-keyring in a
@@ -43,6 +59,7 @@ test: build-deps
 	$(MAKE) test-clients
 	$(MAKE) test-browser
 	$(MAKE) test-desktop
+	$(MAKE) test-package
 	$(MAKE) fuzz-smoke
 
 lint:
@@ -53,14 +70,14 @@ test-rust:
 	$(CARGO) test --workspace
 
 test-clients:
-	$(CARGO) build -p switchyard-cli -p switchyard-mock
+	$(CARGO) build $(TEST_BUILD)
 	scripts/desktop-session.sh .venv/bin/python -m pytest tests/clients -q
 
 ## The web UI in a real browser: Debian's chromium driven by playwright-core (pinned in
 ## tests/browser/package-lock.json), against the built binaries, inside the desktop session
 ## (real Secret Service for the key tests). Screenshots go to docs/screenshot-ui*.png.
 test-browser:
-	$(CARGO) build -p switchyard-cli -p switchyard-mock
+	$(CARGO) build $(TEST_BUILD)
 	@test -x /usr/bin/chromium || { echo "chromium is missing: run scripts/setup-test-deps.sh (apt package: chromium)"; exit 1; }
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	scripts/desktop-session.sh node --test tests/browser/
@@ -68,9 +85,18 @@ test-browser:
 ## The desktop app end to end under Xvfb: tauri-driver + WebKitWebDriver, a real tray host
 ## (trayer), dunst, gnome-keyring. Screenshots go to docs/screenshot-app.png, docs/screenshot-tray.png.
 test-desktop:
-	$(CARGO) build -p switchyard-desktop -p switchyard-mock
+	$(CARGO) build $(TEST_BUILD)
 	@test -x .tools/bin/tauri-driver || { echo "tauri-driver is missing: run scripts/setup-test-deps.sh"; exit 1; }
-	scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop -q
+	scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop -q --ignore=tests/desktop/test_package.py
+
+## The package, installed here (needs root): packaged from the debug build the tests already
+## made (same packaging code as `make package`), installed with apt, the installed app run under
+## Xvfb, then removed (tests/desktop/test_package.py).
+test-package:
+	$(CARGO) build $(TEST_BUILD)
+	@command -v desktop-file-validate >/dev/null || { echo "desktop-file-validate is missing: run scripts/setup-test-deps.sh"; exit 1; }
+	deb="$$(scripts/package-deb.sh --profile debug --fast --out target/debian-debug)" && \
+		SWITCHYARD_DEB="$$deb" scripts/desktop-session.sh --display .venv/bin/python -m pytest tests/desktop/test_package.py -q
 
 fmt:
 	$(CARGO) fmt --all

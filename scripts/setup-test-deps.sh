@@ -2,7 +2,8 @@
 # Installs what the client tests (tests/clients) need, on a fresh Debian 12 / Ubuntu machine:
 #   1. system packages (apt), only the missing ones;
 #   2. a project-local Python venv at <repo>/.venv with tests/clients/requirements.txt;
-#   3. the Claude Code CLI into tests/clients/node_modules (npm ci, from package-lock.json).
+#   3. the Claude Code and Gemini CLIs into tests/clients/node_modules (npm ci, from
+#      package-lock.json).
 # Idempotent: a second run checks stamps and finishes in seconds.
 # Env: SKIP_APT=1 skips step 1; SKIP_NODE=1 skips step 3; PYTHON=python3.x picks the interpreter.
 set -euo pipefail
@@ -43,6 +44,9 @@ APT_PACKAGES=(
     xvfb xauth x11-utils x11-xserver-utils openbox  # a display for the desktop app (tests/desktop)
     imagemagick xdotool trayer           # screenshots, input, a real XEmbed tray host
     at-spi2-core webkit2gtk-driver       # WebKitWebDriver (tauri-driver drives it)
+    dpkg-dev desktop-file-utils          # the .deb: dpkg-shlibdeps, desktop-file-validate
+    haskell-status-notifier-item-utils   # a StatusNotifier watcher (the tray over D-Bus)
+    libglib2.0-bin                       # gdbus: ask the watcher what is registered
     wrk                                  # HTTP load generator (make bench)
     redis-server nginx-light haproxy openssl  # team mode: our own Redis, load balancers, TLS certs
 )
@@ -124,11 +128,12 @@ install_claude_code() {
     [ -f "$lock" ] || die "missing $lock"
     local want
     want="$(hash_of "$CLIENTS/package.json" "$lock") $(node --version)"
-    if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$bin" --version >/dev/null 2>&1; then
-        say "npm: Claude Code in tests/clients/node_modules is up to date"
+    local gemini="$CLIENTS/node_modules/.bin/gemini"
+    if [ -x "$bin" ] && [ -x "$gemini" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$bin" --version >/dev/null 2>&1; then
+        say "npm: Claude Code and Gemini CLI in tests/clients/node_modules are up to date"
         return
     fi
-    say "npm: npm ci --prefix tests/clients (Claude Code CLI)"
+    say "npm: npm ci --prefix tests/clients (Claude Code, Gemini CLI)"
     npm ci --prefix "$CLIENTS" --no-audit --no-fund --loglevel=error
     [ -x "$bin" ] || die "npm ci finished but $bin is missing"
     if ! "$bin" --version >/dev/null 2>&1; then
@@ -138,8 +143,9 @@ install_claude_code() {
         (cd "$CLIENTS/node_modules/@anthropic-ai/claude-code" && node install.cjs)
         "$bin" --version >/dev/null 2>&1 || die "$bin does not run after npm ci"
     fi
+    [ -x "$gemini" ] || die "npm ci finished but $gemini is missing"
     printf '%s\n' "$want" > "$stamp"
-    say "npm: installed $("$bin" --version)"
+    say "npm: installed Claude Code $("$bin" --version), Gemini CLI $(node "$(readlink -f "$gemini")" --version 2>/dev/null || echo '?')"
 }
 
 # ---------------------------------------------------------------------------------------------

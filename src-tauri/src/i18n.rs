@@ -73,6 +73,8 @@ pub enum Text {
     ProviderUnavailable,
     /// `{name}`
     ProviderDisabled,
+    /// `{name}`: the provider serving while nothing is pinned.
+    ProviderServing,
     /// Menu item.
     Automatic,
     /// Menu item.
@@ -147,6 +149,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             ProviderCooling => "{name} (cooling down until {time})",
             ProviderUnavailable => "{name} (unavailable)",
             ProviderDisabled => "{name} (disabled)",
+            ProviderServing => "{name} — serving",
             Automatic => "Automatic",
             Open => "Open Switchyard",
             CopyEndpoint => "Copy endpoint URL",
@@ -188,6 +191,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             ProviderCooling => "{name}（冷却中，{time} 恢复）",
             ProviderUnavailable => "{name}（不可用）",
             ProviderDisabled => "{name}（已停用）",
+            ProviderServing => "{name} — 正在使用",
             Automatic => "自动",
             Open => "打开 Switchyard",
             CopyEndpoint => "复制接口地址",
@@ -238,6 +242,9 @@ pub fn reason(lang: Lang, r: FailoverReason) -> &'static str {
             EmptyAnswer => "空回答",
             Malformed => "回答格式错误",
             Unsupported => "无法处理此请求",
+            TooLarge => "回答过大",
+            NoContent => "未及时返回内容",
+            ContextOverflow => "对话超出上下文窗口",
             // A reason added to the engine after this table: English until translated.
             #[allow(unreachable_patterns)]
             other => other.describe(),
@@ -289,6 +296,7 @@ mod tests {
             ProviderCooling,
             ProviderUnavailable,
             ProviderDisabled,
+            ProviderServing,
             Automatic,
             Open,
             CopyEndpoint,

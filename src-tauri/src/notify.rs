@@ -1,8 +1,9 @@
 //! Desktop notifications: which engine events deserve one ([`Notifier::decide`], pure and
-//! rate-limited per kind), and showing them ([`show`]) without ever taking the app down when
+//! rate-limited per kind), and showing them ([`Notices`]) without ever taking the app down when
 //! the system has no notification service.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::FixedOffset;
@@ -145,11 +146,34 @@ impl Notifier {
     }
 }
 
-static WARNED: AtomicBool = AtomicBool::new(false);
+/// Shows notifications on the engine runtime's blocking threads: the notification service is
+/// a D-Bus call that can take seconds (a daemon being started on demand, or one that hangs),
+/// and nothing else may wait for it. A failure is logged once and otherwise ignored: the app
+/// works without notifications, and a daemon that dies is started again by the next call.
+#[derive(Clone)]
+pub struct Notices {
+    runtime: tokio::runtime::Handle,
+    warned: Arc<AtomicBool>,
+}
 
-/// Show a notification. Blocks on the notification service (call it off the main thread);
-/// a failure is logged once and otherwise ignored: the app works without notifications.
-pub fn show(title: &str, body: &str) {
+impl Notices {
+    /// Notices shown from `runtime`'s blocking pool.
+    pub fn new(runtime: tokio::runtime::Handle) -> Notices {
+        Notices {
+            runtime,
+            warned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Shows one, in the background.
+    pub fn show(&self, title: String, body: String) {
+        let warned = self.warned.clone();
+        self.runtime
+            .spawn_blocking(move || show_now(&title, &body, &warned));
+    }
+}
+
+fn show_now(title: &str, body: &str, warned: &AtomicBool) {
     let res = notify_rust::Notification::new()
         .appname("Switchyard")
         .summary(title)
@@ -160,20 +184,16 @@ pub fn show(title: &str, body: &str) {
     match res {
         Ok(_) => {
             tracing::debug!(title, "notification shown");
+            warned.store(false, Ordering::Relaxed);
         }
         Err(e) => {
-            if !WARNED.swap(true, Ordering::Relaxed) {
+            if !warned.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     "cannot show desktop notifications ({e}); Switchyard keeps working without them"
                 );
             }
         }
     }
-}
-
-/// [`show`] on a blocking thread.
-pub fn show_async(title: String, body: String) {
-    tauri::async_runtime::spawn_blocking(move || show(&title, &body));
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The shell's state and actions: start the engine in-process, follow its events (tray +
-//! notifications), and carry out what the tray and the web UI ask for. No proxy logic lives
-//! here; everything goes through the engine's [`Handle`].
+//! The shell's state and actions: start the engine in-process, follow its events
+//! (notifications, and a nudge to redraw the tray), and carry out what the tray asks for. No
+//! proxy logic lives here; everything goes through the engine's [`Handle`].
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,58 +13,30 @@ use switchyard_core::config::{self, Config};
 use switchyard_core::integrations::claude_code;
 use switchyard_core::secrets::KeychainStore;
 use switchyard_core::{Event, Handle, StartOptions, Switchyard};
-use tauri::{AppHandle, Manager};
-use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_clipboard_manager::ClipboardExt as _;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::i18n::{t, tf, Lang, Text};
-use crate::notify::{self, Notifier};
-use crate::tray::{self, TrayHandles};
+use crate::login_item;
+use crate::notify::{Notices, Notifier};
 use crate::tray_model::{self, Prefs, Snapshot, TrayModel};
 
-/// Everything the shell keeps, managed by Tauri.
+/// Listen here instead of the config's `listen` (tests, a second copy beside a headless one).
+pub const LISTEN_ENV: &str = "SWITCHYARD_LISTEN";
+
+/// Asks the event loop to bring the tray up to date; callable from any thread.
+pub type Redraw = Arc<dyn Fn() + Send + Sync>;
+
+/// Everything the shell keeps. Shared with the engine's tasks, so it is `Send + Sync`; the tray
+/// menu itself lives on the event loop's thread (`app.rs`).
 pub struct Shell {
     /// The running engine, or why it is not running.
     pub engine: Result<Handle, String>,
     /// Tray and notification language.
     pub lang: Lang,
-    /// The live tray menu (main thread only).
-    pub tray: Mutex<Option<TrayHandles>>,
     notifier: Mutex<Notifier>,
-    /// Window processes (Linux), ended when the app quits.
-    windows: Arc<Mutex<Vec<std::process::Child>>>,
-}
-
-impl Shell {
-    /// Keeps a window process so it can be ended on quit; a small thread reaps it once it exits.
-    pub fn adopt_window(&self, child: std::process::Child) {
-        let pid = child.id();
-        self.windows.lock().push(child);
-        let windows = Arc::downgrade(&self.windows);
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(500));
-            let Some(windows) = windows.upgrade() else {
-                return;
-            };
-            let mut list = windows.lock();
-            let Some(i) = list.iter().position(|c| c.id() == pid) else {
-                return;
-            };
-            if !matches!(list[i].try_wait(), Ok(None)) {
-                // Already exited: this wait only collects the status.
-                let _ = list.swap_remove(i).wait();
-                return;
-            }
-        });
-    }
-
-    fn end_windows(&self) {
-        for mut c in self.windows.lock().drain(..) {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+    notices: Notices,
+    runtime: tokio::runtime::Handle,
+    redraw: Redraw,
 }
 
 /// The user's time zone right now (DST changes are picked up on the next call).
@@ -71,82 +44,197 @@ pub fn local_tz() -> FixedOffset {
     *Local::now().offset()
 }
 
-/// The config to run: the file when there is one (an invalid file is an error, never silently
-/// replaced), else the embedded default.
+/// The config to run and the file it belongs to: the file when there is one (an invalid file is
+/// an error, never silently replaced), else the embedded default — still tied to the default
+/// path, so that the first save (the web UI's first-run setup) creates that file, and the
+/// engine follows it from then on without a restart.
 fn load_config() -> Result<(Config, Option<PathBuf>), String> {
     match config::default_config_path() {
         Some(p) if p.exists() => config::load_file(&p)
             .map(|c| (c, Some(p)))
             .map_err(|e| e.to_string()),
-        _ => Ok((Config::default(), None)),
+        path => Ok((Config::default(), path)),
     }
 }
 
-/// Starts the engine on Tauri's runtime. Called once from `setup`, on the main thread.
-pub fn start(app: &AppHandle) {
-    let loaded = load_config();
-    let lang = Lang::resolve(
-        loaded
-            .as_ref()
-            .map(|(c, _)| c.ui.language.as_str())
-            .unwrap_or_default(),
-    );
-    let engine = loaded.and_then(|(config, config_path)| {
-        tauri::async_runtime::block_on(Switchyard::start(StartOptions {
-            config,
-            config_path,
-            secrets: Arc::new(KeychainStore),
-            listen_override: None,
-        }))
-        .map_err(|e| e.to_string())
-    });
-    match &engine {
-        Ok(h) => tracing::info!(url = %h.url(), "engine started"),
-        Err(e) => {
-            tracing::error!("the engine did not start: {e}");
-            notify::show_async(t(lang, Text::NotStartedTitle).into(), e.clone());
+fn listen_override() -> Result<Option<SocketAddr>, String> {
+    match std::env::var(LISTEN_ENV) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().map(Some).map_err(|e| {
+                format!("{LISTEN_ENV}={v:?} is not an address like 127.0.0.1:3535: {e}")
+            })
+        }
+        _ => Ok(None),
+    }
+}
+
+impl Shell {
+    /// Starts the engine on `runtime`. A failure is kept (the tray and the window show it), not
+    /// returned: the app stays up so that the user can read why.
+    pub fn start(runtime: &tokio::runtime::Runtime, redraw: Redraw) -> Arc<Shell> {
+        let loaded = load_config();
+        let lang = Lang::resolve(
+            loaded
+                .as_ref()
+                .map(|(c, _)| c.ui.language.as_str())
+                .unwrap_or_default(),
+        );
+        let engine = loaded.and_then(|(config, config_path)| {
+            let listen_override = listen_override()?;
+            runtime
+                .block_on(Switchyard::start(StartOptions {
+                    config,
+                    config_path,
+                    secrets: Arc::new(KeychainStore),
+                    listen_override,
+                }))
+                .map_err(|e| e.to_string())
+        });
+        let notices = Notices::new(runtime.handle().clone());
+        match &engine {
+            Ok(h) => tracing::info!(url = %h.url(), "engine started"),
+            Err(e) => {
+                tracing::error!("the engine did not start: {e}");
+                notices.show(t(lang, Text::NotStartedTitle).into(), e.clone());
+            }
+        }
+        let shell = Arc::new(Shell {
+            engine,
+            lang,
+            notifier: Mutex::new(Notifier::default()),
+            notices,
+            runtime: runtime.handle().clone(),
+            redraw,
+        });
+        if let Ok(h) = &shell.engine {
+            runtime.spawn(follow_events(shell.clone(), h.clone()));
+        }
+        shell
+    }
+
+    /// Stops the engine (in-flight requests finish, at most a few seconds). Not from a runtime
+    /// thread.
+    pub fn stop(&self) {
+        if let Ok(h) = &self.engine {
+            self.runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(5), h.shutdown()).await;
+            });
         }
     }
-    let follow = engine.clone().ok();
-    app.manage(Shell {
-        engine,
-        lang,
-        tray: Mutex::new(None),
-        notifier: Mutex::new(Notifier::default()),
-        windows: Arc::new(Mutex::new(Vec::new())),
-    });
-    if let Some(h) = follow {
-        tauri::async_runtime::spawn(follow_events(app.clone(), h));
-    }
-}
 
-/// Stops the engine (in-flight requests finish, at most a few seconds).
-pub fn stop(app: &AppHandle) {
-    if let Some(shell) = app.try_state::<Shell>() {
-        shell.end_windows();
+    fn engine(&self) -> Option<Handle> {
+        self.engine.clone().ok()
     }
-    if let Some(Ok(h)) = app.try_state::<Shell>().map(|s| s.engine.clone()) {
-        tauri::async_runtime::block_on(async {
-            let _ = tokio::time::timeout(Duration::from_secs(5), h.shutdown()).await;
+
+    fn failed(&self, message: String) {
+        tracing::warn!("{message}");
+        self.notices
+            .show(t(self.lang, Text::ActionFailedTitle).into(), message);
+    }
+
+    /// What the tray should show now. Reads files (Claude Code's settings, the login item):
+    /// cheap, and only when the tray redraws.
+    pub fn model(&self) -> TrayModel {
+        match &self.engine {
+            Ok(h) => tray_model::tray_model(
+                &Snapshot::from_status(&h.status()),
+                &h.config(),
+                self.lang,
+                &local_tz(),
+                prefs(true),
+            ),
+            Err(e) => tray_model::not_running_model(e, self.lang, prefs(false)),
+        }
+    }
+
+    /// Pin a provider, or back to automatic.
+    pub fn pin(&self, provider: Option<&str>) {
+        if let Some(h) = self.engine() {
+            if let Err(e) = h.switch(provider) {
+                self.failed(e.to_string());
+            }
+        }
+    }
+
+    /// The endpoint URL (for the clipboard).
+    pub fn endpoint(&self) -> Option<String> {
+        self.engine().map(|h| h.url())
+    }
+
+    /// Tray: configure / undo Claude Code (file and keychain work off the event loop).
+    pub fn toggle_claude_code(self: &Arc<Self>) {
+        let Some(h) = self.engine() else { return };
+        let shell = self.clone();
+        self.runtime.spawn_blocking(move || {
+            match claude_code_action(&h, shell.lang) {
+                Ok((title, body)) => {
+                    tracing::info!("{title}: {body}");
+                    shell.notices.show(title, body);
+                }
+                Err(e) => shell.failed(e),
+            }
+            (shell.redraw)();
         });
     }
+
+    /// Tray: flip start-at-login.
+    pub fn toggle_autostart(&self) {
+        let now = login_item::is_enabled().unwrap_or(false);
+        if let Err(e) = login_item::set_enabled(!now) {
+            self.failed(format!("start at login: {e}"));
+        }
+    }
+
+    /// Tray: flip "Notify on failover" and save it into the config file.
+    pub fn toggle_failover_notifications(self: &Arc<Self>) {
+        let Some(h) = self.engine() else { return };
+        let shell = self.clone();
+        self.runtime.spawn_blocking(move || {
+            let mut cfg = (*h.config()).clone();
+            cfg.notifications.failover = !cfg.notifications.failover;
+            if let Err(e) = h.save_config(cfg) {
+                shell.failed(e.to_string());
+            }
+            (shell.redraw)();
+        });
+    }
+
+    fn on_event(&self, handle: &Handle, ev: &Event) {
+        let cfg = handle.config();
+        let notice = self
+            .notifier
+            .lock()
+            .decide(ev, &cfg, self.lang, &local_tz(), Instant::now());
+        if let Some(n) = notice {
+            self.notices.show(n.title, n.body);
+        }
+    }
 }
 
-/// Engine events -> notifications and tray updates. Request events only mark the tray dirty
-/// (they can come by the thousand); a periodic refresh also catches cooldowns that end.
-async fn follow_events(app: AppHandle, handle: Handle) {
+fn prefs(engine_running: bool) -> Prefs {
+    Prefs {
+        start_at_login: login_item::is_enabled().unwrap_or(false),
+        claude_code_configured: engine_running
+            && claude_code::settings_path().is_some_and(|p| claude_code::is_configured(&p)),
+    }
+}
+
+/// Engine events -> notifications and tray redraws. Request events only mark the tray dirty
+/// (they can come by the thousand); a periodic redraw also catches cooldowns that end and
+/// changes made elsewhere (start at login from the window, Claude Code's settings by hand).
+async fn follow_events(shell: Arc<Shell>, handle: Handle) {
     let mut rx = handle.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let mut dirty = false;
-    let mut last_refresh = Instant::now();
+    let mut last_redraw = Instant::now();
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 Ok(Event::RequestFinished(_)) => dirty = true,
                 Ok(ev) => {
-                    on_event(&app, &handle, &ev);
-                    tray::schedule_refresh(&app);
-                    last_refresh = Instant::now();
+                    shell.on_event(&handle, &ev);
+                    (shell.redraw)();
+                    last_redraw = Instant::now();
                     dirty = false;
                 }
                 Err(RecvError::Lagged(n)) => {
@@ -156,80 +244,12 @@ async fn follow_events(app: AppHandle, handle: Handle) {
                 Err(RecvError::Closed) => return,
             },
             _ = tick.tick() => {
-                if dirty || last_refresh.elapsed() >= Duration::from_secs(15) {
-                    tray::schedule_refresh(&app);
-                    last_refresh = Instant::now();
+                if dirty || last_redraw.elapsed() >= Duration::from_secs(15) {
+                    (shell.redraw)();
+                    last_redraw = Instant::now();
                     dirty = false;
                 }
             }
-        }
-    }
-}
-
-fn on_event(app: &AppHandle, handle: &Handle, ev: &Event) {
-    let Some(shell) = app.try_state::<Shell>() else {
-        return;
-    };
-    let cfg = handle.config();
-    let notice = shell
-        .notifier
-        .lock()
-        .decide(ev, &cfg, shell.lang, &local_tz(), Instant::now());
-    if let Some(n) = notice {
-        notify::show_async(n.title, n.body);
-    }
-}
-
-fn prefs(app: &AppHandle, engine_running: bool) -> Prefs {
-    Prefs {
-        start_at_login: app.autolaunch().is_enabled().unwrap_or(false),
-        claude_code_configured: engine_running
-            && claude_code::settings_path().is_some_and(|p| claude_code::is_configured(&p)),
-    }
-}
-
-/// What the tray should show now.
-pub fn current_model(app: &AppHandle) -> TrayModel {
-    let Some(shell) = app.try_state::<Shell>() else {
-        return tray_model::not_running_model("starting", Lang::En, Prefs::default());
-    };
-    match &shell.engine {
-        Ok(h) => tray_model::tray_model(
-            &Snapshot::from_status(&h.status()),
-            &h.config(),
-            shell.lang,
-            &local_tz(),
-            prefs(app, true),
-        ),
-        Err(e) => tray_model::not_running_model(e, shell.lang, prefs(app, false)),
-    }
-}
-
-fn engine(app: &AppHandle) -> Option<(Handle, Lang)> {
-    let shell = app.try_state::<Shell>()?;
-    let lang = shell.lang;
-    shell.engine.clone().ok().map(|h| (h, lang))
-}
-
-fn failed(lang: Lang, message: String) {
-    tracing::warn!("{message}");
-    notify::show_async(t(lang, Text::ActionFailedTitle).into(), message);
-}
-
-/// Pin a provider, or back to automatic.
-pub fn pin(app: &AppHandle, provider: Option<&str>) {
-    if let Some((h, lang)) = engine(app) {
-        if let Err(e) = h.switch(provider) {
-            failed(lang, e.to_string());
-        }
-    }
-}
-
-/// Put the endpoint URL on the clipboard.
-pub fn copy_endpoint(app: &AppHandle) {
-    if let Some((h, lang)) = engine(app) {
-        if let Err(e) = app.clipboard().write_text(h.url()) {
-            failed(lang, format!("clipboard: {e}"));
         }
     }
 }
@@ -258,68 +278,4 @@ pub fn claude_code_action(h: &Handle, lang: Lang) -> Result<(String, String), St
             &[("url", &st.base_url), ("path", &shown)],
         ),
     ))
-}
-
-/// Tray: configure / undo Claude Code (file and keychain work off the main thread).
-pub fn toggle_claude_code(app: &AppHandle) {
-    let Some((h, lang)) = engine(app) else {
-        return;
-    };
-    let app = app.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        match claude_code_action(&h, lang) {
-            Ok((title, body)) => {
-                tracing::info!("{title}: {body}");
-                notify::show(&title, &body);
-            }
-            Err(e) => failed(lang, e),
-        }
-        tray::schedule_refresh(&app);
-    });
-}
-
-/// Turn start-at-login on or off; returns the new state.
-pub fn change_autostart(app: &AppHandle, enabled: bool) -> Result<bool, String> {
-    let al = app.autolaunch();
-    let res = if enabled { al.enable() } else { al.disable() };
-    res.map_err(|e| e.to_string())?;
-    tray::schedule_refresh(app);
-    al.is_enabled().map_err(|e| e.to_string())
-}
-
-/// Tray: flip start-at-login.
-pub fn toggle_autostart(app: &AppHandle) {
-    let now = app.autolaunch().is_enabled().unwrap_or(false);
-    if let Err(e) = change_autostart(app, !now) {
-        let lang = app.try_state::<Shell>().map(|s| s.lang).unwrap_or(Lang::En);
-        failed(lang, format!("start at login: {e}"));
-    }
-}
-
-/// Tray: flip "Notify on failover" and save it into the config file.
-pub fn toggle_failover_notifications(app: &AppHandle) {
-    let Some((h, lang)) = engine(app) else {
-        return;
-    };
-    let app = app.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut cfg = (*h.config()).clone();
-        cfg.notifications.failover = !cfg.notifications.failover;
-        if let Err(e) = h.save_config(cfg) {
-            failed(lang, e.to_string());
-        }
-        tray::schedule_refresh(&app);
-    });
-}
-
-/// `invoke('get_autostart')` from the web UI.
-#[tauri::command]
-pub fn get_autostart(app: AppHandle) -> Result<bool, String> {
-    app.autolaunch().is_enabled().map_err(|e| e.to_string())
-}
-
-/// `invoke('set_autostart', {enabled})` from the web UI; answers the new state.
-#[tauri::command]
-pub fn set_autostart(app: AppHandle, enabled: bool) -> Result<bool, String> {
-    change_autostart(&app, enabled)
 }

@@ -101,7 +101,7 @@ pub struct TrayModel {
     pub icon: IconState,
     /// The first, disabled line.
     pub status_line: String,
-    /// Providers as a radio-like list (checked = where requests go).
+    /// Providers, checked when pinned; the serving one (when not pinned) says "serving".
     pub providers: Vec<ProviderItem>,
     /// Checked when nothing is pinned.
     pub automatic: Check,
@@ -217,11 +217,19 @@ pub fn tray_model(
             (IconState::OnBackup, line)
         }
     };
+    // The check mark means "pinned" (choosing an item pins it), so with Automatic on no provider
+    // is checked; the one serving says so in its label instead.
+    let pinned = snap.pinned.as_deref();
     let providers = snap
         .providers
         .iter()
         .map(|p| {
+            let is_pinned = pinned == Some(p.id.as_str());
+            let serving = snap.current.as_deref() == Some(p.id.as_str()) && !is_pinned;
             let label = match (p.state, p.cooldown_until) {
+                (ProviderState::Available, _) if serving => {
+                    tf(lang, Text::ProviderServing, &[("name", &p.name)])
+                }
                 (ProviderState::Available, _) => p.name.clone(),
                 (ProviderState::CoolingDown, Some(u)) => tf(
                     lang,
@@ -237,11 +245,7 @@ pub fn tray_model(
             };
             ProviderItem {
                 id: p.id.clone(),
-                item: check(
-                    label,
-                    snap.current.as_deref() == Some(p.id.as_str()),
-                    p.state != ProviderState::Disabled,
-                ),
+                item: check(label, is_pinned, p.state != ProviderState::Disabled),
             }
         })
         .collect();
@@ -365,8 +369,9 @@ mod tests {
         let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
         assert_eq!(m.icon, IconState::Normal);
         assert_eq!(m.status_line, "Active: Claude");
-        assert_eq!(checked(&m), ["claude"]);
-        assert_eq!(m.providers[0].item.label, "Claude");
+        // Automatic: nothing looks pinned; the serving provider says so.
+        assert!(checked(&m).is_empty());
+        assert_eq!(m.providers[0].item.label, "Claude — serving");
         assert_eq!(m.providers[1].item.label, "DeepSeek");
         assert!(m.automatic.checked && m.automatic.enabled);
         assert!(m.notify_failover.checked, "the default config notifies");
@@ -388,7 +393,8 @@ mod tests {
             m.status_line,
             "On backup: DeepSeek — Claude cooling down until 14:05"
         );
-        assert_eq!(checked(&m), ["deepseek"]);
+        assert!(checked(&m).is_empty(), "a backup serving is not a pin");
+        assert_eq!(m.providers[1].item.label, "DeepSeek — serving");
         assert_eq!(
             m.providers[0].item.label,
             "Claude (cooling down until 14:05)"
@@ -404,6 +410,7 @@ mod tests {
             "使用备用：DeepSeek — Claude 冷却中，14:05 恢复"
         );
         assert_eq!(zh.automatic.label, "自动");
+        assert_eq!(zh.providers[1].item.label, "DeepSeek — 正在使用");
         assert_eq!(zh.quit, "退出");
     }
 
@@ -452,6 +459,10 @@ mod tests {
         assert_eq!(m.icon, IconState::Normal);
         assert_eq!(m.status_line, "Pinned: DeepSeek");
         assert_eq!(checked(&m), ["deepseek"]);
+        assert_eq!(
+            m.providers[1].item.label, "DeepSeek",
+            "the check already says it"
+        );
         assert!(!m.automatic.checked);
 
         // The pinned provider cools down and the fallback serves.
@@ -463,6 +474,9 @@ mod tests {
             m.status_line,
             "On backup: Claude — DeepSeek cooling down until 14:05"
         );
+        // Still pinned (checked) while another provider stands in for it.
+        assert_eq!(checked(&m), ["deepseek"]);
+        assert_eq!(m.providers[0].item.label, "Claude — serving");
     }
 
     #[test]

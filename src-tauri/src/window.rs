@@ -1,97 +1,102 @@
-//! The main window: the engine's own web UI (`http://127.0.0.1:PORT/`) in a webview. When the
-//! engine is not running, the window explains why instead.
+//! The main window is its own program, `switchyard-window` (the Tauri web view, in
+//! `src-tauri/window/`), started beside this one with the page to show: the engine's own web
+//! UI (`http://127.0.0.1:PORT/`), or a page saying why the engine is not running.
 //!
-//! On Linux the window lives in a child process (this same binary, started with
-//! [`WINDOW_ARG`]): WebKitGTK keeps well over 100 MB in the process that once showed a web
-//! view, plus a network process, even after the view is destroyed. A window process that exits
-//! when its window closes gives all of it back, so the tray app stays small. The window
-//! process has its own single-instance name: "Open" while a window is up focuses it. On macOS
-//! and Windows the web view already runs out of process; the window stays in-process there and
-//! closing it destroys the web view.
+//! A web engine keeps well over 100 MB in a process that once showed a page, plus helper
+//! processes, even after the view is destroyed; a window process that exits when its window
+//! closes gives all of it back, and whatever happens to it (a crash, `kill -9`) cannot reach
+//! the tray process or the engine. "Open" while a window is up starts another window process,
+//! which hands over to the first one (its own one-instance name) and focuses that window.
 
-use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindowBuilder};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use crate::i18n::{t, Lang, Text};
 use crate::shell::Shell;
 
-/// The main window's label (the remote-IPC capability names it).
-pub const MAIN: &str = "main";
+/// The window program's file name, looked up beside this one.
+const WINDOW_PROGRAM: &str = "switchyard-window";
 
-/// The argument that makes this binary a window process: `--window URL`.
-pub const WINDOW_ARG: &str = "--window";
-
-/// Shows the main window, creating it when it does not exist.
-pub fn open(app: &AppHandle) {
-    let Some(url) = target(app) else {
-        tracing::error!("no page to show in the window");
-        return;
-    };
-    #[cfg(target_os = "linux")]
-    spawn_window_process(app, &url);
-    #[cfg(not(target_os = "linux"))]
-    show_in_process(app, url);
+/// The window program: beside this one (a build tree), else where the package installs it
+/// (`/usr/libexec/switchyard/`, off the PATH: it is not a program to start by hand).
+fn window_program() -> std::io::Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let name = format!("{WINDOW_PROGRAM}{}", std::env::consts::EXE_SUFFIX);
+    let beside = me.with_file_name(&name);
+    let installed = me
+        .parent()
+        .map(|d| d.join("../libexec/switchyard").join(&name));
+    Ok(match installed {
+        Some(p) if !beside.exists() && p.exists() => p,
+        _ => beside,
+    })
 }
 
-/// Focuses the window when it exists; answers whether it did.
-pub fn focus(app: &AppHandle) -> bool {
-    match app.get_webview_window(MAIN) {
-        Some(w) => {
-            let _ = w.unminimize();
-            let _ = w.show();
-            let _ = w.set_focus();
-            true
-        }
-        None => false,
-    }
+/// Window processes this app started, ended when it quits.
+#[derive(Default)]
+pub struct Windows {
+    children: Arc<Mutex<Vec<Child>>>,
 }
 
-/// Builds the window showing `url` in this process (or focuses it when it exists).
-pub fn show_in_process(app: &AppHandle, url: Url) {
-    if focus(app) {
-        return;
-    }
-    let built = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::External(url))
-        .title("Switchyard")
-        .inner_size(1120.0, 780.0)
-        .min_inner_size(640.0, 420.0)
-        .build();
-    match built {
-        Ok(w) => {
-            let _ = w.set_focus();
+impl Windows {
+    /// Opens the window (or focuses the open one).
+    pub fn open(&self, shell: &Shell) {
+        let page = page(shell);
+        let child = window_program()
+            .and_then(|program| Command::new(program).arg(page).stdin(Stdio::null()).spawn());
+        match child {
+            Ok(child) => self.adopt(child),
+            Err(e) => tracing::error!("cannot start the window ({WINDOW_PROGRAM}): {e}"),
         }
-        Err(e) => tracing::error!("cannot open the window: {e}"),
     }
-}
 
-/// Starts `<this binary> --window URL`. A window process that is already up takes the request
-/// over (its single-instance name) and focuses its window; the new one then exits at once.
-#[cfg(target_os = "linux")]
-fn spawn_window_process(app: &AppHandle, url: &Url) {
-    let child = std::env::current_exe().and_then(|exe| {
-        std::process::Command::new(exe)
-            .arg(WINDOW_ARG)
-            .arg(url.as_str())
-            .stdin(std::process::Stdio::null())
-            .spawn()
-    });
-    match child {
-        Ok(child) => {
-            if let Some(shell) = app.try_state::<Shell>() {
-                shell.adopt_window(child);
-            }
+    /// Keeps a window process so it can be ended on quit; a small thread collects its exit
+    /// status once it is gone (no zombie is left behind).
+    fn adopt(&self, child: Child) {
+        let pid = child.id();
+        self.children.lock().push(child);
+        let children: Weak<Mutex<Vec<Child>>> = Arc::downgrade(&self.children);
+        let reaper = std::thread::Builder::new()
+            .name("window-reaper".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(500));
+                let Some(children) = children.upgrade() else {
+                    return;
+                };
+                let mut list = children.lock();
+                let Some(i) = list.iter().position(|c| c.id() == pid) else {
+                    return;
+                };
+                if !matches!(list[i].try_wait(), Ok(None)) {
+                    // Already exited: this wait only collects the status.
+                    let _ = list.swap_remove(i).wait();
+                    return;
+                }
+            });
+        if let Err(e) = reaper {
+            tracing::debug!("no reaper thread for window {pid}: {e}");
         }
-        Err(e) => tracing::error!("cannot start the window process: {e}"),
+    }
+
+    /// Ends every window process (on quit).
+    pub fn close_all(&self) {
+        for mut c in self.children.lock().drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
 /// The page to show: the engine's UI, or why the engine is not running.
-fn target(app: &AppHandle) -> Option<Url> {
-    let shell = app.try_state::<Shell>()?;
-    let url = match &shell.engine {
+fn page(shell: &Shell) -> String {
+    match &shell.engine {
         Ok(h) => format!("{}/", h.url()),
         Err(e) => error_page(shell.lang, e),
-    };
-    Url::parse(&url).ok()
+    }
 }
 
 /// A self-contained page (a `data:` URL) saying why the engine is not running.
@@ -144,10 +149,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_page_is_a_parseable_data_url_with_the_message_escaped() {
+    fn error_page_is_a_data_url_with_the_message_escaped() {
         let page = error_page(Lang::En, "port <3535> in use & busy");
-        let url = Url::parse(&page).expect("url");
-        assert_eq!(url.scheme(), "data");
+        assert!(page.starts_with("data:text/html;charset=utf-8,"));
         assert!(!page.contains('<') && !page.contains(' '));
         assert!(
             page.contains("%26lt%3B3535%26gt%3B"),

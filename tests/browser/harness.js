@@ -91,6 +91,7 @@ function toml(s) {
  * opts.providers: [{id, name, mock: 0|1, credential}] (default primary + backup, credential none)
  * opts.claudeSettings: text of CLAUDE_CONFIG_DIR/settings.json to create first
  * opts.colorScheme, opts.viewport, opts.locale
+ * opts.noConfig: start with no config file (a first run)
  */
 export async function startEnv(t, opts = {}) {
   for (const [what, p] of [['switchyard', SWITCHYARD], ['switchyard-mock', MOCK], ['chromium', CHROMIUM]]) {
@@ -143,6 +144,8 @@ export async function startEnv(t, opts = {}) {
   ];
   const configPath = env.SWITCHYARD_CONFIG;
   await mkdir(path.dirname(configPath), { recursive: true });
+  // opts.noConfig: a first run. No file at the default path ($SWITCHYARD_CONFIG): the engine
+  // runs its built-in default, and the first save creates the file.
   let text = 'listen = "127.0.0.1:3535"\n';
   if (opts.language) text += `\n[ui]\nlanguage = ${toml(opts.language)}\n`;
   if (opts.cluster) text += `\n[cluster]\nredis = ${toml(opts.cluster.redis)}\nnode = ${toml(opts.cluster.node)}\n`;
@@ -153,9 +156,10 @@ export async function startEnv(t, opts = {}) {
       for (const [k, v] of Object.entries(p.models)) text += `${toml(k)} = ${toml(v)}\n`;
     }
   }
-  await writeFile(configPath, text);
+  if (!opts.noConfig) await writeFile(configPath, text);
 
-  const sy = new Proc('switchyard', SWITCHYARD, ['serve', '--config', configPath, '--listen', '127.0.0.1:0'], env);
+  const serveArgs = opts.noConfig ? ['serve'] : ['serve', '--config', configPath];
+  const sy = new Proc('switchyard', SWITCHYARD, [...serveArgs, '--listen', '127.0.0.1:0'], env);
   procs.push(sy);
   const url = (await sy.waitFor(/switchyard listening on (http:\/\/\S+)/))[1];
 
@@ -198,6 +202,11 @@ export async function startEnv(t, opts = {}) {
       await page.goto(`${url}/${hash}`);
       await page.locator('body:not(.booting)').waitFor();
       await page.locator('#conn', { hasText: /Live|实时/ }).waitFor();
+    },
+    /** The requests mock `i` has seen (its control API). */
+    async mockRequests(i) {
+      const r = await fetch(`${mocks[i]}/__mock/requests`);
+      return r.json();
     },
     /** Queue scripted replies on mock `i` (its control API). */
     async script(i, replies) {

@@ -252,8 +252,8 @@ class Desk:
 
     @property
     def autostart_file(self) -> Path:
-        # The autostart plugin writes ~/.config/autostart (it does not follow XDG_CONFIG_HOME).
-        return Path(self.env["HOME"]) / ".config" / "autostart" / "Switchyard.desktop"
+        # $XDG_CONFIG_HOME/autostart (~/.config/autostart by default), as the XDG spec says.
+        return Path(self.env["XDG_CONFIG_HOME"]) / "autostart" / "Switchyard.desktop"
 
     def health(self) -> dict[str, Any]:
         return http("GET", f"{self.url}/v1/health").json()
@@ -281,8 +281,7 @@ def secret_tool(*args: str, stdin: str | None = None) -> subprocess.CompletedPro
     return subprocess.run(["secret-tool", *args], input=stdin, capture_output=True, text=True, timeout=15)
 
 
-@pytest.fixture
-def desk(tmp_path: Path, procs: Procs) -> Desk:
+def make_desk(tmp_path: Path, procs: Procs, *, write_config: bool = True) -> Desk:
     require(os.environ.get("SWITCHYARD_DESKTOP_SESSION") == "1" and bool(os.environ.get("DISPLAY")),
             "run inside scripts/desktop-session.sh --display")
     require(APP_BIN.exists(), f"{APP_BIN} not built (cargo build -p switchyard-desktop)")
@@ -303,6 +302,11 @@ def desk(tmp_path: Path, procs: Procs) -> Desk:
     port = free_port()
     d = Desk(tmp_path, env, port, primary, backup)
     d.config_path.parent.mkdir(parents=True)
+    secret_tool("clear", "service", "switchyard", "username", "deepseek")
+    if not write_config:
+        # A first run: no config file; the port comes from the environment instead.
+        env["SWITCHYARD_LISTEN"] = f"127.0.0.1:{port}"
+        return d
     d.config_path.write_text(f"""# desktop e2e
 listen = "127.0.0.1:{port}"
 
@@ -321,8 +325,19 @@ name = "DeepSeek"
 base_url = "{backup.url}"
 credential = "keychain"
 """)
-    secret_tool("clear", "service", "switchyard", "username", "deepseek")
     return d
+
+
+@pytest.fixture
+def desk(tmp_path: Path, procs: Procs) -> Desk:
+    """An app's world with a config: Claude (no key) first, DeepSeek (keychain) as the backup."""
+    return make_desk(tmp_path, procs)
+
+
+@pytest.fixture
+def first_run_desk(tmp_path: Path, procs: Procs) -> Desk:
+    """An app's world with no config file yet (the mocks are there to point providers at)."""
+    return make_desk(tmp_path, procs, write_config=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,7 +375,8 @@ def notifications(procs: Procs) -> NotifyWatch:
 
 @pytest.fixture
 def webdriver_for(procs: Procs, request: pytest.FixtureRequest):
-    """Returns start(desk, *args) -> a selenium driver attached to a freshly launched app."""
+    """Returns start(desk, *args, app=APP_BIN) -> a selenium driver attached to a freshly launched
+    app (`app`: the program tauri-driver starts, e.g. the installed one)."""
     require(TAURI_DRIVER.exists(), f"{TAURI_DRIVER} missing (make test-desktop installs it)")
     require(shutil.which("WebKitWebDriver") is not None, "WebKitWebDriver missing (apt: webkit2gtk-driver)")
     from selenium import webdriver
@@ -368,28 +384,28 @@ def webdriver_for(procs: Procs, request: pytest.FixtureRequest):
 
     drivers: list[Any] = []
 
-    def session(desk: Desk, args: tuple[str, ...], attempt: int) -> Any:
+    def session(desk: Desk, args: tuple[str, ...], attempt: int, app: Path) -> Any:
         port, native = free_port(), free_port()
         drv = procs.start(f"tauri-driver-{attempt}",
                           [str(TAURI_DRIVER), "--port", str(port), "--native-port", str(native)], desk.env)
         wait_for(lambda: http("GET", f"http://127.0.0.1:{port}/status").status == 200, 10, "tauri-driver")
         opts = ArgOptions()
         opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": str(APP_BIN), "args": list(args)})
+        opts.set_capability("tauri:options", {"application": str(app), "args": list(args)})
         try:
             return webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
         except Exception:
             drv.stop()
             raise
 
-    def start(desk: Desk, *args: str) -> Any:
+    def start(desk: Desk, *args: str, app: Path = APP_BIN) -> Any:
         # WebKitWebDriver occasionally is not listening yet when the first session request
         # arrives: one more try with fresh ports.
         try:
-            d = session(desk, args, 1)
+            d = session(desk, args, 1, app)
         except Exception:  # noqa: BLE001
             wait_for(lambda: not app_pids(), 10, "the failed launch to exit")
-            d = session(desk, args, 2)
+            d = session(desk, args, 2, app)
         d.set_script_timeout(10)
         drivers.append(d)
         return d

@@ -173,13 +173,21 @@ def tray_icon_center() -> tuple[int, int]:
     raise AssertionError("no tray icon embedded")
 
 
-def tray_choose(item: str) -> None:
+def tray_choose(item: str, items: list[str] = TRAY_ITEMS) -> None:
+    """Opens the tray menu and chooses `item` with the keyboard (`items`: the menu, in order)."""
     x, y = wait_for(tray_icon_center, 10, "the tray icon")
     subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
     time.sleep(0.7)
-    downs = ["Down"] * (TRAY_ITEMS.index(item) + 1)
+    downs = ["Down"] * (items.index(item) + 1)
     subprocess.run(["xdotool", "key", "--delay", "60", *downs, "Return"], check=True)
     time.sleep(0.5)
+
+
+def start_trayer(procs: Procs, name: str = "trayer"):
+    """A panel with an XEmbed system tray (trayer), at the top left of the screen."""
+    return procs.start(name, ["trayer", "--edge", "top", "--align", "left", "--widthtype", "request",
+                              "--height", "28", "--transparent", "false", "--tint", "0x2e3440",
+                              "--SetDockType", "true"])
 
 
 @pytest.fixture
@@ -187,9 +195,7 @@ def tray_host(procs: Procs):
     require(shutil.which("trayer") is not None and shutil.which("xdotool") is not None,
             "trayer + xdotool missing (apt)")
     subprocess.run(["xsetroot", "-solid", "#3b4252"], check=False)
-    return procs.start("trayer", ["trayer", "--edge", "top", "--align", "left", "--widthtype", "request",
-                                  "--height", "28", "--transparent", "false", "--tint", "0x2e3440",
-                                  "--SetDockType", "true"])
+    return start_trayer(procs)
 
 
 def test_tray_menu_drives_the_engine_and_autostart_starts_in_the_tray(desk: Desk, procs: Procs, tray_host) -> None:

@@ -49,6 +49,8 @@ export const api = {
   testProvider: (id) => call('POST', `/api/providers/${encodeURIComponent(id)}/test`, {}),
   claudeCode: () => call('GET', '/api/integrations/claude-code'),
   setupClaudeCode: (undo) => call('POST', '/api/integrations/claude-code', { undo }),
+  geminiCli: () => call('GET', '/api/integrations/gemini-cli'),
+  setupGeminiCli: (undo) => call('POST', '/api/integrations/gemini-cli', { undo }),
   usage: (days = 30) => call('GET', `/api/usage?days=${days}`),
   prices: () => call('GET', '/api/prices'),
   clearCache: () => call('DELETE', '/api/cache'),

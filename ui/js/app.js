@@ -16,6 +16,7 @@ import { mountSettings } from './settings.js';
 import { mountIntegrations } from './integrations.js';
 import { mountUsage } from './usage.js';
 import { toast } from './toast.js';
+import { startSetupIfFirstRun } from './setup.js';
 
 function mountConnection(el) {
   const render = () => {
@@ -35,8 +36,10 @@ function mountVersion(el) {
 }
 
 async function main() {
+  let configAnswer = null;
   try {
     const r = await api.config();
+    configAnswer = r;
     state.config = r.config;
     state.configPath = r.path;
   } catch (e) {
@@ -70,6 +73,8 @@ async function main() {
   const first = [refreshStatus(), refreshKeys(), refreshRequests(), refreshClaude()];
   const failed = (await Promise.allSettled(first)).find((r) => r.status === 'rejected');
   if (failed) toast(t('app.load_failed', { error: failed.reason?.message || '' }), 'error');
+  // No config file yet: a first run, which opens on the guided setup.
+  startSetupIfFirstRun(configAnswer);
   connect();
   setInterval(tickCountdowns, 1000);
 }

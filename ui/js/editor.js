@@ -27,7 +27,8 @@ function uniqueId(base) {
   for (let i = 2; ; i++) if (!taken.has(`${clean}-${i}`)) return `${clean}-${i}`;
 }
 
-function fromPreset(pr) {
+/** A new provider from a preset (also first-run setup's backups). */
+export function fromPreset(pr) {
   const p = {
     id: uniqueId(pr.id), name: pr.name, kind: pr.kind, base_url: pr.base_url,
     credential: pr.credential, enabled: true,

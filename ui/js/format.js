@@ -46,6 +46,9 @@ const REASONS = {
   'overloaded or failing': 'overloaded', 'key rejected': 'key_rejected', 'no key set': 'key_missing',
   unreachable: 'unreachable', 'timed out': 'timeout', 'error in stream': 'in_band_error',
   'empty answer': 'empty_answer', 'malformed answer': 'malformed',
+  'cannot take this request': 'unsupported', 'answer too large': 'too_large',
+  'no content in time': 'no_content',
+  'conversation too long': 'context_overflow',
 };
 
 /** A reason code (`rate_limited`) in words. */

@@ -1,5 +1,6 @@
-// The Integrations screen: configure Claude Code (and undo it), the SillyTavern proxy URL, the
-// shell line and the OpenAI-compatible base URL, each with a copy button.
+// The Integrations screen: configure Claude Code and Gemini CLI (and undo either), the
+// SillyTavern proxy URL, the shell lines and the OpenAI-compatible base URL, each with a copy
+// button.
 
 import { h, icon, replace, rerender, announce, button } from './dom.js';
 import { t, onLanguage } from './i18n.js';
@@ -88,6 +89,43 @@ function claudeCard() {
     copyField('shell-line', t('integrations.shell_label'), `export ANTHROPIC_BASE_URL=${baseUrl()}`));
 }
 
+// Gemini CLI's state is this screen's own (nothing else shows it).
+let gemini = null;
+
+async function refreshGemini() {
+  gemini = await api.geminiCli().catch(() => null);
+}
+
+async function geminiCli(undo, render) {
+  try {
+    const r = await api.setupGeminiCli(undo);
+    toast(undo ? t('integrations.gm_undone', { path: r.dir }) : t('integrations.gm_done', { path: r.dir }), 'ok');
+  } catch (e) {
+    toast(e.message, 'error');
+  }
+  await refreshGemini();
+  render();
+}
+
+function geminiCard(render) {
+  const configured = Boolean(gemini?.configured);
+  return h('section', { class: 'card', 'aria-labelledby': 'int-gm-title' },
+    h('div', { class: 'card-head' },
+      h('h2', { id: 'int-gm-title' }, icon('terminal'), h('span', { text: 'Gemini CLI' })),
+      h('span', { id: 'gm-state', class: ['badge', configured ? 'state-available' : 'state-disabled'] },
+        icon(configured ? 'check' : 'circle'), h('span', { text: configured ? t('integrations.cc_configured') : t('integrations.cc_not_configured') }))),
+    h('p', { class: 'card-sub muted', text: t('integrations.gm_explain') }),
+    h('dl', { class: 'kv' },
+      h('dt', { text: t('integrations.gm_dir') }), h('dd', { class: 'mono', id: 'gm-path', text: gemini?.dir || t('common.unknown') })),
+    h('div', { class: 'row actions' },
+      button(t('integrations.gm_configure'), { icon: 'check', cls: 'btn btn-primary', id: 'gm-configure', 'data-focus': 'gm-configure', onclick: () => geminiCli(false, render) }),
+      button(t('integrations.gm_undo'), { icon: 'undo', cls: 'btn', id: 'gm-undo', 'data-focus': 'gm-undo', disabled: !configured, onclick: () => geminiCli(true, render) })),
+    h('p', { class: 'help', text: t('integrations.gm_restart') }),
+    h('hr'),
+    h('p', { text: t('integrations.gm_shell_explain') }),
+    copyField('gm-shell-line', t('integrations.gm_shell_label'), `export GOOGLE_GEMINI_BASE_URL=${baseUrl()}`));
+}
+
 function sillyCard() {
   return h('section', { class: 'card', 'aria-labelledby': 'int-st-title' },
     h('h2', { id: 'int-st-title' }, icon('link'), h('span', { text: 'SillyTavern' })),
@@ -116,7 +154,7 @@ function openaiCard() {
 
 export function mountIntegrations(panel) {
   const render = () => rerender(panel, () => {
-    replace(panel, claudeCard(), h('div', { class: 'grid-2' }, sillyCard(), otherCard()), openaiCard());
+    replace(panel, claudeCard(), geminiCard(render), h('div', { class: 'grid-2' }, sillyCard(), otherCard()), openaiCard());
   });
   let seen = '';
   on('status', () => {
@@ -128,4 +166,5 @@ export function mountIntegrations(panel) {
   on('claude', render);
   onLanguage(render);
   render();
+  refreshGemini().then(render);
 }

@@ -7,6 +7,7 @@ import { api, tauriInvoke, plainMessage } from './api.js';
 import { toast } from './toast.js';
 import { cacheCard } from './cachecard.js';
 import { tokensCard } from './tokens.js';
+import { setupCard } from './setup.js';
 
 const NOTIFY_KINDS = ['failover', 'recovered', 'all_down', 'key_problem', 'budget'];
 
@@ -217,7 +218,7 @@ export function mountSettings(panel) {
       replace(panel, h('p', { class: 'empty', text: t('common.loading') }));
       return;
     }
-    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), listenCard(), proxyCard(), tokensCard(), notificationsCard(), cacheCard(), aboutCard());
+    replace(panel, h('div', { class: 'grid-2' }, languageCard(), autostartCard()), setupCard(), listenCard(), proxyCard(), tokensCard(), notificationsCard(), cacheCard(), aboutCard());
   });
   // The status only feeds "running on" and the version: re-render for it only when those change.
   let seen = '';

@@ -52,15 +52,24 @@ pub enum SetupTarget {
         #[arg(long)]
         undo: bool,
     },
+    /// Set GOOGLE_GEMINI_BASE_URL (and, when needed, GEMINI_API_KEY) in ~/.gemini/.env and the
+    /// API-key auth type in ~/.gemini/settings.json; everything else in both files stays.
+    GeminiCli {
+        #[command(flatten)]
+        target: Target,
+        /// Put both files back as they were before.
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 /// The config for finding the address and the auth rule.
-fn config_of(target: &Target) -> Result<Config, String> {
+pub(crate) fn config_of(target: &Target) -> Result<Config, String> {
     crate::load_config(target.config.clone()).map(|(c, _)| c)
 }
 
 /// The client access token: `--token` / `SWITCHYARD_TOKEN`, else where the config keeps it.
-fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String> {
+pub(crate) fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String> {
     if let Some(t) = &target.token {
         return Ok(Some(t.clone()));
     }
@@ -70,7 +79,7 @@ fn access_token(target: &Target, cfg: &Config) -> Result<Option<String>, String>
 }
 
 /// Does a Switchyard answer at `base`?
-async fn check_running(base: &str, token: Option<&str>) -> Result<(), String> {
+pub(crate) async fn check_running(base: &str, token: Option<&str>) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .no_proxy()
@@ -168,6 +177,7 @@ fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
 pub fn setup(t: SetupTarget) -> Result<(), String> {
     match t {
         SetupTarget::ClaudeCode { target, undo } => setup_claude_code(&target, undo),
+        SetupTarget::GeminiCli { target, undo } => crate::gemini::setup(&target, undo),
     }
 }
 

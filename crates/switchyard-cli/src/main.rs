@@ -2,6 +2,7 @@
 //! `switchyard_core`; no proxy logic lives here.
 
 mod admin;
+mod gemini;
 mod integrations;
 mod keys;
 mod providers;
@@ -107,6 +108,8 @@ enum Command {
     },
     /// Run Claude Code (`claude`) through the running Switchyard; arguments pass through.
     Code(integrations::CodeArgs),
+    /// Run Gemini CLI (`gemini`) through the running Switchyard; arguments pass through.
+    Gemini(gemini::GeminiArgs),
     /// Point a client's own settings at Switchyard (or undo it).
     Setup {
         #[command(subcommand)]
@@ -211,6 +214,13 @@ async fn shutdown_signal() {
 
 fn check(config: Option<PathBuf>) -> Result<(), String> {
     let (cfg, path) = load_config(config)?;
+    // Everything `serve` checks, the keychain and the environment included.
+    switchyard_core::check_config(
+        &cfg,
+        &switchyard_core::secrets::KeychainStore,
+        path.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
     match path {
         Some(p) => println!(
             "{}: OK ({} provider{}: {})",
@@ -250,6 +260,7 @@ async fn main() -> ExitCode {
         Command::Rules { action } => routing::run_rules(action),
         Command::Tokens { action } => tokens::run(action).await,
         Command::Code(args) => return integrations::code(args).await,
+        Command::Gemini(args) => return gemini::gemini(args).await,
         Command::Setup { client } => integrations::setup(client),
     };
     match result {

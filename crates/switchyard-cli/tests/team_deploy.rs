@@ -25,6 +25,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 const NODES: [&str; 3] = ["replica-a", "replica-b", "replica-c"];
 /// The recipe's replica addresses, in order.
 const RECIPE_ADDRS: [&str; 3] = ["10.0.0.11:3535", "10.0.0.12:3535", "10.0.0.13:3535"];
+/// The name clients use for the load balancer in the recipe (`allowed_hosts`).
+const LB_NAME: &str = "switchyard.example.lan";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -159,7 +161,15 @@ impl Deployment {
     }
 
     async fn get(&self, url: &str, token: bool) -> Option<(u16, Value)> {
+        self.get_as(url, None, token).await
+    }
+
+    /// A GET with the `Host` a client of the load balancer sends (`Some(LB_NAME)`).
+    async fn get_as(&self, url: &str, host: Option<&str>, token: bool) -> Option<(u16, Value)> {
         let mut req = self.http.get(url).timeout(Duration::from_secs(3));
+        if let Some(h) = host {
+            req = req.header("host", h);
+        }
         if token {
             req = req.header("x-switchyard-token", self.token());
         }
@@ -279,7 +289,8 @@ struct Outcome {
     ok: bool,
 }
 
-/// One streamed request through the load balancer; ok when the whole stream arrived.
+/// One streamed request through the load balancer (by the recipe's name); ok when the whole
+/// stream arrived.
 async fn streamed(http: &reqwest::Client, url: &str, token: &str) -> bool {
     let body = json!({
         "model": "claude-sonnet-4-5", "max_tokens": 64, "stream": true,
@@ -287,6 +298,7 @@ async fn streamed(http: &reqwest::Client, url: &str, token: &str) -> bool {
     });
     let r = http
         .post(format!("{url}/v1/messages"))
+        .header("host", LB_NAME)
         .header("x-api-key", token)
         .header("anthropic-version", "2023-06-01")
         .header("content-type", "application/json")
@@ -423,13 +435,26 @@ async fn the_readme_deployment_loses_only_a_killed_replicas_in_flight_requests()
         let health = format!("{lb}/health");
         eventually("nginx in front", Duration::from_secs(10), move || {
             let health = health.clone();
-            async move { dd.get(&health, true).await.is_some_and(|r| r.0 == 200) }
+            async move {
+                dd.get_as(&health, Some(LB_NAME), true)
+                    .await
+                    .is_some_and(|r| r.0 == 200)
+            }
         })
         .await;
     }
     assert_eq!(
-        d.get(&format!("{lb}/health"), false).await.map(|r| r.0),
+        d.get_as(&format!("{lb}/health"), Some(LB_NAME), false)
+            .await
+            .map(|r| r.0),
         Some(401)
+    );
+    // A name the replicas do not know is refused (DNS rebinding).
+    assert_eq!(
+        d.get_as(&format!("{lb}/health"), Some("evil.example"), true)
+            .await
+            .map(|r| r.0),
+        Some(403)
     );
 
     // Load through nginx; replica-b dies in the middle of it.
@@ -518,7 +543,11 @@ async fn the_readme_deployment_loses_only_a_killed_replicas_in_flight_requests()
         let health = format!("{hp}/health");
         eventually("HAProxy in front", Duration::from_secs(10), move || {
             let health = health.clone();
-            async move { dd.get(&health, true).await.is_some_and(|r| r.0 == 200) }
+            async move {
+                dd.get_as(&health, Some(LB_NAME), true)
+                    .await
+                    .is_some_and(|r| r.0 == 200)
+            }
         })
         .await;
     }

@@ -49,6 +49,22 @@ pub fn main_token(cfg: &Config, store: &dyn SecretStore) -> Result<Option<Secret
     }
 }
 
+/// The values of the named tokens `cfg` lists (tokens without a stored value are skipped: they
+/// cannot be used); a store that cannot be read is an error.
+pub fn read_named(cfg: &Config, store: &dyn SecretStore) -> Result<Vec<(String, Secret)>, String> {
+    let mut values = Vec::with_capacity(cfg.security.tokens.len());
+    for t in &cfg.security.tokens {
+        match store.get(&secret_name(&t.name)) {
+            Ok(Some(v)) => values.push((t.name.clone(), v)),
+            Ok(None) => {
+                tracing::warn!(token = %t.name, "access token has no stored value: unusable")
+            }
+            Err(e) => return Err(format!("cannot read access token {:?}: {e}", t.name)),
+        }
+    }
+    Ok(values)
+}
+
 /// A fresh token value: `syt_` and 48 hex digits (192 random bits from the OS).
 pub fn generate() -> Result<String, String> {
     let mut bytes = [0u8; 24];
@@ -99,21 +115,17 @@ impl Tokens {
     /// Reads the value of every configured token from `store`. Tokens without a stored value
     /// are skipped (they cannot be used); a store that cannot be read is an error.
     pub fn load(&self, cfg: &Config, store: &dyn SecretStore) -> Result<(), String> {
-        let mut values = Vec::with_capacity(cfg.security.tokens.len());
-        for t in &cfg.security.tokens {
-            match store.get(&secret_name(&t.name)) {
-                Ok(Some(v)) => values.push((t.name.clone(), v)),
-                Ok(None) => {
-                    tracing::warn!(token = %t.name, "access token has no stored value: unusable")
-                }
-                Err(e) => return Err(format!("cannot read access token {:?}: {e}", t.name)),
-            }
-        }
+        let values = read_named(cfg, store)?;
+        self.install(cfg, values);
+        Ok(())
+    }
+
+    /// Put values read by [`read_named`] in force for `cfg`.
+    pub fn install(&self, cfg: &Config, values: Vec<(String, Secret)>) {
         self.usage
             .lock()
             .retain(|name, _| cfg.security.tokens.iter().any(|t| &t.name == name));
         self.values.store(std::sync::Arc::new(values));
-        Ok(())
     }
 
     /// How many tokens can be used.

@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use crate::access_tokens::Tokens;
 use crate::config::{self, Config, ConfigError, Credential};
 use crate::events::Event;
-use crate::integrations::claude_code;
+use crate::integrations::{claude_code, gemini_cli};
 use crate::routing::ProviderStatus;
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
 use crate::state::{
@@ -98,6 +98,44 @@ pub enum Health {
     Down,
 }
 
+/// What a config needs from outside (the keychain, the environment) to run, read before
+/// anything changes.
+pub(crate) struct Preflight {
+    main: Option<Secret>,
+    named: Vec<(String, Secret)>,
+}
+
+/// Check `cfg` as `serve` would before running it: its own rules ([`config::validate`]), the
+/// access tokens it names being readable, and a token for a listen address other machines can
+/// reach. `file` locates the errors.
+pub(crate) fn preflight(
+    cfg: &Config,
+    store: &dyn SecretStore,
+    file: Option<&std::path::Path>,
+) -> Result<Preflight, ConfigError> {
+    config::validate(cfg)?;
+    let err = |field: &str, message: String| ConfigError {
+        file: file.map(std::path::Path::to_path_buf),
+        line: None,
+        field: Some(field.into()),
+        message,
+    };
+    let main = crate::access_tokens::main_token(cfg, store)
+        .map_err(|m| err("security.access_token", m))?;
+    let named =
+        crate::access_tokens::read_named(cfg, store).map_err(|m| err("security.tokens", m))?;
+    if !cfg.listen.ip().is_loopback() && main.is_none() && named.is_empty() {
+        return Err(err(
+            "listen",
+            format!(
+                "{} is reachable from other machines, but no access token is stored: create one with `switchyard tokens add <name>`",
+                cfg.listen
+            ),
+        ));
+    }
+    Ok(Preflight { main, named })
+}
+
 /// Where Claude Code's settings stand.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaudeCodeStatus {
@@ -106,6 +144,17 @@ pub struct ClaudeCodeStatus {
     /// They point at this Switchyard (Switchyard's backup of them exists).
     pub configured: bool,
     /// The base URL Claude Code is (or would be) given.
+    pub base_url: String,
+}
+
+/// Where Gemini CLI's files stand.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeminiCliStatus {
+    /// `~/.gemini`, when a home directory exists.
+    pub dir: Option<PathBuf>,
+    /// Its `.env` and `settings.json` point at this Switchyard (Switchyard's backup exists).
+    pub configured: bool,
+    /// The base URL Gemini CLI is (or would be) given.
     pub base_url: String,
 }
 
@@ -214,6 +263,8 @@ pub struct Engine {
     access_token: ArcSwap<Option<Secret>>,
     request_seq: AtomicU64,
     nonce: u64,
+    /// Held by whoever changes the running config (a save, the file watcher).
+    config_writer: parking_lot::Mutex<()>,
 }
 
 /// The shared-state implementations an engine runs with (see `state/`).
@@ -260,6 +311,7 @@ impl Engine {
             access_token: ArcSwap::from_pointee(None),
             request_seq: AtomicU64::new(1),
             nonce,
+            config_writer: parking_lot::Mutex::new(()),
         }
     }
 
@@ -417,6 +469,31 @@ impl Engine {
         Ok(self.claude_code_status())
     }
 
+    /// Gemini CLI's files: whether they point here, and where they are.
+    pub(crate) fn gemini_cli_status(&self) -> GeminiCliStatus {
+        let dir = gemini_cli::gemini_dir();
+        GeminiCliStatus {
+            configured: dir.as_deref().is_some_and(gemini_cli::is_configured),
+            dir,
+            base_url: format!("http://{}", self.listen),
+        }
+    }
+
+    /// Point Gemini CLI at this Switchyard, or undo that (blocking: file I/O).
+    pub(crate) fn configure_gemini_cli(&self, undo: bool) -> Result<GeminiCliStatus, String> {
+        let dir = gemini_cli::gemini_dir().ok_or("cannot find the home directory for ~/.gemini")?;
+        if undo {
+            gemini_cli::undo(&dir).map_err(|e| e.to_string())?;
+        } else {
+            let token = self.access_token.load();
+            let token = token.as_ref().as_ref().map(|t| t.expose());
+            let base = format!("http://{}", self.listen);
+            gemini_cli::set_up(&dir, &self.config.load(), &base, token)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(self.gemini_cli_status())
+    }
+
     /// Build the HTTP clients again (proxy settings or a proxy password changed).
     pub(crate) fn rebuild_clients(&self, cfg: &Config) {
         let clients = Clients::build(cfg, self.secrets.as_ref());
@@ -462,13 +539,12 @@ impl Engine {
 
     /// Validate, save atomically with a backup, apply.
     pub(crate) fn save_config(&self, cfg: Config) -> Result<(), ConfigError> {
-        config::validate(&cfg)?;
-        self.resolve_access_token(&cfg).map_err(|m| ConfigError {
-            file: None,
-            line: None,
-            field: Some("security.access_token".into()),
-            message: m,
-        })?;
+        // One writer at a time: a save reads the file, merges, writes and applies as one step,
+        // and the config watcher waits for it.
+        let _writer = self.config_writer.lock();
+        // Everything `apply` could refuse is checked before the file is touched: a refused
+        // save leaves it byte for byte as it was.
+        let ready = preflight(&cfg, self.secrets.as_ref(), self.config_path.as_deref())?;
         let path = self
             .config_path
             .clone()
@@ -505,7 +581,58 @@ impl Engine {
             field: None,
             message: err.to_string(),
         })?;
-        self.apply(cfg)
+        self.commit(cfg, ready);
+        Ok(())
+    }
+
+    /// [`Engine::save_config`] off the async workers (it reads and writes files and the
+    /// keychain).
+    pub(crate) async fn save(self: &Arc<Self>, cfg: Config) -> Result<(), ConfigError> {
+        let e = self.clone();
+        tokio::task::spawn_blocking(move || e.save_config(cfg))
+            .await
+            .map_err(|j| ConfigError {
+                file: None,
+                line: None,
+                field: None,
+                message: format!("the save did not finish: {j}"),
+            })?
+    }
+
+    /// Apply a config (validated here) without writing it anywhere: from the file watcher, or
+    /// a caller that keeps the file itself.
+    pub(crate) fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
+        let _writer = self.config_writer.lock();
+        let ready = preflight(&cfg, self.secrets.as_ref(), self.config_path.as_deref())?;
+        self.commit(cfg, ready);
+        Ok(())
+    }
+
+    /// Apply a config the file watcher read, unless it is what runs already (a save of ours).
+    pub(crate) fn apply_from_file(&self, cfg: Config) -> Result<bool, ConfigError> {
+        let _writer = self.config_writer.lock();
+        if **self.config.load() == cfg {
+            return Ok(false);
+        }
+        let ready = preflight(&cfg, self.secrets.as_ref(), self.config_path.as_deref())?;
+        self.commit(cfg, ready);
+        Ok(true)
+    }
+
+    /// Put a checked config in force. Nothing here can fail.
+    fn commit(&self, cfg: Config, ready: Preflight) {
+        if self.config.load().cluster != cfg.cluster {
+            tracing::warn!("[cluster] changed: it takes effect when Switchyard restarts");
+        }
+        if crate::upstream::outbound::signature(&cfg) != self.clients.load().signature {
+            self.rebuild_clients(&cfg);
+        }
+        self.tokens.install(&cfg, ready.named);
+        self.state.routing.retain(&cfg);
+        self.access_token.store(Arc::new(ready.main));
+        self.config.store(Arc::new(cfg));
+        self.state.cache.clear();
+        self.emit(Event::ConfigChanged);
     }
 
     /// Read the access tokens `cfg` names (the main one and the named ones) and put them in
@@ -516,37 +643,6 @@ impl Engine {
         let usable = token.is_some() || self.tokens.usable() > 0;
         self.access_token.store(Arc::new(token));
         Ok(usable)
-    }
-
-    /// Apply a validated config.
-    pub(crate) fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
-        config::validate(&cfg)?;
-        let token = self.resolve_access_token(&cfg).map_err(|m| ConfigError {
-            file: self.config_path.clone(),
-            line: None,
-            field: Some("security.access_token".into()),
-            message: m,
-        })?;
-        self.tokens
-            .load(&cfg, &*self.secrets)
-            .map_err(|m| ConfigError {
-                file: self.config_path.clone(),
-                line: None,
-                field: Some("security.tokens".into()),
-                message: m,
-            })?;
-        if self.config.load().cluster != cfg.cluster {
-            tracing::warn!("[cluster] changed: it takes effect when Switchyard restarts");
-        }
-        if crate::upstream::outbound::signature(&cfg) != self.clients.load().signature {
-            self.rebuild_clients(&cfg);
-        }
-        self.state.routing.retain(&cfg);
-        self.access_token.store(Arc::new(token));
-        self.config.store(Arc::new(cfg));
-        self.state.cache.clear();
-        self.emit(Event::ConfigChanged);
-        Ok(())
     }
 
     pub(crate) fn status(&self) -> Status {

@@ -31,6 +31,13 @@ pub enum FailoverReason {
     Malformed,
     /// The provider's protocol cannot carry this request (not its fault; no cooldown).
     Unsupported,
+    /// The answer (or one of its events) was larger than `[limits]` allows.
+    TooLarge,
+    /// A stream sent no content (only pings or nothing) within `limits.first_content_ms`.
+    NoContent,
+    /// The conversation is longer than the provider's context window (not its fault; no
+    /// cooldown).
+    ContextOverflow,
 }
 
 impl FailoverReason {
@@ -49,6 +56,9 @@ impl FailoverReason {
             FailoverReason::EmptyAnswer => "empty answer",
             FailoverReason::Malformed => "malformed answer",
             FailoverReason::Unsupported => "cannot take this request",
+            FailoverReason::TooLarge => "answer too large",
+            FailoverReason::NoContent => "no content in time",
+            FailoverReason::ContextOverflow => "conversation too long",
         }
     }
 }

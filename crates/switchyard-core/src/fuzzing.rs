@@ -15,7 +15,7 @@ use crate::config::ProviderKind;
 use crate::config::{parse_str, validate, Config, Security};
 use crate::protocol::anthropic::{splice, RequestPeek};
 use crate::protocol::sse::{self, Splitter};
-use crate::server::guard::{host_allowed, origin_allowed, token_match};
+use crate::server::guard::{host_allowed, origin_allowed, token_match, Place};
 use crate::translate::check::check_anthropic_stream;
 use crate::translate::writer::StreamWriter;
 use crate::upstream::adapters;
@@ -279,12 +279,30 @@ pub fn request_guard(input: &[u8]) -> Result<(), String> {
                 headers.insert(name, v);
             }
         }
-        let m = token_match(&headers, token);
+        let m = token_match(&headers, None, token);
         let exact = |name: &str, want: &[u8]| headers.get(name).is_some_and(|v| v == want);
-        let bearer = [b"Bearer ".as_slice(), token].concat();
-        if m.by_own != exact("x-switchyard-token", token)
-            || m.by_key != exact("x-api-key", token)
-            || m.by_bearer != exact("authorization", &bearer)
+        // `Authorization`: the bearer scheme in any case, at least one space or tab, the token,
+        // optional trailing spaces or tabs.
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let by_bearer = headers.get("authorization").is_some_and(|v| {
+            let v = v.as_bytes();
+            v.len() > 6
+                && v[..6].eq_ignore_ascii_case(b"bearer")
+                && v.get(6).is_some_and(blank)
+                && {
+                    let rest = &v[6..];
+                    let start = rest.iter().position(|b| !blank(b)).unwrap_or(rest.len());
+                    let end = rest
+                        .iter()
+                        .rposition(|b| !blank(b))
+                        .map_or(start, |i| i + 1);
+                    start < end && &rest[start..end] == token
+                }
+        });
+        let has = |p: Place| m.contains(&p);
+        if has(Place::Own) != exact("x-switchyard-token", token)
+            || has(Place::Header("x-api-key")) != exact("x-api-key", token)
+            || has(Place::Bearer) != by_bearer
         {
             return Err(format!("token check {m:?} is wrong"));
         }
@@ -314,6 +332,112 @@ fn peek(body: &[u8]) -> Result<(), String> {
     edited["model"] = value["model"].clone();
     if edited != value {
         return Err("the rewrite changed more than the model".into());
+    }
+    Ok(())
+}
+
+/// The Gemini inbound dialect. Input: a mode byte, a seed byte for split points, then bytes.
+/// Even modes read the bytes as a Gemini `generateContent` body: translating never panics, and
+/// a translated request is one Anthropic accepts (no empty text block, every tool_result
+/// answers a tool_use of the assistant turn just before it, results first in their turn, turns
+/// alternating). Odd modes read the bytes as the hub's Anthropic SSE: the Gemini stream out
+/// passes [`check_gemini_stream`](crate::translate::inbound_gemini::check_gemini_stream), and
+/// the split points do not change it.
+pub fn gemini_inbound(input: &[u8]) -> Result<(), String> {
+    use crate::translate::inbound_gemini::{check_gemini_stream, to_anthropic, GeminiStream};
+    let [mode, seed, data @ ..] = input else {
+        return Ok(());
+    };
+    if mode % 2 == 0 {
+        let Ok(req) = serde_json::from_slice::<Value>(data) else {
+            return Ok(());
+        };
+        let Ok(t) = to_anthropic(&req, "gemini-fuzz", mode & 2 != 0) else {
+            return Ok(());
+        };
+        return hub_request_ok(&t.body).map_err(|e| format!("{e}:\n{}", t.body));
+    }
+    let run = |pieces: &[&[u8]]| {
+        let mut s = GeminiStream::new("gemini-fuzz", mode & 2 != 0);
+        let mut out = Vec::new();
+        for p in pieces {
+            out.extend_from_slice(&s.push(p));
+        }
+        out.extend_from_slice(&s.end());
+        out
+    };
+    let split = run(&chunks(data, *seed));
+    check_gemini_stream(&split).map_err(|e| {
+        format!(
+            "invalid Gemini stream ({e}):\n{}",
+            String::from_utf8_lossy(&split)
+        )
+    })?;
+    let whole = run(&[data]);
+    if whole != split {
+        return Err(format!(
+            "the split points changed the output:\nwhole:\n{}\nsplit:\n{}",
+            String::from_utf8_lossy(&whole),
+            String::from_utf8_lossy(&split)
+        ));
+    }
+    Ok(())
+}
+
+/// The rules Anthropic enforces on a request's turns that a translation must keep.
+fn hub_request_ok(body: &Value) -> Result<(), String> {
+    let msgs = body["messages"].as_array().ok_or("no messages")?;
+    if msgs.is_empty() {
+        return Err("no messages".into());
+    }
+    let mut prev_calls: Vec<&str> = Vec::new();
+    let mut prev_role = "";
+    for (i, m) in msgs.iter().enumerate() {
+        let role = m["role"].as_str().unwrap_or("");
+        if role == prev_role {
+            return Err(format!("messages[{i}]: two {role} turns in a row"));
+        }
+        let blocks = m["content"]
+            .as_array()
+            .ok_or(format!("messages[{i}]: no content list"))?;
+        if blocks.is_empty() {
+            return Err(format!("messages[{i}]: an empty turn"));
+        }
+        let mut results_done = false;
+        let mut answered = Vec::new();
+        for b in blocks {
+            match b["type"].as_str() {
+                Some("text") if b["text"].as_str().is_none_or(str::is_empty) => {
+                    return Err(format!("messages[{i}]: an empty text block"))
+                }
+                Some("tool_result") => {
+                    if results_done {
+                        return Err(format!("messages[{i}]: a tool_result after other content"));
+                    }
+                    let id = b["tool_use_id"].as_str().unwrap_or("");
+                    if role != "user" || !prev_calls.contains(&id) {
+                        return Err(format!("messages[{i}]: tool_result {id} answers no call"));
+                    }
+                    answered.push(id);
+                }
+                _ => results_done = true,
+            }
+        }
+        if role == "user" {
+            if let Some(missing) = prev_calls.iter().find(|c| !answered.contains(c)) {
+                return Err(format!("messages[{i}]: call {missing} has no result"));
+            }
+        }
+        prev_calls = if role == "assistant" {
+            blocks
+                .iter()
+                .filter(|b| b["type"] == "tool_use")
+                .filter_map(|b| b["id"].as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        prev_role = role;
     }
     Ok(())
 }

@@ -9,7 +9,9 @@ use chrono::Utc;
 use tokio::sync::{broadcast, watch};
 
 use crate::config::{Config, ConfigError};
-use crate::engine::{ClaudeCodeStatus, Engine, KeyStatus, Status, SwitchError, SHUTDOWN_GRACE};
+use crate::engine::{
+    ClaudeCodeStatus, Engine, GeminiCliStatus, KeyStatus, Status, SwitchError, SHUTDOWN_GRACE,
+};
 use crate::events::Event;
 use crate::secrets::{Secret, SecretError, SecretStore};
 
@@ -95,6 +97,17 @@ impl Handle {
     /// them), or undo that. Blocking (file I/O): call it off the async workers.
     pub fn configure_claude_code(&self, undo: bool) -> Result<ClaudeCodeStatus, String> {
         self.engine.configure_claude_code(undo)
+    }
+
+    /// Gemini CLI's files: whether they point here, and where they are.
+    pub fn gemini_cli_status(&self) -> GeminiCliStatus {
+        self.engine.gemini_cli_status()
+    }
+
+    /// Point Gemini CLI at this Switchyard (`~/.gemini/.env` and `settings.json` merged, never
+    /// replaced; undo restores them), or undo that. Blocking (file I/O).
+    pub fn configure_gemini_cli(&self, undo: bool) -> Result<GeminiCliStatus, String> {
+        self.engine.configure_gemini_cli(undo)
     }
 
     /// The access token clients must present, when this Switchyard requires one.

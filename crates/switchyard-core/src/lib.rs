@@ -53,14 +53,25 @@ pub(crate) mod upstream;
 pub mod usage;
 
 pub use engine::{
-    ClaudeCodeStatus, Health, KeyStatus, PoolKeyStatus, StartError, StartOptions, Status,
-    SwitchError,
+    ClaudeCodeStatus, GeminiCliStatus, Health, KeyStatus, PoolKeyStatus, StartError, StartOptions,
+    Status, SwitchError,
 };
 pub use events::{Event, FailoverReason};
 pub use handle::Handle;
 pub use server::MAX_BODY;
 pub use start::Switchyard;
 pub use state::{ClusterHealth, ClusterStatus, Replica};
+
+/// Check a config as `serve` would before running it (its rules, the access tokens it names
+/// being readable from `store`, a token for an address other machines can reach): what
+/// `switchyard check` answers, so `check` and `serve` always agree.
+pub fn check_config(
+    cfg: &config::Config,
+    store: &dyn secrets::SecretStore,
+    file: Option<&std::path::Path>,
+) -> Result<(), config::ConfigError> {
+    engine::preflight(cfg, store, file).map(|_| ())
+}
 
 /// The engine's version, as shown by the status API.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

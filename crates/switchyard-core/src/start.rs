@@ -75,26 +75,18 @@ impl Switchyard {
 
         let (stop_tx, stop_rx) = watch::channel(false);
         let app = crate::server::app(engine.clone());
-        let mut rx = stop_rx.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.wait_for(|s| *s).await;
-            };
-            use axum::serve::ListenerExt;
-            // Without TCP_NODELAY a stream's second small write waits for the client's
-            // delayed ACK (~40 ms on Linux): every SSE chunk after the first would be late.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!("cannot set TCP_NODELAY: {e}");
-                }
-            });
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!("server stopped: {e}");
-            }
-        });
+        // Connection bounds are read once: they take effect at the next start.
+        let limits = &opts.config.limits;
+        let bounds = crate::server::listener::Bounds {
+            max_connections: limits.max_connections,
+            header_read: Duration::from_millis(limits.header_read_ms),
+        };
+        let server = tokio::spawn(crate::server::listener::serve(
+            listener,
+            app,
+            bounds,
+            stop_rx.clone(),
+        ));
         if let Some(path) = engine.config_path() {
             // Stamp now, not when the task first runs, so an edit made right after start counts.
             let stamp = config::watch::stamp(path);
@@ -178,23 +170,15 @@ async fn watch_config(
         if now.is_none() {
             continue;
         }
-        let p = path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load_file(&p)).await;
+        let (p, e) = (path.clone(), engine.clone());
+        // Reading the file and the keychain blocks: off the async workers.
+        let loaded = tokio::task::spawn_blocking(move || {
+            config::load_file(&p).and_then(|cfg| e.apply_from_file(cfg))
+        })
+        .await;
         match loaded {
-            Ok(Ok(cfg)) => {
-                if *engine.config() == cfg {
-                    continue;
-                }
-                match engine.apply(cfg) {
-                    Ok(()) => tracing::info!(path = %path.display(), "config reloaded"),
-                    Err(e) => {
-                        tracing::error!("config change rejected, keeping the running config: {e}");
-                        engine.emit(Event::ConfigError {
-                            message: e.to_string(),
-                        });
-                    }
-                }
-            }
+            Ok(Ok(true)) => tracing::info!(path = %path.display(), "config reloaded"),
+            Ok(Ok(false)) => {}
             Ok(Err(e)) => {
                 tracing::error!("config change rejected, keeping the running config: {e}");
                 engine.emit(Event::ConfigError {

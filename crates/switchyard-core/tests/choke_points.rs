@@ -170,31 +170,52 @@ async fn a_key_quoted_in_a_stream_that_already_started_is_masked_everywhere() {
 
 #[tokio::test]
 async fn no_dialects_client_credential_reaches_a_keyed_provider() {
+    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+    let chat = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    // Every client dialect's route, each with the client's credential everywhere it can go.
+    let routes = [
+        (
+            "/v1/messages?key=client-secret-credential&beta=true",
+            body(false),
+        ),
+        ("/v1/chat/completions?key=client-secret-credential", chat),
+        (
+            "/v1beta/models/m:generateContent?key=client-secret-credential",
+            gemini,
+        ),
+    ];
     for &kind in ProviderKind::ALL {
-        let e = keyed(kind, |_| {}).await;
-        e.mocks[0].set_default(Reply::text("hi"));
-        let secret = "client-secret-credential";
-        let r = e
-            .send(
-                e.http
-                    .post(e.url("/v1/messages?key=client-secret-credential&beta=true"))
-                    .header("x-api-key", secret)
-                    .header("authorization", format!("Bearer {secret}"))
-                    .header("x-goog-api-key", secret)
-                    .header("api-key", secret)
-                    .header("anthropic-version", "2023-06-01")
-                    .header("content-type", "application/json")
-                    .body(body(false).to_string()),
-            )
-            .await;
-        assert_eq!((r.status, r.provider()), (200, Some("p0")), "{}", r.text);
-        let got = e.mocks[0].requests().last().cloned().expect("request");
-        let seen = format!("{:?} {:?}", got.headers, got.query);
-        assert!(!seen.contains(secret), "{kind:?}: {seen}");
-        assert!(
-            seen.contains(&key_of("p0")),
-            "{kind:?} gets its own key: {seen}"
-        );
+        for (path, req) in &routes {
+            let e = keyed(kind, |_| {}).await;
+            e.mocks[0].set_default(Reply::text("hi"));
+            let secret = "client-secret-credential";
+            let r = e
+                .send(
+                    e.http
+                        .post(e.url(path))
+                        .header("x-api-key", secret)
+                        .header("authorization", format!("Bearer {secret}"))
+                        .header("x-goog-api-key", secret)
+                        .header("api-key", secret)
+                        .header("anthropic-version", "2023-06-01")
+                        .header("content-type", "application/json")
+                        .body(req.to_string()),
+                )
+                .await;
+            assert_eq!(
+                (r.status, r.provider()),
+                (200, Some("p0")),
+                "{path}: {}",
+                r.text
+            );
+            let got = e.mocks[0].requests().last().cloned().expect("request");
+            let seen = format!("{:?} {:?}", got.headers, got.query);
+            assert!(!seen.contains(secret), "{kind:?} {path}: {seen}");
+            assert!(
+                seen.contains(&key_of("p0")),
+                "{kind:?} {path} gets its own key: {seen}"
+            );
+        }
     }
 }
 

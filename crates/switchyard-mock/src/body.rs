@@ -27,6 +27,15 @@ pub(crate) enum MockBody {
     Full(Option<Bytes>),
     /// A scripted stream.
     Script(Box<ScriptBody>),
+    /// A hostile flood: the head, then the chunk until `remaining` runs out (`None`: never).
+    Flood {
+        /// Not sent yet.
+        head: Option<Bytes>,
+        /// Repeated.
+        chunk: Bytes,
+        /// Bytes still to send.
+        remaining: Option<u64>,
+    },
 }
 
 impl MockBody {
@@ -80,11 +89,37 @@ impl HttpBody for MockBody {
         match self.get_mut() {
             MockBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             MockBody::Script(script) => script.poll_next(cx),
+            MockBody::Flood {
+                head,
+                chunk,
+                remaining,
+            } => {
+                if let Some(h) = head.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(h))));
+                }
+                match remaining {
+                    Some(0) => Poll::Ready(None),
+                    Some(n) => {
+                        let take = (*n).min(chunk.len() as u64) as usize;
+                        *n -= take as u64;
+                        Poll::Ready(Some(Ok(Frame::data(chunk.slice(..take)))))
+                    }
+                    None => Poll::Ready(Some(Ok(Frame::data(chunk.clone())))),
+                }
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         matches!(self, MockBody::Full(None))
+            || matches!(
+                self,
+                MockBody::Flood {
+                    head: None,
+                    remaining: Some(0),
+                    ..
+                }
+            )
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -92,7 +127,7 @@ impl HttpBody for MockBody {
             MockBody::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            MockBody::Script(_) => SizeHint::default(),
+            MockBody::Script(_) | MockBody::Flood { .. } => SizeHint::default(),
         }
     }
 }

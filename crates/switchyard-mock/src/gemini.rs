@@ -6,8 +6,9 @@
 //!   "finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount","candidatesTokenCount",
 //!   "totalTokenCount","thoughtsTokenCount"?},"modelVersion","responseId"}`. Thinking is a
 //!   `{"text":..,"thought":true}` part, the text a `{"text":..}` part, the tool call a
-//!   `{"functionCall":{"name","args"},"thoughtSignature":"mock_thought_signature_N"}` part (the
-//!   tool id is ignored: Gemini calls have none).
+//!   `{"functionCall":{"name","args"},"thoughtSignature":"mock_thought_signature_N"}` part.
+//!   Gemini 3 models (the model in the path starts with `gemini-3`) give the call an `id` (the
+//!   scripted tool id, else `gm3call_N`), as Gemini 3 does; Gemini 2.5 calls have none.
 //! - Stream (`...:streamGenerateContent`, whatever the query): data-only SSE frames, each a
 //!   whole response chunk: one per thinking word, one per text piece (as the Anthropic face
 //!   splits them), one with the call; the last chunk carries `finishReason` and the full
@@ -119,6 +120,8 @@ enum Part<'a> {
 
 #[derive(Serialize)]
 struct Call<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
     name: &'a str,
     args: &'a Value,
 }
@@ -136,6 +139,8 @@ struct UsageMeta {
 
 /// Facts shared by the JSON and stream renderings.
 struct Resolved {
+    /// The call's id (Gemini 3 models only).
+    call_id: Option<String>,
     response_id: String,
     signature: String,
     finish: String,
@@ -164,7 +169,15 @@ impl Resolved {
             }
             _ => "STOP".to_owned(),
         };
+        let call_id = spec
+            .tool_use
+            .filter(|_| ctx.model.starts_with("gemini-3"))
+            .map(|t| match t.id.as_str() {
+                "" => format!("gm3call_{}", ctx.id),
+                id => id.to_owned(),
+            });
         Resolved {
+            call_id,
             response_id: format!("mock_resp_{}", ctx.id),
             signature: format!("mock_thought_signature_{}", ctx.id),
             finish,
@@ -205,6 +218,7 @@ fn parts<'a>(spec: &MessageSpec<'a>, r: &'a Resolved) -> Vec<Part<'a>> {
     if let Some(tool) = spec.tool_use {
         out.push(Part::Call {
             function_call: Call {
+                id: r.call_id.as_deref(),
                 name: &tool.name,
                 args: &tool.input,
             },
@@ -261,6 +275,7 @@ fn stream_ops(spec: &MessageSpec<'_>, ctx: &MessageCtx<'_>) -> Vec<Op> {
     if let Some(tool) = spec.tool_use {
         pieces.push(vec![Part::Call {
             function_call: Call {
+                id: r.call_id.as_deref(),
                 name: &tool.name,
                 args: &tool.input,
             },
@@ -448,6 +463,25 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0]["candidates"][0]["content"]["parts"], json!([]));
         assert_eq!(f[0]["usageMetadata"]["candidatesTokenCount"], 0);
+    }
+
+    #[test]
+    fn gemini_3_calls_carry_ids() {
+        let g3 = RequestInfo::new(
+            Face::Gemini,
+            "/v1beta/models/gemini-3-pro:generateContent",
+            b"{}",
+        );
+        let reply = Reply::text("").with_tool_use("", "f", json!({}));
+        let v = json_of(render(&reply.body, 200, &g3, 5));
+        assert_eq!(
+            v["candidates"][0]["content"]["parts"][0]["functionCall"]["id"],
+            "gm3call_5"
+        );
+        let v = json_of(render(&reply.body, 200, &info(false), 5));
+        assert!(v["candidates"][0]["content"]["parts"][0]["functionCall"]
+            .get("id")
+            .is_none());
     }
 
     #[test]

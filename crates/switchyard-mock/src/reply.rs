@@ -99,6 +99,20 @@ pub enum Body {
     /// Close the TCP connection without sending any response (after `delay_ms`). Over HTTP/2
     /// this drops the whole connection, with every other stream on it.
     Hangup,
+    /// A hostile body: `head` once, then `chunk` again and again until `total` bytes were
+    /// sent in all (0: never stop). Generated as it is sent, so the mock holds one chunk.
+    Flood {
+        /// Sent first.
+        head: String,
+        /// Repeated after it.
+        chunk: String,
+        /// Bytes in all (0: endless).
+        #[serde(default)]
+        total: u64,
+        /// The `content-type` (default `application/json`).
+        #[serde(default)]
+        content_type: Option<String>,
+    },
 }
 
 /// A tool call inside a [`Body::Message`].
@@ -187,7 +201,17 @@ impl Reply {
         Reply::new(Body::EmptyMessage)
     }
 
-    /// Close the connection without any response.
+    /// A hostile body that never ends or ends very late (see [`Body::Flood`]).
+    pub fn flood(head: &str, chunk: &str, total: u64, content_type: &str) -> Self {
+        Reply::new(Body::Flood {
+            head: head.to_string(),
+            chunk: chunk.to_string(),
+            total,
+            content_type: Some(content_type.to_string()),
+        })
+    }
+
+    /// Close the connection without an answer (see [`Body::Hangup`]).
     pub fn hangup() -> Self {
         Reply::new(Body::Hangup)
     }

@@ -234,6 +234,27 @@ fn render(shared: &Arc<Shared>, reply: &Reply, info: &RequestInfo, id: u64) -> R
             let ops = steps.iter().map(crate::sse::step_to_op).collect();
             (Some(SSE), stream(ops))
         }
+        Body::Flood {
+            head,
+            chunk,
+            total,
+            content_type,
+        } => {
+            let head = Bytes::from(head.clone());
+            let chunk = if chunk.is_empty() {
+                Bytes::from_static(b" ")
+            } else {
+                Bytes::from(chunk.clone())
+            };
+            let remaining = (*total > 0).then(|| total.saturating_sub(head.len() as u64));
+            let ct = content_type.as_deref().unwrap_or(JSON);
+            let body = MockBody::Flood {
+                head: (!head.is_empty()).then_some(head),
+                chunk,
+                remaining,
+            };
+            (Some(ct), body)
+        }
     };
     respond(
         reply.status,

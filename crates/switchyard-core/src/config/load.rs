@@ -196,7 +196,12 @@ fn refuse_literal_keys(cx: &Ctx<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Validate a config that did not come from a file (e.g. the admin API).
+/// Provider ids that are names of Switchyard's own keychain entries (a provider's key is stored
+/// under its id).
+const RESERVED_IDS: &[&str] = &["access-token", "redis"];
+
+/// Validate a config that did not come from a file (e.g. the admin API): everything `serve`
+/// checks but reading the keychain and the environment.
 pub fn validate(config: &Config) -> Result<(), ConfigError> {
     let cx = Ctx {
         text: "",
@@ -259,10 +264,29 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
         if prov.id == "auto" {
             return Err(cx.error(&p(i, "id"), "\"auto\" is reserved (it means: unpin)"));
         }
+        if let Some(own) = RESERVED_IDS.iter().find(|r| **r == prov.id) {
+            return Err(cx.error(
+                &p(i, "id"),
+                format!("{own:?} is the name of one of Switchyard's own secrets in the keychain: choose another id"),
+            ));
+        }
         if !seen.insert(prov.id.as_str()) {
             return Err(cx.error(&p(i, "id"), format!("duplicate provider id {:?}", prov.id)));
         }
         match reqwest::Url::parse(&prov.base_url) {
+            // Never echo it: the URL holds a secret.
+            Ok(u) if u.password().is_some() || !u.username().is_empty() => {
+                return Err(cx.error(
+                    &p(i, "base_url"),
+                    format!(
+                        "base_url must not carry a user name or password (they would be stored and shown in plain text): write {}://{}{} and keep the key in the keychain (credential = \"keychain\", then `switchyard keys set {}`)",
+                        u.scheme(),
+                        u.host_str().unwrap_or("host"),
+                        u.port().map(|p| format!(":{p}")).unwrap_or_default(),
+                        prov.id
+                    ),
+                ))
+            }
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
                 if u.query().is_some() || u.fragment().is_some() {
                     return Err(cx.error(
@@ -369,6 +393,14 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
                 config.listen
             ),
         ));
+    }
+    for (name, v, lo, hi) in config.limits.ranges() {
+        if !(lo..=hi).contains(&v) {
+            return Err(cx.error(
+                &[Seg::Key("limits".into()), Seg::Key(name.into())],
+                format!("must be between {lo} and {hi}"),
+            ));
+        }
     }
     if !matches!(config.ui.language.as_str(), "" | "en" | "zh-CN") {
         return Err(cx.error(

@@ -41,7 +41,12 @@ fn write(path: &Path, contents: &[u8], backup: bool) -> Result<(), SaveError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "config".into());
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    // A name of its own for every save: two saves at once (two processes, or two threads of
+    // one) never write into each other's temporary file.
+    let mut nonce = [0u8; 8];
+    let _ = getrandom::fill(&mut nonce);
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}-{nonce}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents)?;

@@ -7,6 +7,7 @@
 //! [`for_path`] (see ARCHITECTURE.md, "Adding a client dialect").
 
 mod anthropic;
+pub(crate) mod gemini;
 mod openai_chat;
 
 use bytes::Bytes;
@@ -17,6 +18,7 @@ use crate::protocol::Dialect;
 use crate::upstream::{HubRequest, ModelInfo};
 
 pub(crate) use anthropic::ANTHROPIC;
+pub(crate) use gemini::GEMINI;
 pub(crate) use openai_chat::OPENAI_CHAT;
 
 /// What the pipeline answers, in the hub dialect (or, for errors made before any dialect was
@@ -99,6 +101,17 @@ pub(crate) trait ClientDialect: Sync {
     /// Read a request (body and headers as the client sent them) into the hub dialect.
     fn read(&self, body: Bytes, headers: HeaderMap) -> Result<Inbound, Box<Refusal>>;
 
+    /// Read a request sent to `path` (for dialects that name the model or the method in the
+    /// path, as Gemini's does).
+    fn read_at(
+        &self,
+        _path: &str,
+        body: Bytes,
+        headers: HeaderMap,
+    ) -> Result<Inbound, Box<Refusal>> {
+        self.read(body, headers)
+    }
+
     /// An Anthropic error object (body) made outside the pipeline (the guard, a wrong method,
     /// an unknown path) in this dialect's shape; `None` keeps it as it is.
     fn error(&self, status: StatusCode, anthropic_body: &[u8]) -> Option<Bytes>;
@@ -115,6 +128,7 @@ pub(crate) fn for_path(path: &str) -> Option<&'static dyn ClientDialect> {
         "/v1/messages" | "/messages" | "/v1/messages/count_tokens" | "/messages/count_tokens" => {
             Some(&ANTHROPIC)
         }
+        p if gemini::is_gemini_path(p) => Some(&GEMINI),
         _ => None,
     }
 }

@@ -1,3 +1,4 @@
 //! Setting up the clients people point at Switchyard.
 
 pub mod claude_code;
+pub mod gemini_cli;

@@ -114,6 +114,7 @@ impl RequestCtx {
             stream: self.stream,
             auth,
             timeouts: &self.cfg.timeouts,
+            limits: &self.cfg.limits,
             indicators: &self.cfg.routing.failover_indicators,
             proxy: self.clients.proxy_label(&p.id),
         }

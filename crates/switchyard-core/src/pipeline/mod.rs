@@ -20,6 +20,7 @@ mod give_up;
 pub(crate) mod health;
 mod keys;
 pub(crate) mod models;
+mod overflow;
 mod plan;
 mod record;
 mod respond;
@@ -51,6 +52,8 @@ pub(crate) struct ClientRequest {
     pub headers: HeaderMap,
     /// The query string.
     pub query: Option<String>,
+    /// The path (after normalisation): some dialects name the model in it.
+    pub path: String,
 }
 
 /// The request log's route name.
@@ -71,7 +74,7 @@ pub(crate) async fn run(
     req: ClientRequest,
 ) -> Reply {
     let mut log = RequestLog::open(engine.clone(), route(dialect, op));
-    let inbound = match dialect.read(req.body, req.headers) {
+    let inbound = match dialect.read_at(&req.path, req.body, req.headers) {
         Ok(i) => i,
         Err(refusal) => {
             log.rec().model = refusal.model;
@@ -137,6 +140,10 @@ async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
         if ctx.op == Op::CountTokens && !adapters::of(p.kind).counts_tokens() {
             return estimate_tokens(ctx, log, p);
         }
+        if let Some(skip) = overflow::too_small(&ctx, p) {
+            ctx.failed.push(skip);
+            continue;
+        }
         let upstream_model = ctx.upstream_model(p);
         let sent = std::time::Instant::now();
         let outcome = match keys::attempt(&ctx, p, &upstream_model).await {
@@ -180,7 +187,10 @@ async fn serve(mut ctx: RequestCtx, mut log: RequestLog) -> Reply {
                     answer: None,
                 });
             }
-            Outcome::Retry(f, answer) => {
+            Outcome::Retry(mut f, mut answer) => {
+                if f.reason == FailoverReason::ContextOverflow {
+                    overflow::refused(&ctx, p, &mut f, &mut answer);
+                }
                 verdict::failed(&ctx.engine, p, &f, verdict::cools(p, &f));
                 ctx.failed.push(Failed {
                     provider: p.id.clone(),

@@ -96,6 +96,7 @@ async fn upstream_list(
         stream: false,
         auth: auth.as_auth(),
         timeouts: &cfg.timeouts,
+        limits: &cfg.limits,
         indicators: &cfg.routing.failover_indicators,
         proxy: clients.proxy_label(&p.id),
     })

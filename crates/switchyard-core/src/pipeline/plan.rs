@@ -55,6 +55,8 @@ pub(crate) async fn plan(ctx: &mut RequestCtx, log: &mut RequestLog) -> Planned 
     }
     // A pin wins over rules (and their model override).
     ctx.rule = rule.filter(|_| !plan.pinned).map(|(i, _)| i);
+    let unfit = super::overflow::skip_unfit(ctx, &cfg, &mut plan);
+    ctx.failed.extend(unfit);
     let fp = cache::fingerprint(ctx);
     let first = plan
         .attempts

@@ -44,10 +44,13 @@ pub(crate) fn failed(e: &Engine, p: &Provider, f: &Failure, cool: bool) {
 }
 
 /// Whether a failure should cool the provider down for everyone. A passthrough provider that
-/// refuses the client's own credential says nothing about the provider: fail over, but don't
-/// cool it down.
+/// refuses the client's own credential, or a conversation too long for its window, says
+/// nothing about the provider: fail over, but don't cool it down.
 pub(crate) fn cools(p: &Provider, f: &Failure) -> bool {
-    !(matches!(p.credential, Credential::Passthrough) && f.reason == FailoverReason::KeyRejected)
+    let own_key_refused =
+        matches!(p.credential, Credential::Passthrough) && f.reason == FailoverReason::KeyRejected;
+    // A conversation too long for the window is the request's fault, not the provider's.
+    !own_key_refused && f.reason != FailoverReason::ContextOverflow
 }
 
 /// `p` served the request of `ctx` (its first byte came after `ttfb`): close its breaker,
@@ -56,16 +59,26 @@ pub(crate) fn served(ctx: &RequestCtx, p: &Provider, ttfb: Duration, pinned: boo
     let e = &*ctx.engine;
     let cfg = &*ctx.cfg;
     // Only requests the strategy routed say where traffic is: a rule or a pin chose for this
-    // request alone, so neither moves the active provider nor binds the session.
-    let by_strategy = ctx.rule.is_none() && !pinned;
+    // request alone, so neither moves the active provider nor binds the session. Nor does a
+    // conversation too long for the providers before: it says nothing about them (the next,
+    // shorter request goes back to them), and telling it would notify on every long request.
+    let overflow_only = !ctx.failed.is_empty()
+        && ctx
+            .failed
+            .iter()
+            .all(|f| f.failure.reason == FailoverReason::ContextOverflow);
+    let by_strategy = ctx.rule.is_none() && !pinned && !overflow_only;
     let served = Served {
         ttfb: Some(ttfb),
         session: ctx.session(),
         strategy: cfg.routing.strategy,
         sticky: cfg.routing.sticky_sessions && by_strategy,
-        track_active: ctx.rule.is_none(),
+        track_active: ctx.rule.is_none() && !overflow_only,
     };
     let prev = e.routing().served(&p.id, &served);
+    if overflow_only {
+        return;
+    }
     if cfg.routing.strategy != Strategy::Failover || !served.track_active {
         // Spread or rule-routed: there is no priority order to compare with, so only a
         // failed attempt before this one is a failover.

@@ -194,10 +194,17 @@ pub async fn requests(
     Json(v)
 }
 
-/// `GET /api/config`: the running config (it holds no secrets) and its file.
+/// `GET /api/config`: the running config (it holds no secrets), its file, and whether the file
+/// a save writes to exists yet (`exists: false` = a first run: the web UI offers its setup).
 pub async fn get_config(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let exists = e
+        .config_path()
+        .map(std::path::Path::to_path_buf)
+        .or_else(crate::config::default_config_path)
+        .is_some_and(|p| p.exists());
     Json(json!({
         "path": e.config_path().map(|p| p.display().to_string()),
+        "exists": exists,
         "config": *e.config(),
     }))
 }
@@ -211,7 +218,7 @@ pub async fn put_config(
     State(e): State<Arc<Engine>>,
     AdminJson(cfg): AdminJson<Config>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    e.save_config(cfg).map_err(config_error)?;
+    e.save(cfg).await.map_err(config_error)?;
     Ok(Json(json!({"success": true})))
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,10 +15,10 @@ use futures_util::StreamExt;
 
 use super::error::ApiError;
 use crate::engine::Engine;
-use crate::inbound::{self, ClientDialect, Reply, ReplyBody, ANTHROPIC, OPENAI_CHAT};
+use crate::inbound::{self, ClientDialect, Reply, ReplyBody, ANTHROPIC, GEMINI, OPENAI_CHAT};
 use crate::pipeline::{self, ClientRequest};
 use crate::protocol::Dialect;
-use crate::upstream::Op;
+use crate::upstream::{credentials, Op};
 
 /// Largest error body the dialect middleware reads to reshape it.
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -60,6 +60,41 @@ pub async fn models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) 
     into_response(pipeline::models::list(&e, dialect, &headers, uri.query()).await)
 }
 
+/// `POST /v1beta/models/{model}:{method}`: Gemini's generate, stream and token count. A key
+/// in `?key=` (Google's other place for it) is read as the `x-goog-api-key` header.
+pub async fn gemini_models_post(
+    State(e): State<Arc<Engine>>,
+    Path(rest): Path<String>,
+    uri: Uri,
+    mut headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let op = match inbound::gemini::target(&rest) {
+        Ok((_, method)) => method.op(),
+        Err(_) => Op::Messages,
+    };
+    if !headers.contains_key("x-goog-api-key") {
+        let key = credentials::presented(&HeaderMap::new(), uri.query())
+            .into_iter()
+            .next();
+        if let Some(mut v) = key.and_then(|k| http::HeaderValue::from_str(&k).ok()) {
+            v.set_sensitive(true);
+            headers.insert("x-goog-api-key", v);
+        }
+    }
+    generate(e, &GEMINI, op, uri, headers, body).await
+}
+
+/// `GET /v1beta/models`: the model list in Gemini's shape.
+pub async fn gemini_models(State(e): State<Arc<Engine>>, uri: Uri, headers: HeaderMap) -> Response {
+    into_response(pipeline::models::list(&e, &GEMINI, &headers, uri.query()).await)
+}
+
+/// `GET /v1beta/models/{model}`.
+pub async fn gemini_model(Path(name): Path<String>) -> Response {
+    into_response(inbound::gemini::model_reply(&name))
+}
+
 async fn generate(
     e: Arc<Engine>,
     dialect: &'static dyn ClientDialect,
@@ -71,7 +106,7 @@ async fn generate(
     let body = match body {
         Ok(b) => b,
         Err(r) => {
-            let err = ApiError::from(r);
+            let err = ApiError::body(r, e.config().limits.max_request_mb);
             pipeline::record_refusal(e, dialect, op, err.status, err.message.clone());
             return err.into_response();
         }
@@ -84,6 +119,7 @@ async fn generate(
             body,
             headers,
             query: uri.query().map(String::from),
+            path: uri.path().to_string(),
         },
     )
     .await;

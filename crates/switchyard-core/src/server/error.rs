@@ -62,15 +62,13 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<axum::extract::rejection::BytesRejection> for ApiError {
-    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
+impl ApiError {
+    /// A request body that could not be read; `limit_mb` is the configured maximum.
+    pub fn body(r: axum::extract::rejection::BytesRejection, limit_mb: u64) -> Self {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 ErrorType::RequestTooLarge,
-                format!(
-                    "request body is larger than {} MB",
-                    super::MAX_BODY / (1024 * 1024)
-                ),
+                format!("request body is larger than {limit_mb} MB (limits.max_request_mb)"),
             )
         } else {
             ApiError::bad_request(format!("cannot read the request body: {}", r.body_text()))

@@ -1,7 +1,10 @@
 //! The guard in front of every route. A loopback service is reachable by every web page the
-//! user opens, so: the `Host` must be ours (DNS rebinding), a browser `Origin` must be allowed
-//! (cross-site requests, including `text/plain` "simple" POSTs, are refused), and when an
-//! access token is configured every request must carry it.
+//! user opens, so: the `Host` must be ours (DNS rebinding: a missing or garbled `Host` fails
+//! closed, and on a LAN bind only IP literals and configured names pass, never a name an
+//! attacker could point at us), a browser `Origin` must be allowed (cross-site requests,
+//! including `text/plain` "simple" POSTs, are refused), and when an access token is configured
+//! every request must carry it, in any place a client of any dialect puts its API key. The
+//! token is removed wherever it was found, so it never travels to a provider.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,9 +20,20 @@ use crate::engine::Engine;
 use crate::protocol::anthropic::ErrorType;
 use crate::secrets::Secret;
 
-/// Is this `Host` value one of ours?
+/// Is this `Host` value one of ours? Loopback names and our own address always are (on our
+/// port); configured `allowed_hosts` are; on a bind to every interface, so is any IP literal
+/// (the machine's addresses: a literal cannot be rebound to us, a DNS name can). Anything
+/// that is not a plain `host[:port]` is not.
 pub fn host_allowed(host: &str, listen: SocketAddr, sec: &Security) -> bool {
-    let host = host.trim().to_ascii_lowercase();
+    let host = host.trim();
+    let plain = !host.is_empty()
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        });
+    if !plain {
+        return false;
+    }
+    let host = host.to_ascii_lowercase();
     let port = listen.port();
     let (name, host_port) = split_host_port(&host);
     if sec.allowed_hosts.iter().any(|a| {
@@ -27,9 +41,12 @@ pub fn host_allowed(host: &str, listen: SocketAddr, sec: &Security) -> bool {
     }) {
         return true;
     }
-    if listen.ip().is_unspecified() && sec.allowed_hosts.is_empty() {
-        // Bound to every interface (an access token is then mandatory): clients may use any
-        // of the machine's names.
+    let ip_literal = name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .is_some_and(|n| n.parse::<std::net::Ipv6Addr>().is_ok());
+    if listen.ip().is_unspecified() && ip_literal {
         return true;
     }
     if host_port.unwrap_or(80) != port {
@@ -79,39 +96,126 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Where a request carries the access token, if anywhere (what the fuzz target checks of the
-/// guard's matching).
-#[cfg(feature = "fuzzing")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TokenMatch {
-    /// In `x-switchyard-token`.
-    pub by_own: bool,
-    /// As the API key (`x-api-key`).
-    pub by_key: bool,
-    /// As `Authorization: Bearer`.
-    pub by_bearer: bool,
+/// A place a request may carry the access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// `x-switchyard-token`.
+    Own,
+    /// A credential header of some dialect (`x-api-key`, `x-goog-api-key`, `api-key`).
+    Header(&'static str),
+    /// `Authorization`, in the bearer scheme (any spelling).
+    Bearer,
+    /// A credential query parameter (`?key=`).
+    Query(&'static str),
 }
 
-/// The values a request presents as a token: `x-switchyard-token`, `x-api-key` and the
-/// `Authorization: Bearer` credential, in that order.
-pub fn presented(headers: &http::HeaderMap) -> [Option<&[u8]>; 3] {
-    [
-        headers.get("x-switchyard-token").map(|v| v.as_bytes()),
-        headers.get("x-api-key").map(|v| v.as_bytes()),
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| crate::upstream::credentials::bearer(v.as_bytes())),
-    ]
+/// Every value a request presents where a token may be, with its place: our own header first,
+/// then every dialect's credential headers and query parameters.
+pub fn presented<'r>(
+    headers: &'r http::HeaderMap,
+    query: Option<&'r str>,
+) -> Vec<(Place, Vec<u8>)> {
+    use crate::upstream::credentials::{bearer, CREDENTIAL_HEADERS, CREDENTIAL_PARAMS};
+    let mut out = Vec::new();
+    if let Some(v) = headers.get("x-switchyard-token") {
+        out.push((Place::Own, v.as_bytes().to_vec()));
+    }
+    for name in CREDENTIAL_HEADERS {
+        if *name == "authorization" {
+            continue;
+        }
+        for v in headers.get_all(*name) {
+            out.push((Place::Header(name), v.as_bytes().to_vec()));
+        }
+    }
+    for v in headers.get_all(header::AUTHORIZATION) {
+        if let Some(t) = bearer(v.as_bytes()) {
+            out.push((Place::Bearer, t.to_vec()));
+        }
+    }
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if let Some(name) = CREDENTIAL_PARAMS.iter().find(|p| p.eq_ignore_ascii_case(k)) {
+            out.push((Place::Query(name), percent_decoded(v)));
+        }
+    }
+    out
 }
 
-/// Compare the request's token headers with `token` (in constant time).
+fn percent_decoded(v: &str) -> Vec<u8> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Where a request carries `token` (compared in constant time): what the fuzz target checks of
+/// the guard's matching.
 #[cfg(feature = "fuzzing")]
-pub fn token_match(headers: &http::HeaderMap, token: &[u8]) -> TokenMatch {
-    let [own, key, bearer] = presented(headers).map(|v| v.is_some_and(|v| same(v, token)));
-    TokenMatch {
-        by_own: own,
-        by_key: key,
-        by_bearer: bearer,
+pub fn token_match(headers: &http::HeaderMap, query: Option<&str>, token: &[u8]) -> Vec<Place> {
+    presented(headers, query)
+        .into_iter()
+        .filter(|(_, v)| same(v, token))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// The request without the token in `places` (it is ours, and must not travel on).
+fn remove_token(req: &mut Request, places: &[Place]) {
+    for p in places {
+        match p {
+            Place::Own => {}
+            Place::Header(name) => {
+                req.headers_mut().remove(*name);
+            }
+            Place::Bearer => {
+                req.headers_mut().remove(header::AUTHORIZATION);
+            }
+            Place::Query(name) => {
+                let kept: Vec<&str> = req
+                    .uri()
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter(|pair| {
+                        !pair
+                            .split_once('=')
+                            .map_or(*pair, |(k, _)| k)
+                            .eq_ignore_ascii_case(name)
+                    })
+                    .collect();
+                let path = req.uri().path().to_string();
+                let pq = if kept.iter().all(|k| k.is_empty()) {
+                    path
+                } else {
+                    format!("{path}?{}", kept.join("&"))
+                };
+                if let Ok(u) = pq.parse::<http::Uri>() {
+                    *req.uri_mut() = u;
+                }
+            }
+        }
     }
 }
 
@@ -144,13 +248,16 @@ fn rate_limited(name: &str, wait: std::time::Duration) -> Response {
 pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Next) -> Response {
     let cfg = engine.config();
     let sec = &cfg.security;
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    if let Some(h) = &host {
+    // HTTP/1.1 carries `Host`; HTTP/2 the URI's authority. Neither, or a `Host` that is not
+    // text: refused, never waved through.
+    let host = match req.headers().get(header::HOST) {
+        Some(h) => h.to_str().ok().map(str::to_string),
+        None => req.uri().authority().map(|a| a.to_string()),
+    };
+    let Some(h) = &host else {
+        return ApiError::bad_request("a Host header (plain ASCII) is required").into_response();
+    };
+    {
         if !host_allowed(h, engine.listen(), sec) {
             return ApiError::forbidden(format!(
                 "Host {h:?} is not allowed: Switchyard answers only to its own address (DNS-rebinding protection). \
@@ -212,10 +319,8 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         .is_some_and(|c| c.0.ip().is_loopback());
     let exempt = local_peer && sec.local_without_token;
     if token.is_some() || engine.tokens().usable() > 0 {
-        let headers = req.headers();
         // Which token a presented value is: the main one (`None` inside) or a named one.
-        let which = |v: Option<&[u8]>| -> Option<Option<String>> {
-            let v = v?;
+        let which = |v: &[u8]| -> Option<Option<String>> {
             let main: &Option<Secret> = &token;
             if main
                 .as_ref()
@@ -225,9 +330,14 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
             }
             engine.tokens().matching(v).map(Some)
         };
-        let [own, key, bearer] = presented(headers).map(which);
-        let (by_key, by_bearer) = (key.is_some(), bearer.is_some());
-        let found = own.or(key).or(bearer);
+        let mut found: Option<Option<String>> = None;
+        let mut places = Vec::new();
+        for (place, v) in presented(req.headers(), req.uri().query()) {
+            if let Some(t) = which(&v) {
+                found.get_or_insert(t);
+                places.push(place);
+            }
+        }
         if found.is_none() && !exempt {
             return ApiError::new(
                 ErrorType::Authentication,
@@ -251,12 +361,7 @@ pub async fn guard(State(engine): State<Arc<Engine>>, mut req: Request, next: Ne
         }
         // A token sent as the API key is ours; it must not travel to a provider (local
         // clients set up with it send it too).
-        if by_key {
-            req.headers_mut().remove("x-api-key");
-        }
-        if by_bearer {
-            req.headers_mut().remove(header::AUTHORIZATION);
-        }
+        remove_token(&mut req, &places);
     }
     drop(cfg);
     let mut resp = next.run(req).await;
@@ -300,8 +405,32 @@ mod tests {
             ..Security::default()
         };
         assert!(host_allowed("mybox.lan:3535", a, &sec2));
-        assert!(host_allowed("anything:3535", l("0.0.0.0:3535"), &sec));
-        assert!(!host_allowed("anything:3535", l("0.0.0.0:3535"), &sec2));
+        // A LAN bind: the machine's addresses as IP literals, never an arbitrary name (a
+        // DNS-rebinding page's own name resolves to us too).
+        let lan = l("0.0.0.0:3535");
+        for ok in [
+            "192.168.1.20:3535",
+            "10.0.0.5",
+            "[fe80::1]:3535",
+            "127.0.0.1:3535",
+        ] {
+            assert!(host_allowed(ok, lan, &sec), "{ok}");
+        }
+        for bad in ["anything:3535", "evil.example", "192.168.1.20.nip.io:3535"] {
+            assert!(!host_allowed(bad, lan, &sec), "{bad}");
+        }
+        assert!(host_allowed("mybox.lan:3535", lan, &sec2));
+        // Not a plain host[:port]: refused, however it would parse.
+        for bad in [
+            "",
+            " ",
+            "localhost:3535/x",
+            "user@localhost:3535",
+            "lоcalhost:3535",
+            "local\thost:3535",
+        ] {
+            assert!(!host_allowed(bad, a, &sec), "{bad:?}");
+        }
     }
 
     #[test]

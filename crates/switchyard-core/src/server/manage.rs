@@ -1,4 +1,5 @@
-//! Admin routes for setting things up: presets, testing a provider, configuring Claude Code.
+//! Admin routes for setting things up: presets, testing a provider, configuring Claude Code
+//! and Gemini CLI.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +105,33 @@ pub async fn claude_code_setup(
     Ok(Json(json!({
         "success": true,
         "settings_path": st.settings_path.as_ref().map(|p| p.display().to_string()),
+        "configured": st.configured,
+    })))
+}
+
+/// `GET /api/integrations/gemini-cli`: whether Gemini CLI points here, and where its files are.
+pub async fn gemini_cli_status(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
+    let st = e.gemini_cli_status();
+    Json(json!({
+        "dir": st.dir.as_ref().map(|p| p.display().to_string()),
+        "configured": st.configured,
+        "base_url": st.base_url,
+    }))
+}
+
+/// `POST /api/integrations/gemini-cli {"undo": false}`: point Gemini CLI at this Switchyard
+/// (or undo it).
+pub async fn gemini_cli_setup(
+    State(e): State<Arc<Engine>>,
+    AdminJson(b): AdminJson<ClaudeCodeBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let st = tokio::task::spawn_blocking(move || e.configure_gemini_cli(b.undo))
+        .await
+        .map_err(|err| ApiError::new(ErrorType::Api, err.to_string()))?
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(json!({
+        "success": true,
+        "dir": st.dir.as_ref().map(|p| p.display().to_string()),
         "configured": st.configured,
     })))
 }

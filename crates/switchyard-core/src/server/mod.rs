@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub(crate) mod listener;
 pub mod manage;
 pub mod tokens_api;
 pub mod transfer;
@@ -22,7 +23,8 @@ use tower::ServiceExt as _;
 
 use crate::engine::Engine;
 
-/// Largest request body accepted (Anthropic accepts 32 MB; axum's default is 2 MB).
+/// Largest request body accepted by default (`limits.max_request_mb`; Anthropic accepts 32 MB,
+/// axum's default is 2 MB).
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// Collapse repeated slashes (`//v1//messages` -> `/v1/messages`) and a trailing slash, as
@@ -61,10 +63,7 @@ fn normalize(mut req: Request) -> Request {
 }
 
 /// The router behind the path normaliser.
-pub type App = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<
-    tower::util::MapRequest<Router, NormalizeFn>,
-    std::net::SocketAddr,
->;
+pub type App = tower::util::MapRequest<Router, NormalizeFn>;
 type NormalizeFn = fn(Request) -> Request;
 
 /// The API routes of every client dialect.
@@ -78,6 +77,16 @@ fn dialect_routes() -> Router<Arc<Engine>> {
         .route("/models", get(api::models))
         .route("/v1/chat/completions", post(api::chat_completions))
         .route("/chat/completions", post(api::chat_completions))
+        .route("/v1beta/models", get(api::gemini_models))
+        .route(
+            "/v1beta/models/{*rest}",
+            post(api::gemini_models_post).get(api::gemini_model),
+        )
+        // The stable Gemini API's methods; a GET here is not Gemini's and stays unknown.
+        .route(
+            "/v1/models/{*rest}",
+            post(api::gemini_models_post).get(error::not_found),
+        )
 }
 
 /// The web UI and the admin API. Every write here goes through the JSON-only layer.
@@ -114,6 +123,10 @@ fn admin_routes() -> Router<Arc<Engine>> {
             get(manage::claude_code_status).post(manage::claude_code_setup),
         )
         .route(
+            "/api/integrations/gemini-cli",
+            get(manage::gemini_cli_status).post(manage::gemini_cli_setup),
+        )
+        .route(
             "/api/tokens",
             get(tokens_api::list).post(tokens_api::create),
         )
@@ -130,17 +143,16 @@ pub fn app(engine: Arc<Engine>) -> App {
         .merge(admin_routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(
+            engine.config().limits.request_bytes(),
+        ))
         .layer(axum::middleware::from_fn_with_state(
             engine.clone(),
             guard::guard,
         ))
         .layer(axum::middleware::from_fn(api::dialect_errors))
         .with_state(engine);
-    // The peer address lets the guard tell this machine's clients from other machines'.
-    axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
-        router.map_request(normalize as NormalizeFn),
-    )
+    router.map_request(normalize as NormalizeFn)
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub async fn create(
         rate_per_minute: rate,
         created: Some(chrono::Utc::now()),
     });
-    if let Err(err) = e.save_config(cfg) {
+    if let Err(err) = e.save(cfg).await {
         let store = e.secrets().clone();
         let _ = blocking(move || store.delete(&user)).await;
         return Err(ApiError::bad_request(err.to_string()));
@@ -112,7 +112,8 @@ pub async fn remove(
             e.listen()
         )));
     }
-    e.save_config(cfg)
+    e.save(cfg)
+        .await
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
     let store = e.secrets().clone();
     let user = tokens::secret_name(&name);

@@ -61,7 +61,8 @@ pub async fn import(
     let current = e.config();
     let got = portable::import(&current, &body, Some("import.toml".as_ref()), q.mode)
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
-    e.save_config(got.config.clone())
+    e.save(got.config.clone())
+        .await
         .map_err(|err| ApiError::bad_request(err.to_string()))?;
     let e2 = e.clone();
     let got2 = got.clone();

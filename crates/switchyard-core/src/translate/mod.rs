@@ -5,8 +5,10 @@
 pub mod check;
 pub mod gemini;
 pub mod history;
+pub mod inbound_gemini;
 pub mod inbound_openai;
 pub mod openai;
+pub mod overflow;
 pub mod token_estimate;
 pub mod writer;
 

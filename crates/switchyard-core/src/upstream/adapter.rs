@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::credentials::{Auth, KeyPlacement};
 use super::observe::Observe;
-use crate::config::{Provider, Timeouts};
+use crate::config::{Limits, Provider, Timeouts};
 use crate::events::FailoverReason;
 use crate::protocol::Dialect;
 use crate::translate::writer::StreamWriter;
@@ -69,6 +69,11 @@ impl HubRequest {
             .map(|(_, b)| b)
     }
 
+    /// The dialect the client spoke.
+    pub fn client_dialect(&self) -> Dialect {
+        self.native.as_ref().map_or(Dialect::Anthropic, |(d, _)| *d)
+    }
+
     /// The body as the client sent it (after inbound translation, if any).
     pub fn bytes(&self) -> &Bytes {
         &self.body
@@ -109,8 +114,10 @@ pub struct AttemptCtx<'a> {
     pub stream: bool,
     /// Credential.
     pub auth: Auth<'a>,
-    /// Limits.
+    /// Time limits.
     pub timeouts: &'a Timeouts,
+    /// Size limits.
+    pub limits: &'a Limits,
     /// Error-body words that mean "fail over".
     pub indicators: &'a [String],
     /// The configured proxy this attempt goes through (no password), to name it in failures.
@@ -169,6 +176,38 @@ pub(crate) struct ErrorVerdict {
     pub own_body: bool,
     /// The body is an error object of `dialect` (the final error may relay it as it is).
     pub shaped: bool,
+}
+
+impl ErrorVerdict {
+    /// The verdict for a refusal of the conversation as longer than the window (a 400, 413 or
+    /// 422 whose message says so, in any vendor's words): fail over without blame, and give an
+    /// Anthropic client Anthropic's own wording, which Claude Code compacts on. The vendor's
+    /// message stays the verdict's message (its numbers are read again later).
+    pub(crate) fn or_context_overflow(mut self, status: StatusCode, raw: &[u8]) -> Self {
+        if !matches!(status.as_u16(), 400 | 413 | 422) {
+            return self;
+        }
+        let said = crate::translate::overflow::parse(&self.message)
+            .or_else(|| crate::translate::overflow::parse(&String::from_utf8_lossy(raw)));
+        let Some(o) = said else {
+            return self;
+        };
+        self.reason = Some(FailoverReason::ContextOverflow);
+        let anthropic_words =
+            self.dialect == Dialect::Anthropic && self.message.contains("prompt is too long");
+        if !anthropic_words {
+            self.status = StatusCode::BAD_REQUEST;
+            self.body = crate::protocol::anthropic::error_body(
+                crate::protocol::anthropic::ErrorType::InvalidRequest,
+                &o.anthropic_message(),
+                "",
+            );
+            self.dialect = Dialect::Anthropic;
+            self.own_body = false;
+            self.shaped = true;
+        }
+        self
+    }
 }
 
 /// A model a provider lists.

@@ -9,9 +9,10 @@ use http::{header, HeaderMap, HeaderValue, Method};
 use tokio::time::Instant;
 
 use super::adapter::{AttemptCtx, Codec, Encoded, Op, ProviderAdapter};
+use super::credentials;
 use super::decode::{message_id, translate_stream, Decoder};
 use super::headers::{self, relay_back};
-use super::net::{net_failure, read_body, read_error_body, Read, MAX_ANSWER, MAX_ERROR_BODY};
+use super::net::{net_failure, read_body, read_error_body, Read};
 use super::observe::anthropic::AnthropicAnswers;
 use super::observe::{Counts, Facts, FrameObserver, Observe};
 use super::redact::{self, Redactor};
@@ -57,6 +58,13 @@ fn json() -> HeaderValue {
 
 async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor) -> Outcome {
     let started = Instant::now();
+    let own_dialect = a.request.client_dialect() == ad.dialect();
+    let a = &AttemptCtx {
+        auth: credentials::passthrough_to(a.auth, a.request.client_dialect(), ad.dialect()),
+        // A client's query (Gemini's `alt=sse`, Anthropic's `beta=true`) is its dialect's.
+        query: a.query.filter(|_| own_dialect),
+        ..*a
+    };
     let p = a.provider;
     // The client's own bytes go to a provider of its own dialect; everyone else gets the hub
     // request, passed through (the hub's own kind) or translated.
@@ -73,9 +81,22 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     } else {
         match native.and_then(|body| ad.native(a, body)) {
             Some(e) => e,
-            None => ad.encode(a),
+            None => encode(ad, a),
         }
     };
+    if let Ok(Encoded {
+        body: Some(b),
+        codec: Codec::Translate(_),
+    }) = &encoded
+    {
+        if b.len() > a.limits.translated_bytes() {
+            return Outcome::Unsupported(format!(
+                "{} cannot take this request: translated, it is larger than {} KiB (limits.max_translated_kb)",
+                p.display_name(),
+                a.limits.max_translated_kb
+            ));
+        }
+    }
     let enc = match encoded {
         Ok(e) => e,
         Err(msg) => {
@@ -142,11 +163,16 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     let body: ByteStream = Box::pin(resp.bytes_stream());
 
     if !status.is_success() {
-        let raw =
-            match read_error_body(body, MAX_ERROR_BODY, Instant::now() + ERROR_BODY_TIME).await {
-                Ok(b) => b,
-                Err(f) => return Outcome::Retry(f, None),
-            };
+        let raw = match read_error_body(
+            body,
+            a.limits.error_bytes(),
+            Instant::now() + ERROR_BODY_TIME,
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(f) => return Outcome::Retry(f, None),
+        };
         let mut v = ad.error(status, &raw, a.indicators);
         if native.is_some() {
             // The client speaks the provider's dialect: it gets the provider's own error.
@@ -205,7 +231,7 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
                 let decoder = Decoder::new(t.stream());
                 // The translated stream is the hub's, and the client's model is already in it.
                 (
-                    translate_stream(body, decoder, writer, idle),
+                    translate_stream(body, decoder, writer, idle, a.limits.frame_bytes()),
                     AnthropicAnswers { stamp: None }.stream(a.client_model),
                 )
             }
@@ -214,25 +240,30 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/event-stream"),
         );
+        let first_content = Duration::from_millis(a.limits.first_content_ms);
         let opening = relay::Opening {
             dialect: answer_dialect,
             first_frame_by: deadline,
             idle,
             headers: &up_headers,
+            first_content_by: started + first_content,
+            first_content,
+            max_frame: a.limits.frame_bytes(),
+            max_held: a.limits.held_bytes(),
         };
         let peeked = relay::peek(stream, observer, opening, redactor.clone()).await;
         return super::stream_outcome(peeked, status, relayed, a.upstream_model, answer_dialect);
     }
 
-    let raw = match read_body(body, MAX_ANSWER, deadline).await {
+    let raw = match read_body(body, a.limits.answer_bytes(), deadline).await {
         Ok(Read::Whole(b)) => b,
         Ok(Read::TooLarge) => {
             return Outcome::Retry(
                 Failure::new(
-                    FailoverReason::Malformed,
+                    FailoverReason::TooLarge,
                     format!(
-                        "the answer is larger than {} MiB",
-                        MAX_ANSWER / (1024 * 1024)
+                        "the answer is larger than {} MiB (limits.max_answer_mb)",
+                        a.limits.max_answer_mb
                     ),
                 )
                 .with_status(status.as_u16()),
@@ -290,6 +321,21 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
         upstream_model: a.upstream_model.to_string(),
         counts: facts.counts,
     })
+}
+
+/// Requests above this size are translated off the async workers' hands (parsing and
+/// rewriting tens of megabytes of JSON takes long enough to hold up other requests).
+const LARGE_REQUEST: usize = 256 << 10;
+
+/// The adapter's translation of the hub request; a large one runs where it may block.
+fn encode(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>) -> Result<Encoded, String> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if a.request.bytes().len() > LARGE_REQUEST && multi_thread {
+        tokio::task::block_in_place(|| ad.encode(a))
+    } else {
+        ad.encode(a)
+    }
 }
 
 /// Whether an error body is a JSON object holding an `error` (an error in its dialect's shape).

@@ -52,6 +52,8 @@ pub fn in_band_reason(
         Some(E::Billing) => FailoverReason::OutOfCredit,
         Some(E::Authentication) | Some(E::Permission) => FailoverReason::KeyRejected,
         Some(E::Timeout) => FailoverReason::Timeout,
+        // Our own translators' word for a vendor event over `limits.max_frame_kb`.
+        Some(E::RequestTooLarge) => FailoverReason::TooLarge,
         _ => FailoverReason::InBandError,
     }
 }

@@ -13,6 +13,7 @@
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::AuthScheme;
+use crate::protocol::Dialect;
 use crate::secrets::Secret;
 
 /// Client request headers that carry a credential, in any dialect we speak or relay:
@@ -156,6 +157,18 @@ pub enum Auth<'a> {
     Key(&'a Secret),
     /// Strip the client's credential and send none.
     Nothing,
+}
+
+/// The credential a `passthrough` provider speaking `provider` gets from a client speaking
+/// `client`. A Gemini client's key is Google's: it goes to Gemini providers only, never across
+/// dialects (a provider of another dialect gets none, fails, and the request fails over).
+pub fn passthrough_to(auth: Auth<'_>, client: Dialect, provider: Dialect) -> Auth<'_> {
+    match auth {
+        Auth::Passthrough if client == Dialect::Gemini && provider != Dialect::Gemini => {
+            Auth::Nothing
+        }
+        other => other,
+    }
 }
 
 /// Where a provider kind puts a key.

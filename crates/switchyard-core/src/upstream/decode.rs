@@ -46,6 +46,11 @@ impl Decoder {
         }
     }
 
+    /// Bytes of an incomplete vendor frame held.
+    pub fn pending(&self) -> usize {
+        self.splitter.pending().len()
+    }
+
     /// The vendor's connection broke mid-stream.
     pub fn broken(&mut self, w: &mut StreamWriter) {
         self.machine.end(false, w);
@@ -74,6 +79,7 @@ pub(crate) fn message_id() -> String {
 
 struct Translating {
     upstream: ByteStream,
+    max_frame: usize,
     decoder: Decoder,
     writer: StreamWriter,
     idle: Duration,
@@ -89,9 +95,11 @@ pub(crate) fn translate_stream(
     decoder: Decoder,
     writer: StreamWriter,
     idle: Duration,
+    max_frame: usize,
 ) -> ByteStream {
     let state = Translating {
         upstream,
+        max_frame,
         decoder,
         writer,
         idle,
@@ -121,6 +129,17 @@ pub(crate) fn translate_stream(
                 Ok(Some(Ok(chunk))) => {
                     s.last_upstream = Instant::now();
                     s.decoder.chunk(&chunk, &mut s.writer);
+                    if s.decoder.pending() > s.max_frame {
+                        // One vendor event without end: it would grow without bound.
+                        s.writer.error(
+                            ErrorType::RequestTooLarge,
+                            &format!(
+                                "one event of the vendor's stream is larger than {} KiB (limits.max_frame_kb)",
+                                s.max_frame / 1024
+                            ),
+                        );
+                        s.finished = true;
+                    }
                 }
                 Ok(Some(Err(e))) => {
                     tracing::warn!("vendor stream broke: {}", error_chain(&e));

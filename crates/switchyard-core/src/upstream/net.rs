@@ -10,12 +10,6 @@ use crate::config::Provider;
 use crate::events::FailoverReason;
 use crate::routing::Failure;
 
-/// Largest upstream error body read (the rest is dropped: an error needs no more).
-pub(crate) const MAX_ERROR_BODY: usize = 1 << 20;
-
-/// Largest whole (non-streaming) answer read; a larger one is the provider's failure.
-pub(crate) const MAX_ANSWER: usize = 64 << 20;
-
 /// A transport failure (connect, DNS, TLS, reset) as a failover reason and a message that names
 /// the provider, or the configured proxy when the connection to it failed.
 pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider, proxy: Option<&str>) -> Failure {
@@ -117,14 +111,17 @@ pub(crate) enum Read {
     TooLarge,
 }
 
-/// Read a body until its end, `deadline` or `limit` bytes, whichever comes first.
+/// Read a body until its end, `deadline` or `limit` bytes, whichever comes first. Chunks are
+/// kept as they came and joined once at the end, so a body that turns out too large never
+/// costs more than `limit` (a growing buffer would double as it grows).
 pub(crate) async fn read_body(
     body: ByteStream,
     limit: usize,
     deadline: Instant,
 ) -> Result<Read, Failure> {
     let mut body = body;
-    let mut out = BytesMut::new();
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
     loop {
         match tokio::time::timeout_at(deadline, body.next()).await {
             Err(_) => {
@@ -133,7 +130,19 @@ pub(crate) async fn read_body(
                     "the upstream did not finish its answer in time",
                 ))
             }
-            Ok(None) => return Ok(Read::Whole(out.freeze())),
+            Ok(None) => {
+                return Ok(Read::Whole(match chunks.len() {
+                    0 => Bytes::new(),
+                    1 => chunks.swap_remove(0),
+                    _ => {
+                        let mut out = BytesMut::with_capacity(total);
+                        for c in &chunks {
+                            out.extend_from_slice(c);
+                        }
+                        out.freeze()
+                    }
+                }))
+            }
             Ok(Some(Err(e))) => {
                 return Err(Failure::new(
                     FailoverReason::Unreachable,
@@ -144,10 +153,11 @@ pub(crate) async fn read_body(
                 ))
             }
             Ok(Some(Ok(chunk))) => {
-                if out.len() + chunk.len() > limit {
+                total += chunk.len();
+                if total > limit {
                     return Ok(Read::TooLarge);
                 }
-                out.extend_from_slice(&chunk);
+                chunks.push(chunk);
             }
         }
     }

@@ -51,6 +51,8 @@ pub struct Committed {
     splitter: Splitter,
     body: ByteStream,
     idle: Duration,
+    /// Largest single frame, bytes.
+    max_frame: usize,
     obs: Box<dyn FrameObserver>,
     /// The stream's end marker went through.
     ended: bool,
@@ -93,6 +95,14 @@ pub(crate) struct Opening<'a> {
     pub idle: Duration,
     /// The upstream's response headers (for cooldown hints and relayable headers).
     pub headers: &'a http::HeaderMap,
+    /// By when content must have started (pings do not count)...
+    pub first_content_by: Instant,
+    /// ...which is this long after the request was sent (for the message).
+    pub first_content: Duration,
+    /// Largest single frame, bytes.
+    pub max_frame: usize,
+    /// Most held before content, bytes.
+    pub max_held: usize,
 }
 
 /// Read the opening of a stream until content starts. Fails over (returns `Err`) on silence,
@@ -110,13 +120,23 @@ pub(crate) async fn peek(
     let mut ended = false;
     let mut failed = None;
     loop {
+        let now = Instant::now();
+        let until_content = open.first_content_by.saturating_duration_since(now);
         let wait = if saw_frame {
             open.idle
         } else {
-            open.first_frame_by
-                .saturating_duration_since(Instant::now())
+            open.first_frame_by.saturating_duration_since(now)
         };
-        let chunk = match timeout(wait, body.next()).await {
+        let chunk = match timeout(wait.min(until_content), body.next()).await {
+            Err(_) if Instant::now() >= open.first_content_by => {
+                return Err(failure(
+                    FailoverReason::NoContent,
+                    format!(
+                        "the stream showed no content within {} (limits.first_content_ms)",
+                        describe_wait(open.first_content)
+                    ),
+                ))
+            }
             Err(_) if saw_frame => {
                 return Err(failure(
                     FailoverReason::Timeout,
@@ -147,10 +167,29 @@ pub(crate) async fn peek(
             Ok(Some(Ok(c))) => c,
         };
         splitter.push(&chunk);
-        let Some(buf) = splitter.take_complete() else {
+        let complete = splitter.take_complete();
+        if splitter.pending().len() > open.max_frame {
+            return Err(failure(
+                FailoverReason::TooLarge,
+                format!(
+                    "one event of the stream is larger than {} KiB (limits.max_frame_kb)",
+                    open.max_frame / 1024
+                ),
+            ));
+        }
+        let Some(buf) = complete else {
             continue;
         };
         let buf = redactor.bytes(buf);
+        if held.len() + buf.len() > open.max_held {
+            return Err(failure(
+                FailoverReason::TooLarge,
+                format!(
+                    "the stream sent more than {} KiB before any content (limits.max_held_kb)",
+                    open.max_held / 1024
+                ),
+            ));
+        }
         for frame in sse::frames(&buf) {
             saw_frame = true;
             let (seen, out) = obs.frame(frame);
@@ -193,6 +232,7 @@ pub(crate) async fn peek(
                 splitter,
                 body,
                 idle: open.idle,
+                max_frame: open.max_frame,
                 obs,
                 ended,
                 failed,
@@ -265,7 +305,22 @@ impl Committed {
                 let (kind, reason, msg) = match next {
                     Ok(Some(Ok(chunk))) => {
                         r.c.splitter.push(&chunk);
-                        let Some(buf) = r.c.splitter.take_complete() else {
+                        let complete = r.c.splitter.take_complete();
+                        if r.c.splitter.pending().len() > r.c.max_frame {
+                            let msg = format!(
+                                "one event of the stream is larger than {} KiB (limits.max_frame_kb)",
+                                r.c.max_frame / 1024
+                            );
+                            let mut out = BytesMut::new();
+                            // The whole frames before the oversized one still go out first.
+                            if let Some(b) = complete {
+                                out.extend_from_slice(&r.c.redactor.bytes(b));
+                            }
+                            out.extend_from_slice(&r.c.obs.failure_frames(ErrorType::Api, &msg));
+                            r.finish(StreamOutcome::UpstreamFailed(FailoverReason::TooLarge, msg));
+                            return Some((Ok(out.freeze()), r));
+                        }
+                        let Some(buf) = complete else {
                             continue;
                         };
                         let buf = r.c.redactor.bytes(buf);
@@ -374,6 +429,10 @@ mod tests {
             first_frame_by,
             idle: Duration::from_secs(5),
             headers: &headers,
+            first_content_by: Instant::now() + Duration::from_secs(60),
+            first_content: Duration::from_secs(60),
+            max_frame: 1 << 20,
+            max_held: 1 << 20,
         };
         let obs = AnthropicAnswers { stamp: None }.stream(model);
         peek(b, obs, open, Redactor::default()).await

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod budget;
 mod cache;
 mod cluster;
+mod limits;
 mod price;
 mod rule;
 mod token;
@@ -20,6 +21,7 @@ pub use cluster::{
     parse_redis_url, valid_cluster_name, Cluster, RedisUrl, RedisUrlError, REDIS_PASSWORD_ENV,
     REDIS_SECRET,
 };
+pub use limits::Limits;
 pub use price::Price;
 pub use rule::Rule;
 pub use token::{valid_token_name, ClientToken};
@@ -40,6 +42,9 @@ pub struct Config {
     /// Connect / first-byte / idle limits for upstream calls.
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Bounds on everything read and held (sizes, connections, header time).
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
     /// Background health probes.
     #[serde(default)]
     pub health: Health,
@@ -152,6 +157,7 @@ impl Default for Config {
             listen: default_listen(),
             routing: Routing::default(),
             timeouts: Timeouts::default(),
+            limits: Limits::default(),
             health: Health::default(),
             security: Security::default(),
             notifications: Notifications::default(),

@@ -34,6 +34,15 @@ enum Item<'a> {
     Block(&'a Value),
 }
 
+/// The `id` a function call and its response carry back to Gemini: the one Gemini gave the
+/// call, when it gave one (other providers' ids, and ours for Gemini 2.5's id-less calls,
+/// Gemini never saw).
+fn call_id(tool_use_id: &str) -> Option<&str> {
+    tool_use_id
+        .strip_prefix(super::GEMINI_CALL_PREFIX)
+        .filter(|id| !id.is_empty())
+}
+
 /// Builds `contents` and collects notes.
 pub(super) struct Builder<'a> {
     own_prefix: String,
@@ -339,6 +348,9 @@ impl<'a> Builder<'a> {
                         _ => json!({}),
                     };
                     let mut part = json!({"functionCall": {"name": name, "args": args}});
+                    if let Some(id) = call_id(id) {
+                        part["functionCall"]["id"] = json!(id);
+                    }
                     match carried.take() {
                         Some(sig) => {
                             part["thoughtSignature"] = json!(sig);
@@ -409,7 +421,10 @@ impl<'a> Builder<'a> {
                     match self.names.get(id) {
                         Some(name) => {
                             let key = if is_error { "error" } else { "content" };
-                            let part = json!({"functionResponse": {"name": name, "response": {key: text}}});
+                            let mut part = json!({"functionResponse": {"name": name, "response": {key: text}}});
+                            if let Some(id) = call_id(id) {
+                                part["functionResponse"]["id"] = json!(id);
+                            }
                             responses.push((id, part));
                             media.extend(extra);
                         }
@@ -441,7 +456,11 @@ impl<'a> Builder<'a> {
                 Some(pos) => parts.push(responses.remove(pos).1),
                 None => {
                     self.synthetic += 1;
-                    parts.push(json!({"functionResponse": {"name": name, "response": {"error": INTERRUPTED}}}));
+                    let mut part = json!({"functionResponse": {"name": name, "response": {"error": INTERRUPTED}}});
+                    if let Some(id) = call_id(id) {
+                        part["functionResponse"]["id"] = json!(id);
+                    }
+                    parts.push(part);
                 }
             }
         }

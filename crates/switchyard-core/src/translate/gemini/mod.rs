@@ -27,6 +27,12 @@
 //! and if a client drops it anyway the call falls back to the documented bypass value
 //! ([`THOUGHT_SIGNATURE_BYPASS`]), which degrades gracefully instead of failing.
 //!
+//! ## Function call ids
+//! Gemini 3 gives every function call an `id` and wants it back on the matching
+//! `functionResponse`. It travels in the tool_use id as `gmcall_<id>` ([`tool_id_for`]), so
+//! the way back can tell Gemini's own ids (sent back without the prefix) from every other
+//! provider's and from the ones made up for Gemini 2.5's id-less calls (never sent).
+//!
 //! Thinking blocks whose signature does not start with `sy1.<provider_id>.` are foreign and
 //! dropped; ours give back only their signature (Gemini takes no thought text back). A bare
 //! `gemini:<sig>` is ours too: it is what `translate::history` leaves after unstamping. A
@@ -50,7 +56,7 @@ mod tests_stream;
 
 pub use request::to_request;
 pub use response::from_response;
-pub use schema::{sanitize_schema, MAX_REF_DEPTH};
+pub use schema::{sanitize_schema, SchemaTooLarge, DEFAULT_MAX_NODES, MAX_REF_DEPTH};
 pub use stream::StreamState;
 
 use crate::protocol::anthropic::ErrorType;
@@ -63,6 +69,15 @@ pub const THOUGHT_SIGNATURE_BYPASS: &str = "skip_thought_signature_validator";
 /// What precedes Gemini's own signature inside ours (`sy1.<provider_id>.gemini:<sig>`).
 pub const GEMINI_TAG: &str = "gemini:";
 
+/// What precedes the id Gemini gave a function call inside the tool_use id that carries it.
+pub const GEMINI_CALL_PREFIX: &str = "gmcall_";
+
+/// The tool_use id for a call Gemini gave `id`: `gmcall_<id>`, in Anthropic's id pattern (an
+/// id outside it is made to fit, and then no longer goes back to Gemini as it was).
+pub fn tool_id_for(id: &str) -> String {
+    crate::translate::history::sanitize_tool_id(&format!("{GEMINI_CALL_PREFIX}{id}"))
+}
+
 /// The text of a thinking block that exists only to carry a signature.
 pub const SIGNATURE_ONLY_THINKING: &str = " ";
 
@@ -73,6 +88,8 @@ pub struct GeminiOptions {
     pub max_tokens_cap: Option<u64>,
     /// How the model family takes its thinking settings.
     pub thinking: ThinkingStyle,
+    /// Schema nodes a tool's parameter schema may expand to (0: [`DEFAULT_MAX_NODES`]).
+    pub max_schema_nodes: usize,
 }
 
 /// How a Gemini model family takes its thinking settings.

@@ -80,11 +80,11 @@ pub fn to_request(
     }
     body.insert("contents".into(), contents);
 
-    let tool_names = tools(obj, &mut body, &mut notes, &mut cache_control);
+    let tool_names = tools(obj, opts, &mut body, &mut notes, &mut cache_control)?;
     tool_config(obj, &tool_names, &mut body, &mut notes);
 
     let mut gc = Map::new();
-    generation(obj, opts, &mut gc, &mut notes);
+    generation(obj, opts, &mut gc, &mut notes)?;
     if let Some(tc) = thinking_config(obj, opts.thinking, &mut notes) {
         gc.insert("thinkingConfig".into(), tc);
     }
@@ -115,12 +115,13 @@ pub fn to_request(
 /// Function declarations; returns the declared names.
 fn tools(
     obj: &Map<String, Value>,
+    opts: &GeminiOptions,
     body: &mut Map<String, Value>,
     notes: &mut Vec<String>,
     cache_control: &mut bool,
-) -> Vec<String> {
+) -> Result<Vec<String>, TranslateError> {
     let Some(Value::Array(tools)) = obj.get("tools") else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut decls = Vec::new();
     let mut names = Vec::new();
@@ -143,7 +144,8 @@ fn tools(
         {
             decl.insert("description".into(), json!(d));
         }
-        let params = sanitize_schema(schema);
+        let params = sanitize_schema(schema, max_nodes(opts))
+            .map_err(|e| err(format!("tool {name:?}: {e}")))?;
         // Gemini refuses an object without properties as `parameters`: a tool that takes
         // nothing declares no parameters.
         if params.get("properties").is_some() || params.get("type") != Some(&json!("object")) {
@@ -161,7 +163,7 @@ fn tools(
     if !decls.is_empty() {
         body.insert("tools".into(), json!([{"functionDeclarations": decls}]));
     }
-    names
+    Ok(names)
 }
 
 fn tool_config(
@@ -199,7 +201,7 @@ fn generation(
     opts: &GeminiOptions,
     gc: &mut Map<String, Value>,
     notes: &mut Vec<String>,
-) {
+) -> Result<(), TranslateError> {
     if let Some(max) = obj.get("max_tokens").and_then(Value::as_u64) {
         let capped = match opts.max_tokens_cap {
             Some(cap) if max > cap => {
@@ -246,11 +248,14 @@ fn generation(
         ) {
             (Some("json_schema"), Some(schema)) => {
                 gc.insert("responseMimeType".into(), json!("application/json"));
-                gc.insert("responseSchema".into(), sanitize_schema(schema));
+                let schema = sanitize_schema(schema, max_nodes(opts))
+                    .map_err(|e| err(format!("output_config.format: {e}")))?;
+                gc.insert("responseSchema".into(), schema);
             }
             _ => notes.push("output_config.format of an unknown kind: dropped".into()),
         }
     }
+    Ok(())
 }
 
 /// `thinking` + `output_config.effort` to `thinkingConfig`.
@@ -331,5 +336,14 @@ pub(super) fn thinking_config(
             notes.push(format!("unknown thinking type `{other}`: dropped"));
             None
         }
+    }
+}
+
+/// The schema-node bound of `opts` (its default when unset).
+fn max_nodes(opts: &GeminiOptions) -> usize {
+    if opts.max_schema_nodes == 0 {
+        super::DEFAULT_MAX_NODES
+    } else {
+        opts.max_schema_nodes
     }
 }

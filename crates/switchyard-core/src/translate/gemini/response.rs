@@ -171,7 +171,19 @@ impl PartMapper {
                 Some(v @ Value::Object(_)) => v.to_string(),
                 _ => "{}".to_string(),
             };
-            let id = self.tool_id();
+            // Gemini 3 gives each call an id, which must come back on its functionResponse:
+            // it travels in the tool_use id (the contents builder sends it back).
+            let id = match call
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|i| !i.is_empty())
+            {
+                Some(own) => {
+                    self.calls += 1;
+                    super::tool_id_for(own)
+                }
+                None => self.tool_id(),
+            };
             sink.tool(&id, name, &args);
         } else if let Some(text) = part.get("text").and_then(Value::as_str) {
             if thought {

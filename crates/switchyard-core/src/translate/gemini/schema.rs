@@ -13,7 +13,10 @@
 //! - `$ref` (`#/$defs/X`, `#/definitions/X`, `#`, any JSON pointer) is inlined, siblings of the
 //!   `$ref` overriding the target; a reference already being expanded (recursion), more than
 //!   [`MAX_REF_DEPTH`] expansions deep, or unresolvable becomes `{"type":"object"}`.
-//!   `$defs` / `definitions` are removed.
+//!   `$defs` / `definitions` are removed. Inlining can multiply a schema (a definition that
+//!   refers to another twice, eight levels deep, is 2^8 copies): the whole expansion is bounded
+//!   by a number of schema nodes, and a schema over it is refused ([`SchemaTooLarge`]) rather
+//!   than cut, since a silently different schema would change what the model may call.
 //! - `allOf` members are merged into their parent (properties and `required` united).
 //! - `type: [T, "null"]` becomes `type: T, nullable: true`; several non-null types become an
 //!   `anyOf` of one branch per type. `anyOf` / `oneOf` with a null member become `nullable`,
@@ -54,23 +57,42 @@ const NUMBER_KEYS: &[&str] = &[
 const STRING_KEYS: &[&str] = &["title", "description", "pattern"];
 const TYPES: &[&str] = &["string", "number", "integer", "boolean", "array", "object"];
 
-/// Rewrites a JSON Schema into one Gemini accepts (see the module docs for every rule). Never
-/// fails: anything it cannot express degrades to a looser schema.
-pub fn sanitize_schema(schema: &Value) -> Value {
+/// Schema nodes an expansion may produce when the caller sets no bound.
+pub const DEFAULT_MAX_NODES: usize = 65_536;
+
+/// A schema whose `$ref`s expand to more than the allowed number of nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("its parameter schema expands to more than {0} schema nodes (its $refs multiply)")]
+pub struct SchemaTooLarge(pub usize);
+
+/// Rewrites a JSON Schema into one Gemini accepts (see the module docs for every rule).
+/// Anything it cannot express degrades to a looser schema; only an expansion past `max_nodes`
+/// schema nodes fails.
+pub fn sanitize_schema(schema: &Value, max_nodes: usize) -> Result<Value, SchemaTooLarge> {
     let mut cx = Cx {
         root: schema,
         stack: Vec::new(),
+        nodes_left: max_nodes,
+        over: false,
     };
-    match schema {
+    let out = match schema {
         Value::Object(_) => cx.clean(schema, 0),
         _ => json!({"type": "object"}),
+    };
+    if cx.over {
+        return Err(SchemaTooLarge(max_nodes));
     }
+    Ok(out)
 }
 
 struct Cx<'a> {
     root: &'a Value,
     /// The `$ref`s being expanded, outermost first.
     stack: Vec<String>,
+    /// Schema nodes the expansion may still produce.
+    nodes_left: usize,
+    /// The expansion ran out of nodes: the result is not to be used.
+    over: bool,
 }
 
 /// Follows a local reference (`#`, `#/a/b`, with `~0`/`~1` escapes) inside `root`.
@@ -141,6 +163,11 @@ fn merge_into(into: &mut Map<String, Value>, from: Value) {
 
 impl Cx<'_> {
     fn clean(&mut self, schema: &Value, depth: usize) -> Value {
+        if self.nodes_left == 0 {
+            self.over = true;
+            return json!({"type": "object"});
+        }
+        self.nodes_left -= 1;
         let Some(obj) = schema.as_object() else {
             // `true` / `{}`-like: anything goes; Gemini needs a type.
             return json!({"type": "string"});

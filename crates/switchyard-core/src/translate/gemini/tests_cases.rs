@@ -521,3 +521,44 @@ fn case_20_empty_answer_is_recognisable() {
     let msg = from_response(&malformed, "claude-x", PID).expect("answer");
     assert_eq!(msg["content"], json!([]));
 }
+
+#[test]
+fn gemini_3_call_ids_come_back_on_their_responses() {
+    // The answer: Gemini's own id travels in the tool_use id.
+    let answer = json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"functionCall": {"id": "a1b2c3", "name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "sig"},
+        {"functionCall": {"name": "get_time", "args": {}}},
+    ]}, "finishReason": "STOP"}]});
+    let msg = from_response(&answer, "claude-x", PID).expect("answer");
+    let ids: Vec<&str> = msg["content"]
+        .as_array()
+        .expect("content")
+        .iter()
+        .filter_map(|b| b["id"].as_str())
+        .collect();
+    assert_eq!(ids[0], "gmcall_a1b2c3");
+    assert!(ids[1].starts_with("toolu_gm"), "{ids:?}");
+    // The next request: Gemini's id goes back on the call and its response; ours and other
+    // providers' ids never reach Gemini.
+    let t = tr(base(json!([
+        {"role": "user", "content": "weather and time"},
+        {"role": "assistant", "content": [
+            weather_call(ids[0]),
+            {"type": "tool_use", "id": ids[1], "name": "get_time", "input": {}},
+            {"type": "tool_use", "id": "toolu_01Other", "name": "get_weather", "input": {}},
+        ]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": ids[0], "content": "sunny"},
+            {"type": "tool_result", "tool_use_id": ids[1], "content": "noon"},
+            {"type": "tool_result", "tool_use_id": "toolu_01Other", "content": "rain"},
+        ]},
+    ])));
+    let calls = parts(&t, 1);
+    assert_eq!(calls[0]["functionCall"]["id"], "a1b2c3");
+    assert!(calls[1]["functionCall"].get("id").is_none());
+    assert!(calls[2]["functionCall"].get("id").is_none());
+    let results = parts(&t, 2);
+    assert_eq!(results[0]["functionResponse"]["id"], "a1b2c3");
+    assert!(results[1]["functionResponse"].get("id").is_none());
+    assert!(results[2]["functionResponse"].get("id").is_none());
+}

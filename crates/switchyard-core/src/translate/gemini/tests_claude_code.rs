@@ -153,6 +153,7 @@ fn claude_code_request_translates_to_the_expected_shape() {
     let opts = GeminiOptions {
         thinking: ThinkingStyle::Level,
         max_tokens_cap: Some(16_384),
+        ..Default::default()
     };
     let t = to_request(&claude_code_request(), PID, &opts).expect("translates");
     assert_eq!(

@@ -3,7 +3,12 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::sanitize_schema as s;
+use super::{sanitize_schema, SchemaTooLarge, DEFAULT_MAX_NODES};
+
+/// The sanitiser with its default bound (every schema here is far within it).
+fn s(schema: &Value) -> Value {
+    sanitize_schema(schema, DEFAULT_MAX_NODES).expect("within the bound")
+}
 
 /// Keywords Gemini's `Schema` documents (and the sanitiser may emit).
 const ALLOWED: &[&str] = &[
@@ -394,4 +399,32 @@ proptest! {
         let out = s(&schema);
         assert_gemini_valid(&out);
     }
+}
+
+#[test]
+fn refs_that_multiply_are_refused_not_expanded() {
+    // Eight definitions, each referring to the next twice: 2^8 copies of the last, from a
+    // schema of a few hundred bytes. With ten references each it would be 10^8.
+    let mut defs = serde_json::Map::new();
+    for i in 0..8 {
+        let next = format!("#/$defs/d{}", i + 1);
+        defs.insert(
+            format!("d{i}"),
+            json!({"type": "object", "properties": {
+                "a": {"$ref": next}, "b": {"$ref": next}, "c": {"$ref": next},
+                "d": {"$ref": next}, "e": {"$ref": next}, "f": {"$ref": next}}}),
+        );
+    }
+    defs.insert("d8".into(), json!({"type": "string"}));
+    let schema = json!({"$defs": defs, "$ref": "#/$defs/d0"});
+    assert!(schema.to_string().len() < 2_000);
+    assert_eq!(
+        sanitize_schema(&schema, 10_000),
+        Err(SchemaTooLarge(10_000)),
+        "bounded by the whole expansion, not only its depth"
+    );
+    assert!(sanitize_schema(&schema, DEFAULT_MAX_NODES).is_err());
+    // The same shape two levels deep fits.
+    let small = json!({"$defs": {"x": {"type": "object", "properties": {"a": {"$ref": "#/$defs/y"}, "b": {"$ref": "#/$defs/y"}}}, "y": {"type": "string"}}, "$ref": "#/$defs/x"});
+    assert!(sanitize_schema(&small, 100).is_ok());
 }

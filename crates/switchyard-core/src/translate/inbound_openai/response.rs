@@ -127,6 +127,15 @@ pub fn from_anthropic_error(status: u16, text: &[u8]) -> Option<Value> {
         return None;
     }
     let (kind, message) = parse_error(text)?;
+    if let Some(o) = crate::translate::overflow::parse(&message).filter(|_| status == 400) {
+        // OpenAI clients know an overflow by this code and wording.
+        return Some(error_body(
+            400,
+            &o.openai_message(),
+            Some("messages"),
+            Some("context_length_exceeded"),
+        ));
+    }
     let code = v["error"]["type"].as_str().map(String::from);
     let status = if status < 400 {
         kind.map_or(500, ErrorType::status)

@@ -20,12 +20,27 @@ pub(crate) fn content_text(v: &Value) -> String {
     }
 }
 
-/// The reasoning text of a message or delta (`reasoning_content`, else `reasoning`).
-pub(crate) fn reasoning_text(m: &Value) -> Option<&str> {
+/// The reasoning text of a message or delta: `reasoning_content`, else `reasoning`, else the
+/// `thinking` parts of a `content` array (Mistral's Magistral models send
+/// `{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}` there).
+pub(crate) fn reasoning_text(m: &Value) -> Option<std::borrow::Cow<'_, str>> {
     ["reasoning_content", "reasoning"]
         .iter()
         .filter_map(|k| m.get(*k).and_then(Value::as_str))
         .find(|s| !s.is_empty())
+        .map(std::borrow::Cow::Borrowed)
+        .or_else(|| {
+            let parts = m.get("content")?.as_array()?;
+            let text: String = parts
+                .iter()
+                .filter(|p| p["type"] == "thinking")
+                .map(|p| match &p["thinking"] {
+                    Value::String(s) => s.clone(),
+                    other => content_text(other),
+                })
+                .collect();
+            (!text.is_empty()).then_some(std::borrow::Cow::Owned(text))
+        })
 }
 
 /// A tool id for a call the upstream gave none.
@@ -56,7 +71,7 @@ pub fn from_response(
     let msg = &choice["message"];
     let mut content = Vec::new();
     if let Some(r) = reasoning_text(msg) {
-        content.push(json!({"type": "thinking", "thinking": r,
+        content.push(json!({"type": "thinking", "thinking": r.as_ref(),
             "signature": signature_for(provider_id)}));
     }
     let text = content_text(&msg["content"]);

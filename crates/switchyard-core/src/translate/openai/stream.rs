@@ -326,7 +326,7 @@ impl StreamState {
         if let Some(r) = reasoning_text(d) {
             self.close_live(w);
             self.content = true;
-            w.thinking(r);
+            w.thinking(&r);
         }
         let mut text = content_text(&d["content"]);
         if let Some(r) = d["refusal"].as_str() {

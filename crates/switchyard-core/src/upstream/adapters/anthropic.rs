@@ -132,6 +132,7 @@ impl ProviderAdapter for Anthropic {
             own_body: true,
             shaped: parsed.is_some(),
         }
+        .or_context_overflow(status, body)
     }
 
     fn model_ids(&self, body: &[u8]) -> Option<Vec<ModelInfo>> {

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::config::{Provider, ThinkingStyle};
+use crate::config::{Limits, Provider, ThinkingStyle};
 use crate::protocol::anthropic::{error_body, ErrorType};
 use crate::protocol::Dialect;
 use crate::translate::gemini::{self, StreamState};
@@ -17,6 +17,7 @@ use crate::upstream::adapter::{
 use crate::upstream::classify::error_reason;
 use crate::upstream::credentials::KeyPlacement;
 use crate::upstream::net::summarize;
+use crate::upstream::observe::gemini::GeminiAnswers;
 
 /// The adapter.
 pub(crate) struct Gemini;
@@ -28,8 +29,10 @@ fn api_root(base_url: &str) -> String {
     format!("{base}/v1beta")
 }
 
-fn options(p: &Provider) -> gemini::GeminiOptions {
+fn options(p: &Provider, limits: &Limits) -> gemini::GeminiOptions {
     gemini::GeminiOptions {
+        // One schema node is some tens of bytes once serialised.
+        max_schema_nodes: limits.translated_bytes() / 64,
         max_tokens_cap: p.quirks.max_tokens,
         thinking: match p.quirks.thinking_style {
             Some(ThinkingStyle::Level) => gemini::ThinkingStyle::Level,
@@ -63,7 +66,7 @@ impl ProviderAdapter for Gemini {
     fn encode(&self, a: &AttemptCtx<'_>) -> Result<Encoded, String> {
         let p = a.provider;
         let req = a.request.json().map_err(str::to_string)?;
-        let t = gemini::to_request(req, &p.id, &options(p)).map_err(|e| e.0)?;
+        let t = gemini::to_request(req, &p.id, &options(p, a.limits)).map_err(|e| e.0)?;
         super::log_notes(p, &t.notes);
         let body = serde_json::to_vec(&t.body).map_err(|e| e.to_string())?;
         Ok(Encoded {
@@ -72,6 +75,10 @@ impl ProviderAdapter for Gemini {
                 provider_id: p.id.clone(),
             })),
         })
+    }
+
+    fn native(&self, a: &AttemptCtx<'_>, body: &Bytes) -> Option<Result<Encoded, String>> {
+        Some(native_request(a, body))
     }
 
     fn error(&self, status: StatusCode, body: &[u8], indicators: &[String]) -> ErrorVerdict {
@@ -88,6 +95,7 @@ impl ProviderAdapter for Gemini {
             own_body: false,
             shaped: true,
         }
+        .or_context_overflow(status, body)
     }
 
     fn stream_machine(
@@ -130,6 +138,23 @@ impl ProviderAdapter for Gemini {
                 .collect(),
         )
     }
+}
+
+/// A Gemini client's own request for a Gemini-kind provider: the model goes in the URL, so
+/// the body passes as it is, except `maxOutputTokens` above the provider's cap.
+fn native_request(a: &AttemptCtx<'_>, body: &Bytes) -> Result<Encoded, String> {
+    let codec = Codec::Relay(Box::new(GeminiAnswers));
+    let capped = a.provider.quirks.max_tokens.and_then(|cap| {
+        let mut v: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+        let gc = v.get_mut("generationConfig")?.as_object_mut()?;
+        let max = gc.get("maxOutputTokens")?.as_u64()?;
+        (max > cap).then(|| gc.insert("maxOutputTokens".into(), Value::from(cap)))?;
+        serde_json::to_vec(&v).ok()
+    });
+    Ok(Encoded {
+        body: Some(capped.map(Bytes::from).unwrap_or_else(|| body.clone())),
+        codec,
+    })
 }
 
 struct Answers {

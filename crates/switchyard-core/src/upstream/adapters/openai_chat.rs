@@ -121,6 +121,7 @@ impl ProviderAdapter for OpenAiChat {
             own_body: false,
             shaped: true,
         }
+        .or_context_overflow(status, body)
     }
 
     fn stream_machine(

@@ -5,6 +5,7 @@
 //! dialect, frame by frame: the relay (`relay.rs`) is the same for every dialect.
 
 pub(crate) mod anthropic;
+pub(crate) mod gemini;
 pub(crate) mod openai_chat;
 
 use bytes::Bytes;

@@ -3,7 +3,7 @@
 
 fn main() {
     let attrs = tauri_build::Attributes::new()
-        .config_path("../tauri.conf.json")
+        .config_path("../../tauri.conf.json")
         .app_manifest(
             tauri_build::AppManifest::new().commands(&["get_autostart", "set_autostart"]),
         );
