@@ -116,6 +116,15 @@ fn sbin(name: &str) -> PathBuf {
     on_path.unwrap_or_else(|| Path::new("/usr/sbin").join(name))
 }
 
+/// A scratch directory, removed however the test ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// `KEY=VALUE` lines (comments and blank lines skipped).
 fn env_file(text: &str) -> BTreeMap<String, String> {
     text.lines()
@@ -248,7 +257,8 @@ fn nginx(dir: &Path, ports: &[u16], listen: u16) -> Proc {
     std::fs::write(d.join("switchyard.conf"), site).expect("site");
     let p = |s: &str| d.join(s).to_string_lossy().into_owned();
     let main = format!(
-        "daemon off;\nworker_processes 1;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {cb};\n    proxy_temp_path {px};\n    fastcgi_temp_path {fc};\n    uwsgi_temp_path {uw};\n    scgi_temp_path {sc};\n    include {site};\n}}\n",
+        // One process (no workers to orphan when the test kills it).
+        "daemon off;\nmaster_process off;\npid {pid};\nerror_log {err} warn;\nevents {{ worker_connections 512; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {cb};\n    proxy_temp_path {px};\n    fastcgi_temp_path {fc};\n    uwsgi_temp_path {uw};\n    scgi_temp_path {sc};\n    include {site};\n}}\n",
         pid = p("nginx.pid"),
         err = p("error.log"),
         cb = p("client_body"),
@@ -320,6 +330,8 @@ async fn the_readme_deployment_loses_only_a_killed_replicas_in_flight_requests()
     let dir = std::env::temp_dir().join(format!("sy-team-deploy-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("etc/switchyard")).expect("dir");
+    // Declared first, so it is dropped last: after every process that writes in it.
+    let _scratch = Scratch(dir.clone());
 
     // The secrets file, with the recipe's variables and local values.
     let env_text = recipe("team.env");
@@ -589,5 +601,4 @@ async fn the_readme_deployment_loses_only_a_killed_replicas_in_flight_requests()
         "password in a log"
     );
     drop(d);
-    let _ = std::fs::remove_dir_all(&dir);
 }

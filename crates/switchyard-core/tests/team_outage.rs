@@ -228,6 +228,7 @@ async fn the_password_comes_from_the_keychain_and_is_never_shown() {
 async fn rediss_with_a_private_ca() {
     let dir = std::env::temp_dir().join(format!("sy-team-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
+    let _scratch = Scratch(dir.clone());
     let redis = RedisServer::start_tls(&dir);
     let ca = dir.join("ca.crt");
     let t = team_on(redis, 2, 2, |c| {
@@ -246,7 +247,15 @@ async fn rediss_with_a_private_ca() {
     })
     .await;
     drop(t);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A scratch directory, removed however the test ends.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn signal(pid: u32, sig: &str) {
