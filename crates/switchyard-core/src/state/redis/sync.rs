@@ -29,7 +29,7 @@ use super::Team;
 use crate::state::Replica;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// How often a replica says it is alive.
 pub(super) const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long a replica counts as alive after its last heartbeat.
