@@ -5,11 +5,12 @@
 #      (installed into bench/peers/ by bench/peers/install.sh when missing), wrk for load;
 #   2. the chaos soak (bench/soak.py): 10,000 tagged requests while the primary flaps;
 #   3. the engine detail suite (`switchyard-bench all`): Switchyard vs a bare axum+reqwest floor;
-# then rewrite bench/RESULTS.md from the three reports (plus bench/FUZZ.md when present).
+#   4. team mode (`switchyard-bench team`): what Redis adds to a request (its own redis-server);
+# then rewrite bench/RESULTS.md from the four reports (plus bench/FUZZ.md when present).
 #
 #   bench/run.sh                      # full run
 #   QUICK=1 bench/run.sh              # smoke run for development (1 round, short runs)
-#   BENCH_PARTS=soak bench/run.sh     # only some parts (peers, soak, suite; comma-separated);
+#   BENCH_PARTS=soak bench/run.sh     # only some parts (peers, soak, suite, team; comma-separated);
 #                                     # RESULTS.md is then left alone, reports in $WORK/
 #
 # Extra arguments go to `switchyard-bench all` (see `switchyard-bench all --help`).
@@ -21,7 +22,8 @@ ROOT=$PWD
 CARGO=${CARGO:-cargo}
 WORK=${BENCH_WORK_DIR:-target/bench}
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
-PARTS=${BENCH_PARTS:-peers,soak,suite}
+ALL_PARTS=peers,soak,suite,team
+PARTS=${BENCH_PARTS:-$ALL_PARTS}
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 # Hard limit for the suite itself (the build is not counted).
 LIMIT=${BENCH_TIME_LIMIT:-600}
@@ -40,6 +42,8 @@ kill_ours() {
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
   case $exe in
   "$BIN"/switchyard | "$BIN"/switchyard-mock | "$BIN"/switchyard-bench) ;;
+  # The team part's own Redis (it renames its process title, so only the pid file vouches).
+  */redis-server) kill "$pid" 2>/dev/null || true; return 0 ;;
   *) return 0 ;;
   esac
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -e '127.0.0.1:0' -e 'passthrough' || return 0
@@ -81,6 +85,8 @@ fi
 QUICK=${QUICK:-0}
 SUITE_ARGS=()
 [[ $QUICK == 1 ]] && SUITE_ARGS=(--rounds 1 --scale 0.2 --startup-runs 3)
+TEAM_ARGS=()
+[[ $QUICK == 1 ]] && TEAM_ARGS=(--rounds 1 --requests 300)
 COMMAND="bench/run.sh${*:+ $*}"
 [[ $QUICK == 1 ]] && COMMAND="QUICK=1 $COMMAND"
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -138,8 +144,21 @@ if has_part suite; then
   fi
 fi
 
-if [[ $PARTS != peers,soak,suite ]]; then
-  echo "== BENCH_PARTS=$PARTS: $OUT left unchanged; reports in $WORK/ (peers.md, soak.md, suite.md)"
+if has_part team; then
+  echo "== team mode: what Redis adds (switchyard-bench team; its own redis-server on loopback)"
+  timeout --signal=TERM 300 "$BIN"/switchyard-bench team \
+    --mock "$BIN"/switchyard-mock \
+    --out "$WORK/team.md" \
+    --work-dir "$WORK/team" \
+    --pidfile "$PIDFILE" \
+    "${TEAM_ARGS[@]}" >/dev/null &
+  BENCH_PID=$!
+  wait "$BENCH_PID" || { echo "run.sh: switchyard-bench team failed; logs in $WORK/team/" >&2; exit 1; }
+  BENCH_PID=""
+fi
+
+if [[ $PARTS != "$ALL_PARTS" ]]; then
+  echo "== BENCH_PARTS=$PARTS: $OUT left unchanged; reports in $WORK/ (peers.md, soak.md, suite.md, team.md)"
   exit 0
 fi
 
@@ -155,7 +174,7 @@ fi
   echo "- **Commit:** \`$COMMIT\`"
   echo "- **Command:** \`$COMMAND\` (= \`make bench\`$([[ $QUICK == 1 ]] && echo ' in QUICK mode: 1 round, short runs; for development only'))"
   echo "- **Peers:** claude-code-router $(sed -n 's/^CCR_VERSION="${CCR_VERSION:-\(.*\)}"/\1/p' bench/peers/install.sh), LiteLLM $(sed -n 's/^LITELLM_VERSION="${LITELLM_VERSION:-\(.*\)}"/\1/p' bench/peers/install.sh), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Node $(node --version 2>/dev/null), $("$ROOT"/bench/peers/litellm-venv/bin/python --version 2>&1)"
-  echo "- **Sub-commands** (run by bench/run.sh): \`bench/peers/install.sh\`; \`.venv/bin/python bench/peers.py --bin-dir $BIN --work $WORK/peers --out $WORK/peers.md$([[ $QUICK == 1 ]] && echo ' --quick')\`; \`.venv/bin/python bench/soak.py --bin-dir $BIN --out $WORK/soak.md$([[ $QUICK == 1 ]] && echo ' --quick')\`; \`switchyard-bench all${SUITE_ARGS[*]:+ ${SUITE_ARGS[*]}}${*:+ $*}\`"
+  echo "- **Sub-commands** (run by bench/run.sh): \`bench/peers/install.sh\`; \`.venv/bin/python bench/peers.py --bin-dir $BIN --work $WORK/peers --out $WORK/peers.md$([[ $QUICK == 1 ]] && echo ' --quick')\`; \`.venv/bin/python bench/soak.py --bin-dir $BIN --out $WORK/soak.md$([[ $QUICK == 1 ]] && echo ' --quick')\`; \`switchyard-bench all${SUITE_ARGS[*]:+ ${SUITE_ARGS[*]}}${*:+ $*}\`; \`switchyard-bench team${TEAM_ARGS[*]:+ ${TEAM_ARGS[*]}}\`"
   echo
   cat "$WORK/peers.md"
   echo
@@ -174,6 +193,8 @@ fi
   echo
   # Drop the suite's title and first paragraph; demote its headings.
   sed '1,/^- \*\*Suite:\*\*/d' "$WORK/suite.md" | sed 's/^## /### /'
+  echo
+  cat "$WORK/team.md"
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 

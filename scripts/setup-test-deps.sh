@@ -48,6 +48,7 @@ APT_PACKAGES=(
     haskell-status-notifier-item-utils   # a StatusNotifier watcher (the tray over D-Bus)
     libglib2.0-bin                       # gdbus: ask the watcher what is registered
     wrk                                  # HTTP load generator (make bench)
+    redis-server nginx-light haproxy openssl  # team mode: our own Redis, load balancers, TLS certs
 )
 
 install_apt_packages() {

@@ -152,6 +152,7 @@ export async function startEnv(t, opts = {}) {
   // runs its built-in default, and the first save creates the file.
   let text = 'listen = "127.0.0.1:3535"\n';
   if (opts.language) text += `\n[ui]\nlanguage = ${toml(opts.language)}\n`;
+  if (opts.cluster) text += `\n[cluster]\nredis = ${toml(opts.cluster.redis)}\nnode = ${toml(opts.cluster.node)}\n`;
   for (const p of providers) {
     text += `\n[[providers]]\nid = ${toml(p.id)}\nname = ${toml(p.name)}\nbase_url = ${toml(mocks[p.mock ?? 0])}\ncredential = ${toml(p.credential || 'none')}\n`;
     if (p.models) {
@@ -226,6 +227,36 @@ export async function startEnv(t, opts = {}) {
       return { status: r.status, provider: r.headers.get('x-switchyard-provider'), body: await r.text() };
     },
   };
+}
+
+/** A free loopback port. */
+async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Our own redis-server (never the system service) on a free loopback port, stopped after the
+ * test. Returns { url, stop(), start() }: stop and start it again on the same port.
+ */
+export async function startRedis(t) {
+  const port = await freePort();
+  let proc = null;
+  const start = async () => {
+    proc = new Proc('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()], process.env);
+    await proc.waitFor(/Ready to accept connections/);
+  };
+  const stop = async () => { await proc?.stop(); };
+  t.after(stop);
+  await start();
+  return { url: `redis://127.0.0.1:${port}/0`, start, stop };
 }
 
 /** Skip (on a developer machine) or fail (under CI) when the desktop session is missing. */

@@ -54,18 +54,19 @@ export function connect() {
 
   source.addEventListener('failover', (e) => {
     const d = parse(e);
-    addActivity({ kind: 'warn', text: t('activity.failover', { from: providerName(d.from), to: providerName(d.to), reason: reason(d.reason) }) });
+    addActivity({ kind: 'warn', node: d.node, text: t('activity.failover', { from: providerName(d.from), to: providerName(d.to), reason: reason(d.reason) }) });
     refreshStatus().catch(() => {});
   });
   source.addEventListener('recovered', (e) => {
     const d = parse(e);
-    addActivity({ kind: 'ok', text: t('activity.recovered', { provider: providerName(d.provider) }) });
+    addActivity({ kind: 'ok', node: d.node, text: t('activity.recovered', { provider: providerName(d.provider) }) });
     refreshStatus().catch(() => {});
   });
   source.addEventListener('cooling_down', (e) => {
     const d = parse(e);
     addActivity({
       kind: 'warn',
+      node: d.node,
       text: t('activity.cooling', { provider: providerName(d.provider), reason: reason(d.reason) }),
       detail: d.message,
     });
@@ -73,17 +74,17 @@ export function connect() {
   });
   source.addEventListener('switched', (e) => {
     const d = parse(e);
-    addActivity({ kind: 'info', text: d.pinned ? t('activity.pinned', { provider: providerName(d.pinned) }) : t('activity.unpinned') });
+    addActivity({ kind: 'info', node: d.node, text: d.pinned ? t('activity.pinned', { provider: providerName(d.pinned) }) : t('activity.unpinned') });
     refreshStatus().catch(() => {});
   });
-  source.addEventListener('all_down', () => {
-    addActivity({ kind: 'bad', text: t('activity.all_down') });
+  source.addEventListener('all_down', (e) => {
+    addActivity({ kind: 'bad', node: parse(e).node, text: t('activity.all_down') });
     refreshStatus().catch(() => {});
   });
   source.addEventListener('key_problem', (e) => {
     const d = parse(e);
     const text = t('activity.key_problem', { provider: providerName(d.provider), reason: reason(d.reason) });
-    addActivity({ kind: 'bad', text });
+    addActivity({ kind: 'bad', node: d.node, text });
     toast(text, 'error');
     refreshKeys().catch(() => {});
     refreshStatus().catch(() => {});
@@ -95,7 +96,7 @@ export function connect() {
       spent: num(d.spent, { style: 'currency', currency: 'USD' }),
       limit: num(d.limit, { style: 'currency', currency: 'USD' }),
     });
-    addActivity({ kind: 'warn', text });
+    addActivity({ kind: 'warn', node: d.node, text });
     toast(text, 'error');
     refreshStatus().catch(() => {});
   });

@@ -110,11 +110,35 @@ function providerRow(p, i, s) {
 
 function activityList() {
   if (!state.activity.length) return h('p', { class: 'empty', text: t('activity.empty') });
+  // Team mode: events another replica saw say where.
+  const here = state.status?.cluster?.node;
   return h('ul', { class: 'activity' }, state.activity.slice(0, 8).map((a) => h('li', { class: `act-${a.kind}` },
     h('time', { datetime: a.at.toISOString(), class: 'muted mono', text: clock(a.at) }),
     icon(a.kind === 'ok' ? 'check' : a.kind === 'bad' ? 'x' : a.kind === 'warn' ? 'alert' : 'signal'),
     h('span', { text: a.text }),
+    a.node && a.node !== here ? h('span', { class: 'tag act-node', text: t('team.on_node', { node: a.node }) }) : null,
     a.detail ? h('span', { class: 'muted act-detail', text: a.detail }) : null)));
+}
+
+/** Team mode: the Redis link and the replicas seen. */
+function teamCard(c) {
+  const ok = c.status === 'ok';
+  const explain = ok
+    ? t('team.ok_explain', { node: c.node, redis: c.redis })
+    : t('team.degraded_explain', { node: c.node, redis: c.redis });
+  return h('section', { class: 'card', id: 'status-team', 'aria-labelledby': 'team-title' },
+    h('div', { class: 'card-head' },
+      h('h2', { id: 'team-title', text: t('team.title') }),
+      h('span', { class: ['badge', ok ? 'state-available' : 'state-cooling_down'], id: 'team-state', dataset: { state: c.status } },
+        icon(ok ? 'check' : 'alert'), h('span', { text: t(`team.${ok ? 'ok' : 'degraded'}`) }))),
+    h('p', { class: 'card-sub muted', text: explain }),
+    !ok && c.error ? h('p', { class: 'last-error', text: t('team.why', { error: c.error, time: dateTime(c.degraded_since) }) }) : null,
+    h('ul', { class: 'team-replicas', id: 'team-replicas' }, c.replicas.map((r) => h('li', { dataset: { node: r.node } },
+      icon('signal'),
+      h('strong', { text: r.node }),
+      r.self ? h('span', { class: 'tag tag-current', text: t('team.this') }) : null,
+      h('span', { class: 'muted mono', text: r.listen }),
+      h('span', { class: 'muted', text: t('team.since', { version: r.version, time: dateTime(r.started_at) }) })))));
 }
 
 function recentRequests() {
@@ -142,6 +166,7 @@ export function mountStatus(panel) {
           }, icon('bolt'), h('span', { text: t('status.automatic') }))),
         h('p', { class: 'card-sub muted', text: auto ? t('status.auto_explain') : t('status.pin_explain') }),
         h('ol', { class: 'prows', id: 'status-providers' }, s.providers.map((p, i) => providerRow(p, i, s)))),
+      s.cluster ? teamCard(s.cluster) : null,
       h('div', { class: 'grid-2' },
         h('section', { class: 'card', 'aria-labelledby': 'activity-title' },
           h('h2', { id: 'activity-title', text: t('activity.title') }),
@@ -156,7 +181,13 @@ export function mountStatus(panel) {
   for (const topic of ['status', 'config', 'activity', 'requests']) on(topic, soon);
   onLanguage(render);
   render();
+  // Team mode: Redis going away or coming back sends no event; look again every few seconds.
+  setInterval(() => {
+    if (state.status?.cluster && !document.hidden) refreshStatus().catch(() => {});
+  }, TEAM_REFRESH_MS);
 }
+
+const TEAM_REFRESH_MS = 3000;
 
 /** The banner above the tabs: on a backup, or all down. Silent when all is well. */
 export function mountBanner(el, live) {

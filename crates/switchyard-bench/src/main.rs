@@ -1,8 +1,8 @@
 //! `switchyard-bench`: how much latency, memory and start-up time Switchyard adds, measured
 //! against a direct connection to the same mock upstream. Loopback only.
 //!
-//! `all` runs the whole suite and writes the markdown report; `latency`, `startup` and `rss`
-//! are the pieces, for ad-hoc use.
+//! `all` runs the whole suite and writes the markdown report; `team` measures what team mode
+//! (Redis) adds; `latency`, `startup` and `rss` are the pieces, for ad-hoc use.
 
 mod load;
 mod notices;
@@ -10,6 +10,7 @@ mod passthrough;
 mod procs;
 mod stats;
 mod suite;
+mod team;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,28 @@ enum Cmd {
         /// The commit to record in the report.
         #[arg(long, default_value = "unknown")]
         commit: String,
+        /// Append the pid of every child started to this file (for the caller's cleanup).
+        #[arg(long)]
+        pidfile: Option<PathBuf>,
+    },
+    /// What team mode adds to a request: engines alone vs in a team on a local redis-server
+    /// (started and stopped here), with and without a Redis round trip; the markdown report.
+    Team {
+        /// The `switchyard-mock` binary.
+        #[arg(long, default_value = "target/release/switchyard-mock")]
+        mock: PathBuf,
+        /// Write the report here (it is always printed to stdout too).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Logs go here.
+        #[arg(long, default_value = "target/bench/team")]
+        work_dir: PathBuf,
+        /// Rounds (medians are taken over rounds).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Measured requests per worker per run.
+        #[arg(long, default_value_t = 1500)]
+        requests: usize,
         /// Append the pid of every child started to this file (for the caller's cleanup).
         #[arg(long)]
         pidfile: Option<PathBuf>,
@@ -159,6 +182,29 @@ fn run(cli: Cli) -> Result<(), String> {
             let md = suite::all(&opts)?;
             if let Some(path) = &out {
                 std::fs::write(path, &md).map_err(|e| format!("{}: {e}", path.display()))?;
+                eprintln!("[bench] wrote {}", path.display());
+            }
+            println!("{md}");
+            Ok(())
+        }
+        Cmd::Team {
+            mock,
+            out,
+            work_dir,
+            rounds,
+            requests,
+            pidfile,
+        } => {
+            let opts = team::Options {
+                mock,
+                work_dir,
+                rounds: rounds.clamp(1, 20),
+                requests: requests.clamp(10, 100_000),
+                pidfile,
+            };
+            let md = team::run(&opts)?;
+            if let Some(path) = &out {
+                team::write(path, &md)?;
                 eprintln!("[bench] wrote {}", path.display());
             }
             println!("{md}");

@@ -147,7 +147,46 @@ pub async fn status(target: &Target, json: bool) -> Result<(), String> {
             note
         );
     }
+    if v["cluster"].is_object() {
+        print_cluster(&v["cluster"]);
+    }
     Ok(())
+}
+
+/// The team section of `switchyard status` (team mode only).
+fn print_cluster(c: &Value) {
+    let s = |k: &str| c[k].as_str().unwrap_or("-").to_string();
+    println!();
+    match c["status"].as_str() {
+        Some("ok") => println!("team: ok — this replica is {} (Redis {})", s("node"), s("redis")),
+        _ => println!(
+            "team: DEGRADED since {} ({}) — this replica ({}) serves on its own state until Redis {} is back",
+            s("degraded_since"),
+            s("error"),
+            s("node"),
+            s("redis")
+        ),
+    }
+    let replicas = c["replicas"].as_array().cloned().unwrap_or_default();
+    println!(
+        "{:<3} {:<24} {:<22} {:<9} STARTED",
+        "", "REPLICA", "LISTEN", "VERSION"
+    );
+    for r in &replicas {
+        let mark = if r["self"].as_bool() == Some(true) {
+            "*"
+        } else {
+            ""
+        };
+        println!(
+            "{:<3} {:<24} {:<22} {:<9} {}",
+            mark,
+            r["node"].as_str().unwrap_or("?"),
+            r["listen"].as_str().unwrap_or("?"),
+            r["version"].as_str().unwrap_or("?"),
+            r["started_at"].as_str().unwrap_or("?")
+        );
+    }
 }
 
 fn human(secs: u64) -> String {

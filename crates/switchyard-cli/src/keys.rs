@@ -13,9 +13,9 @@ use switchyard_core::secrets::{KeychainStore, Secret, SecretStore};
 pub enum Action {
     /// Store a key: reads it from stdin when piped, else asks without echo. Also
     /// `proxy:global` / `proxy:<provider-id>` for a proxy password, `access-token` for the
-    /// client access token.
+    /// client access token, `redis` for the team's Redis password ([cluster]).
     Set {
-        /// Provider id (or `access-token`, `proxy:global`, `proxy:<provider-id>`).
+        /// Provider id (or `access-token`, `proxy:global`, `proxy:<provider-id>`, `redis`).
         id: String,
         /// Which key of the provider's pool (1 = the first; see `keys add`).
         #[arg(long)]
@@ -55,9 +55,9 @@ fn store_name(id: &str, slot: Option<u32>) -> Result<String, String> {
         Some(n) if n > config::MAX_KEYS => {
             Err(format!("--slot must be at most {}", config::MAX_KEYS))
         }
-        Some(n) if id.contains(':') || id == "access-token" => Err(format!(
-            "{id} holds a single secret; --slot {n} is for provider key pools"
-        )),
+        Some(n) if id.contains(':') || id == "access-token" || id == config::REDIS_SECRET => Err(
+            format!("{id} holds a single secret; --slot {n} is for provider key pools"),
+        ),
         Some(n) => Ok(slot_name(id, n as usize - 1)),
     }
 }

@@ -267,6 +267,15 @@ impl ResponseCache {
         );
     }
 
+    /// A lookup that missed here was answered from another replica's copy (team mode):
+    /// count it as a hit.
+    pub fn count_remote_hit(&self) {
+        let _ = self
+            .misses
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| m.checked_sub(1));
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Forget every answer (the counters stay).
     pub fn clear(&self) -> usize {
         let mut inner = self.inner.lock();

@@ -17,7 +17,9 @@ use crate::events::Event;
 use crate::integrations::{claude_code, codex, gemini_cli};
 use crate::routing::ProviderStatus;
 use crate::secrets::{self, CachedStore, Secret, SecretError, SecretStore};
-use crate::state::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
+use crate::state::{
+    AnswerCache, EventBus, Membership, RateLimits, RoutingState, Stamped, UsageLedger,
+};
 use crate::stats::{ProviderTotals, Stats};
 use crate::upstream::outbound::Clients;
 
@@ -63,6 +65,9 @@ pub enum StartError {
     /// A non-loopback listen address without a usable access token.
     #[error("{0}")]
     AccessToken(String),
+    /// `[cluster]` cannot be used.
+    #[error("team mode ([cluster]): {0}")]
+    Cluster(String),
 }
 
 /// Why a switch was refused.
@@ -230,6 +235,9 @@ pub struct Status {
     /// The smallest context window among the enabled providers, when known: what Claude
     /// Code is told to plan with.
     pub context_window: Option<u64>,
+    /// Team mode: the Redis link and the replicas seen (absent outside team mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::state::ClusterStatus>,
 }
 
 /// A provider in the status.
@@ -297,6 +305,8 @@ pub(crate) struct SharedState {
     pub cache: Arc<dyn AnswerCache>,
     /// Events.
     pub events: Arc<dyn EventBus>,
+    /// Team mode: how the cluster is doing.
+    pub cluster: Option<Arc<dyn Membership>>,
 }
 
 impl Engine {
@@ -405,6 +415,16 @@ impl Engine {
     /// Listen to events.
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.state.events.subscribe()
+    }
+
+    /// Listen to events, each with the replica it happened on (team mode).
+    pub(crate) fn subscribe_stamped(&self) -> broadcast::Receiver<Stamped> {
+        self.state.events.subscribe_stamped()
+    }
+
+    /// Team mode: how the cluster is doing.
+    pub(crate) fn cluster(&self) -> Option<crate::state::ClusterStatus> {
+        self.state.cluster.as_ref().map(|c| c.status())
     }
 
     /// Whether anyone listens to events.
@@ -550,10 +570,14 @@ impl Engine {
     }
 
     /// Whether `name` is something the secret store may hold for this config: a provider id,
-    /// a pool slot `<id>#N`, `proxy:global`, `proxy:<id>` or the access token.
+    /// a pool slot `<id>#N`, `proxy:global`, `proxy:<id>`, the access token or the Redis
+    /// password (`redis`, read when the engine starts).
     pub(crate) fn known_secret_name(&self, name: &str) -> bool {
         let cfg = self.config.load();
-        if name == ACCESS_TOKEN_NAME || name == crate::upstream::outbound::GLOBAL_PROXY_SECRET {
+        if name == ACCESS_TOKEN_NAME
+            || name == crate::upstream::outbound::GLOBAL_PROXY_SECRET
+            || name == config::REDIS_SECRET
+        {
             return true;
         }
         if let Some(id) = name.strip_prefix("proxy:") {
@@ -653,6 +677,9 @@ impl Engine {
 
     /// Put a checked config in force. Nothing here can fail.
     fn commit(&self, cfg: Config, ready: Preflight) {
+        if self.config.load().cluster != cfg.cluster {
+            tracing::warn!("[cluster] changed: it takes effect when Switchyard restarts");
+        }
         if crate::upstream::outbound::signature(&cfg) != self.clients.load().signature {
             self.rebuild_clients(&cfg);
         }
@@ -735,6 +762,7 @@ impl Engine {
             config_path: self.config_path.clone(),
             cache: self.state.cache.stats(&cfg.cache),
             context_window: crate::context_window::smallest(&cfg),
+            cluster: self.cluster(),
         }
     }
 

@@ -1,10 +1,10 @@
 //! Typed engine events, broadcast to whoever listens (tray, notifications, web UI, logs).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a provider was left for another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailoverReason {
     /// HTTP 429 or a rate-limit error.
@@ -67,8 +67,9 @@ impl FailoverReason {
     }
 }
 
-/// Something the user may want to know happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Something the user may want to know happened. (Read back only in team mode, where other
+/// replicas' events arrive through Redis; request records stay with their replica.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// Traffic moved from a provider to a lower-priority one.
@@ -139,6 +140,7 @@ pub enum Event {
         limit: f64,
     },
     /// A request finished (for live request logs).
+    #[serde(skip_deserializing)]
     RequestFinished(Box<RequestRecord>),
 }
 

@@ -64,6 +64,7 @@ pub use events::{Event, FailoverReason};
 pub use handle::Handle;
 pub use server::MAX_BODY;
 pub use start::Switchyard;
+pub use state::{ClusterHealth, ClusterStatus, Replica};
 
 /// Check a config as `serve` would before running it (its rules, the access tokens it names
 /// being readable from `store`, a token for an address other machines can reach): what

@@ -12,7 +12,11 @@ use crate::engine::{Engine, SharedState, StartError, StartOptions};
 use crate::events::Event;
 use crate::handle::Handle;
 use crate::secrets::CachedStore;
+use crate::state::redis::{Locals, Team};
 use crate::state::{LocalEvents, ResponseCache, Router, Tokens, Usage, UsageLedger};
+
+/// The longest start-up waits for the team's state from Redis.
+const TEAM_START_WAIT: Duration = Duration::from_millis(1500);
 
 /// Entry point.
 pub struct Switchyard;
@@ -47,13 +51,13 @@ impl Switchyard {
             .map_err(|e| StartError::Bind { addr, source: e })?;
         let secrets = Arc::new(CachedStore::new(opts.secrets));
         let tokens = Arc::new(Tokens::default());
-        let state = SharedState {
-            routing: Router::new(),
-            usage: Arc::new(Usage::open(opts.config_path.as_deref())),
-            limits: tokens.clone(),
-            cache: Arc::new(ResponseCache::default()),
-            events: Arc::new(LocalEvents::new(256)),
-        };
+        let (state, team) = shared_state(
+            &opts.config,
+            opts.config_path.as_deref(),
+            &secrets,
+            &tokens,
+            listen,
+        )?;
         let engine = Arc::new(Engine::new(
             opts.config.clone(),
             opts.config_path,
@@ -93,9 +97,56 @@ impl Switchyard {
             stop_rx.clone(),
         ));
         let flusher = tokio::spawn(flush_usage(engine.usage_ledger(), stop_rx.clone()));
+        if let Some(t) = &team {
+            t.spawn(stop_rx.clone());
+            // A replica that knows the team's cooldowns before its first request; Redis being
+            // away delays start-up by this much at most, and fails nothing.
+            t.wait_synced(TEAM_START_WAIT).await;
+        }
         tracing::info!(%listen, "switchyard listening");
         Ok(Handle::new(engine, stop_tx, server, flusher))
     }
+}
+
+/// The shared-state implementations for this config: in-process, or (with `[cluster]`) the
+/// team's Redis ones wrapping them.
+fn shared_state(
+    config: &config::Config,
+    config_path: Option<&std::path::Path>,
+    secrets: &Arc<CachedStore>,
+    tokens: &Arc<Tokens>,
+    listen: std::net::SocketAddr,
+) -> Result<(SharedState, Option<Arc<Team>>), StartError> {
+    let router = Router::new();
+    let usage = Arc::new(Usage::open(config_path));
+    let Some(c) = &config.cluster else {
+        let state = SharedState {
+            routing: router,
+            usage,
+            limits: tokens.clone(),
+            cache: Arc::new(ResponseCache::default()),
+            events: Arc::new(LocalEvents::new(256)),
+            cluster: None,
+        };
+        return Ok((state, None));
+    };
+    let settings =
+        crate::state::redis::settings(c, secrets.as_ref(), listen).map_err(StartError::Cluster)?;
+    let locals = Locals {
+        router,
+        usage,
+        tokens: tokens.clone(),
+    };
+    let t = Team::new(&settings, config, locals).map_err(|e| StartError::Cluster(e.to_string()))?;
+    let state = SharedState {
+        routing: t.clone(),
+        usage: t.clone(),
+        limits: t.clone(),
+        cache: t.clone(),
+        events: t.clone(),
+        cluster: Some(t.clone()),
+    };
+    Ok((state, Some(t)))
 }
 
 async fn watch_config(

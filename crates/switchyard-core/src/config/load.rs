@@ -442,6 +442,32 @@ fn validate_in(config: &Config, cx: &Ctx<'_>) -> Result<(), ConfigError> {
             "ttl_secs, max_entries and max_bytes must be greater than 0 when the cache is enabled",
         ));
     }
+    if let Some(cluster) = &config.cluster {
+        let at = |f: &str| [Seg::Key("cluster".into()), Seg::Key(f.into())];
+        if let Err(e) = super::schema::parse_redis_url(&cluster.redis) {
+            return Err(cx.error(&at("redis"), e.to_string()));
+        }
+        if let Some(node) = &cluster.node {
+            if !super::schema::valid_cluster_name(node) {
+                return Err(cx.error(
+                    &at("node"),
+                    format!("node {node:?} must be 1-64 characters of letters, digits, -, _ and ."),
+                ));
+            }
+        }
+        if !super::schema::valid_cluster_name(&cluster.prefix) {
+            return Err(cx.error(
+                &at("prefix"),
+                "prefix must be 1-64 characters of letters, digits, -, _ and .",
+            ));
+        }
+        if !(1..=10_000).contains(&cluster.timeout_ms) {
+            return Err(cx.error(
+                &at("timeout_ms"),
+                "timeout_ms is between 1 and 10000 milliseconds",
+            ));
+        }
+    }
     for origin in &config.security.allowed_origins {
         if origin == "*" {
             return Err(cx.error(
@@ -541,6 +567,32 @@ enabled = true
         assert_eq!(e.line.map(|l| l.0), Some(4), "{e}");
         let e = err("[[providers]]\nid = \"a\"\nbase_url = \"https://x\"\nbogus = 1\n");
         assert!(e.message.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn a_redis_password_is_refused_with_its_line() {
+        let base = "[[providers]]\nid = \"a\"\nbase_url = \"https://x\"\n";
+        let e = err(&format!(
+            "{base}\n[cluster]\nnode = \"replica-a\"\nredis = \"redis://:s3cret@10.0.0.5:6379/0\"\n"
+        ));
+        assert_eq!(e.line, Some((7, 1)), "{e}");
+        assert_eq!(e.field.as_deref(), Some("cluster.redis"));
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        assert!(e.message.contains("switchyard keys set redis"), "{e}");
+        let e = err(&format!(
+            "{base}[cluster]\nredis = \"redis://h\"\nnode = \"a b\"\n"
+        ));
+        assert_eq!(e.field.as_deref(), Some("cluster.node"));
+        let ok = parse_str(
+            &format!("{base}[cluster]\nredis = \"rediss://team@h:6380/1\"\nnode = \"replica-a\"\n"),
+            None,
+        )
+        .expect("valid");
+        let c = ok.cluster.expect("cluster");
+        assert_eq!(
+            (c.node.as_deref(), c.prefix.as_str(), c.timeout_ms),
+            (Some("replica-a"), "switchyard", 50)
+        );
     }
 
     #[test]

@@ -75,6 +75,23 @@ pub struct LastError {
     pub at: DateTime<Utc>,
 }
 
+/// A running cooldown as another replica of a team learns it (team mode).
+#[derive(Debug, Clone)]
+pub struct Cooling {
+    /// Time left.
+    pub remaining: Duration,
+    /// Its whole length (a failed trial doubles it).
+    pub length: Duration,
+    /// Failures in a row.
+    pub failures: u32,
+    /// It came from an upstream hint.
+    pub hinted: bool,
+    /// A refused or missing key caused it.
+    pub key_problem: bool,
+    /// The failure behind it.
+    pub last_error: Option<LastError>,
+}
+
 /// One provider's breaker.
 #[derive(Debug, Default, Clone)]
 pub struct Breaker {
@@ -144,6 +161,45 @@ impl Breaker {
         self.last_cooldown = Duration::ZERO;
         self.key_problem = false;
         was_failing
+    }
+
+    /// Has failed since it last served (cooling, half-open, or a failure streak).
+    pub fn is_failing(&self) -> bool {
+        self.failures > 0 || self.until.is_some()
+    }
+
+    /// The running cooldown, to tell other replicas (team mode).
+    pub fn cooling(&self, now: Instant) -> Option<Cooling> {
+        let State::CoolingDown(until) = self.state(now) else {
+            return None;
+        };
+        Some(Cooling {
+            remaining: until - now,
+            length: self.last_cooldown,
+            failures: self.failures,
+            hinted: self.hinted,
+            key_problem: self.key_problem,
+            last_error: self.last_error.clone(),
+        })
+    }
+
+    /// Another replica saw the provider fail (team mode): cool down as it said, unless this
+    /// breaker already cools down longer. A trial this replica runs is left alone.
+    pub fn apply_remote(&mut self, c: &Cooling, now: Instant) {
+        let until = now + c.remaining;
+        if self.until.is_some_and(|u| u >= until) {
+            return;
+        }
+        self.failures = self.failures.max(c.failures);
+        self.until = Some(until);
+        self.until_wall =
+            Some(Utc::now() + chrono::Duration::from_std(c.remaining).unwrap_or_default());
+        self.hinted = c.hinted;
+        self.key_problem = c.key_problem;
+        self.last_cooldown = c.length;
+        if c.last_error.is_some() {
+            self.last_error = c.last_error.clone();
+        }
     }
 
     /// A request failed: start (or lengthen) the cooldown. Returns its length.
@@ -251,6 +307,34 @@ mod tests {
         assert_eq!(d, Duration::from_secs(20));
         b.abandon_trial();
         assert!(b.try_begin_trial());
+    }
+
+    #[test]
+    fn a_remote_cooldown_is_adopted_unless_a_longer_one_runs() {
+        let now = Instant::now();
+        let mut a = Breaker::default();
+        a.failure(&fail(FailoverReason::RateLimited, Some(30)), now);
+        let c = a.cooling(now).expect("cooling");
+        assert_eq!(c.remaining, Duration::from_secs(30));
+        let mut b = Breaker::default();
+        assert!(!b.is_failing());
+        b.apply_remote(&c, now);
+        assert!(b.is_failing() && b.hinted());
+        assert_eq!(
+            b.state(now + Duration::from_secs(29)),
+            State::CoolingDown(now + Duration::from_secs(30))
+        );
+        let shorter = Cooling {
+            remaining: Duration::from_secs(5),
+            ..c
+        };
+        b.apply_remote(&shorter, now);
+        assert!(matches!(
+            b.state(now + Duration::from_secs(10)),
+            State::CoolingDown(_)
+        ));
+        assert!(b.success());
+        assert!(b.cooling(now).is_none());
     }
 
     #[test]

@@ -87,6 +87,19 @@ pub struct SlotState {
     pub problem: Option<String>,
 }
 
+/// A key's running cooldown as another replica of a team learns it (team mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotCooling {
+    /// 0-based slot.
+    pub slot: usize,
+    /// Time left.
+    pub remaining: Duration,
+    /// Failures in a row.
+    pub failures: u32,
+    /// Why it was taken out (never key material).
+    pub problem: Option<String>,
+}
+
 /// Per-provider key pools.
 #[derive(Default)]
 pub struct KeyPools {
@@ -190,6 +203,55 @@ impl KeyPools {
             .collect()
     }
 
+    /// Whether a key has failed since it last served.
+    pub fn is_failing(&self, provider: &str, slot: usize) -> bool {
+        self.pools
+            .lock()
+            .get(provider)
+            .and_then(|p| p.slots.get(slot))
+            .is_some_and(|s| s.failures > 0 || s.until.is_some())
+    }
+
+    /// A key's running cooldown, to tell other replicas (team mode).
+    pub fn cooling(&self, provider: &str, slot: usize, now: Instant) -> Option<SlotCooling> {
+        let pools = self.pools.lock();
+        let s = pools.get(provider)?.slots.get(slot)?;
+        slot_cooling(slot, s, now)
+    }
+
+    /// Every running key cooldown (team mode: re-published when Redis comes back).
+    pub fn cooling_all(&self, now: Instant) -> Vec<(String, SlotCooling)> {
+        let pools = self.pools.lock();
+        pools
+            .iter()
+            .flat_map(|(id, pool)| {
+                pool.slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, s)| Some((id.clone(), slot_cooling(i, s, now)?)))
+            })
+            .collect()
+    }
+
+    /// Another replica cooled a key down (team mode), unless it already cools down longer here.
+    pub fn apply_failed(&self, provider: &str, c: &SlotCooling, now: Instant) {
+        let mut pools = self.pools.lock();
+        let pool = pools.entry(provider.to_string()).or_default();
+        if pool.slots.len() <= c.slot {
+            pool.slots.resize(c.slot + 1, Slot::default());
+        }
+        let s = &mut pool.slots[c.slot];
+        let until = now + c.remaining;
+        if s.until.is_some_and(|u| u >= until) {
+            return;
+        }
+        s.until = Some(until);
+        s.until_wall =
+            Some(Utc::now() + chrono::Duration::from_std(c.remaining).unwrap_or_default());
+        s.failures = s.failures.max(c.failures);
+        s.problem = c.problem.clone();
+    }
+
     /// Forget a provider's key states (a key was replaced, or the user asked).
     pub fn reset(&self, provider: &str) {
         self.pools.lock().remove(provider);
@@ -199,6 +261,16 @@ impl KeyPools {
     pub fn retain(&self, cfg: &Config) {
         self.pools.lock().retain(|id, _| cfg.provider(id).is_some());
     }
+}
+
+fn slot_cooling(slot: usize, s: &Slot, now: Instant) -> Option<SlotCooling> {
+    let until = s.until.filter(|u| *u > now)?;
+    Some(SlotCooling {
+        slot,
+        remaining: until - now,
+        failures: s.failures,
+        problem: s.problem.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -242,6 +314,24 @@ mod tests {
         assert_eq!(states[1].state, KeySlotState::Ok);
         k.succeeded("a", 1);
         assert_eq!(k.states("a", 2, later)[1].problem, None);
+    }
+
+    #[test]
+    fn remote_key_cooldowns_apply_and_list() {
+        let (a, b) = (KeyPools::default(), KeyPools::default());
+        let now = Instant::now();
+        a.failed("p", 1, &limited(Some(30)), now);
+        assert!(a.is_failing("p", 1) && !a.is_failing("p", 0));
+        let c = a.cooling("p", 1, now).expect("cooling");
+        assert_eq!(a.cooling_all(now), vec![("p".to_string(), c.clone())]);
+        b.apply_failed("p", &c, now);
+        assert_eq!(b.order("p", 2, now), vec![0]);
+        assert_eq!(
+            b.states("p", 2, now)[1].problem.as_deref(),
+            Some("rate limited")
+        );
+        b.succeeded("p", 1);
+        assert!(!b.is_failing("p", 1));
     }
 
     #[test]

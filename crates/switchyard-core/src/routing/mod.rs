@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::config::Config;
-pub use breaker::{Breaker, Failure, State};
+pub use breaker::{Breaker, Cooling, Failure, State};
 pub use strategy::{RequestCtx, Served};
 
 /// One provider a request will try.
@@ -304,6 +304,62 @@ impl Router {
         {
             st.pinned = None;
         }
+    }
+
+    /// Whether a provider has failed since it last served.
+    pub fn is_failing(&self, id: &str) -> bool {
+        self.state
+            .lock()
+            .breakers
+            .get(id)
+            .is_some_and(Breaker::is_failing)
+    }
+
+    /// A provider's running cooldown (team mode: to tell the other replicas).
+    pub fn cooling(&self, id: &str, now: Instant) -> Option<Cooling> {
+        self.state.lock().breakers.get(id)?.cooling(now)
+    }
+
+    /// Every running cooldown (team mode: re-published when Redis comes back).
+    pub fn cooling_all(&self, now: Instant) -> Vec<(String, Cooling)> {
+        let st = self.state.lock();
+        st.breakers
+            .iter()
+            .filter_map(|(id, b)| Some((id.clone(), b.cooling(now)?)))
+            .collect()
+    }
+
+    /// Another replica saw a provider fail (team mode): cool it down here too. No event.
+    pub fn apply_cooldown(&self, id: &str, c: &Cooling, now: Instant) {
+        self.state
+            .lock()
+            .breakers
+            .entry(id.into())
+            .or_default()
+            .apply_remote(c, now);
+    }
+
+    /// Another replica saw a provider serve again (team mode): close its breaker here. No
+    /// event.
+    pub fn apply_closed(&self, id: &str) {
+        if let Some(b) = self.state.lock().breakers.get_mut(id) {
+            b.success();
+        }
+    }
+
+    /// The provider a session is bound to, without refreshing the binding.
+    pub fn sticky_of(&self, session: &str, now: Instant) -> Option<String> {
+        self.state
+            .lock()
+            .spread
+            .sticky
+            .peek(session, now)
+            .map(String::from)
+    }
+
+    /// Another replica bound a session to a provider (team mode).
+    pub fn apply_sticky(&self, session: &str, provider: &str, now: Instant) {
+        self.state.lock().spread.sticky.bind(session, provider, now);
     }
 
     /// The provider the next request would go to, without taking any trial slot.

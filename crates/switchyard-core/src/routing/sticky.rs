@@ -58,6 +58,12 @@ impl Sticky {
         Some(&e.provider)
     }
 
+    /// The provider bound to a session, without refreshing the binding.
+    pub fn peek(&self, session: &str, now: Instant) -> Option<&str> {
+        let e = self.map.get(&self.key(session))?;
+        (now.saturating_duration_since(e.seen) < self.ttl).then_some(&*e.provider)
+    }
+
     /// Bind a session to the provider that served it.
     pub fn bind(&mut self, session: &str, provider: &str, now: Instant) {
         let k = self.key(session);

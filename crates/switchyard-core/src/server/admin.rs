@@ -42,12 +42,21 @@ pub async fn health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> {
             })
         })
         .collect();
-    Json(json!({
+    let mut v = json!({
         "status": s.status,
         "timestamp": chrono::Utc::now().to_rfc3339(),
         "current_provider": s.current_provider,
         "providers": providers,
-    }))
+    });
+    with_cluster(&mut v, &s);
+    Json(v)
+}
+
+/// Team mode: the health routes carry the `cluster` object too.
+fn with_cluster(v: &mut serde_json::Value, s: &crate::engine::Status) {
+    if let (Some(c), Some(obj)) = (&s.cluster, v.as_object_mut()) {
+        obj.insert("cluster".into(), json!(c));
+    }
 }
 
 /// A provider's state for the health routes: an available provider over its budget is skipped
@@ -67,12 +76,14 @@ pub async fn v1_health(State(e): State<Arc<Engine>>) -> Json<serde_json::Value> 
         .iter()
         .map(|p| (p.status.id.clone(), json!(health_state(p))))
         .collect();
-    Json(json!({
+    let mut v = json!({
         "status": s.status,
         "current_provider": s.current_provider,
         "pinned": s.pinned,
         "providers": providers,
-    }))
+    });
+    with_cluster(&mut v, &s);
+    Json(v)
 }
 
 /// Body of a switch request.
@@ -111,7 +122,7 @@ pub async fn status(State(e): State<Arc<Engine>>) -> Json<crate::engine::Status>
 pub async fn events(
     State(e): State<Arc<Engine>>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let rx = e.subscribe();
+    let rx = e.subscribe_stamped();
     let first = SseEvent::default()
         .event("status")
         .json_data(e.status())
@@ -121,12 +132,20 @@ pub async fn events(
             return Some((Ok(f), (None, rx)));
         }
         let sse = match rx.recv().await {
-            Ok(ev) => {
-                let name = event_name(&ev);
-                SseEvent::default()
-                    .event(name)
-                    .json_data(&ev)
-                    .unwrap_or_else(|_| SseEvent::default().event(name))
+            Ok(stamped) => {
+                let name = event_name(&stamped.event);
+                let sse = match &stamped.node {
+                    // Team mode: each event says which replica it happened on.
+                    Some(node) => {
+                        let mut data = serde_json::to_value(&stamped.event).unwrap_or_default();
+                        if let Some(obj) = data.as_object_mut() {
+                            obj.insert("node".into(), json!(node.as_ref()));
+                        }
+                        SseEvent::default().event(name).json_data(&data)
+                    }
+                    None => SseEvent::default().event(name).json_data(&stamped.event),
+                };
+                sse.unwrap_or_else(|_| SseEvent::default().event(name))
             }
             // A slow reader missed events: say how many, then carry on.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
@@ -167,7 +186,12 @@ pub async fn requests(
     Query(q): Query<RecentQuery>,
 ) -> Json<serde_json::Value> {
     let limit = q.limit.unwrap_or(crate::stats::RECENT_CAPACITY);
-    Json(json!({ "requests": e.stats().recent(limit) }))
+    let mut v = json!({ "requests": e.stats().recent(limit) });
+    // Team mode: whose log this is.
+    if let (Some(c), Some(obj)) = (e.cluster(), v.as_object_mut()) {
+        obj.insert("node".into(), json!(c.node));
+    }
+    Json(v)
 }
 
 /// `GET /api/config`: the running config (it holds no secrets), its file, and whether the file

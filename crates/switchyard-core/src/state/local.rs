@@ -2,13 +2,14 @@
 //! state in one process. Nothing here waits on anything.
 
 use std::future::ready;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 
-use super::{AnswerCache, EventBus, RateLimits, RoutingState, UsageLedger};
+use super::{AnswerCache, EventBus, RateLimits, RoutingState, Stamped, UsageLedger};
 use crate::access_tokens::Tokens;
 use crate::cache::{CacheStats, Cached, Key, ResponseCache};
 use crate::config::{CacheConfig, Config, Provider};
@@ -142,9 +143,10 @@ impl AnswerCache for ResponseCache {
 }
 
 /// Events within this process: a broadcast channel (a slow listener misses events rather than
-/// slowing requests down).
+/// slowing requests down), and one with each event's replica for the listeners that show it.
 pub struct LocalEvents {
     tx: broadcast::Sender<Event>,
+    stamped: broadcast::Sender<Stamped>,
 }
 
 impl LocalEvents {
@@ -152,20 +154,36 @@ impl LocalEvents {
     pub fn new(capacity: usize) -> Self {
         LocalEvents {
             tx: broadcast::channel(capacity).0,
+            stamped: broadcast::channel(capacity).0,
         }
+    }
+
+    /// Send an event that happened on replica `node` (team mode).
+    pub fn emit_from(&self, node: Option<Arc<str>>, event: Event) {
+        if self.stamped.receiver_count() > 0 {
+            let _ = self.stamped.send(Stamped {
+                node,
+                event: event.clone(),
+            });
+        }
+        let _ = self.tx.send(event);
     }
 }
 
 impl EventBus for LocalEvents {
     fn emit(&self, event: Event) {
-        let _ = self.tx.send(event);
+        self.emit_from(None, event);
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }
 
+    fn subscribe_stamped(&self) -> broadcast::Receiver<Stamped> {
+        self.stamped.subscribe()
+    }
+
     fn has_listeners(&self) -> bool {
-        self.tx.receiver_count() > 0
+        self.tx.receiver_count() > 0 || self.stamped.receiver_count() > 0
     }
 }

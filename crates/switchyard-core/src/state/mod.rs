@@ -12,13 +12,20 @@
 //! | [`RateLimits`] | client access tokens' request rates | [`Tokens`] |
 //! | [`AnswerCache`] | the response cache | [`ResponseCache`] |
 //! | [`EventBus`] | events, so every UI and tray tells the same story | [`LocalEvents`] |
+//!
+//! Team mode (`[cluster]` in the config) wraps each in-process implementation in a Redis one
+//! (`redis/`): decisions stay local, changes travel through Redis, and [`Membership`] says how
+//! the cluster is doing.
 
 mod local;
+pub(crate) mod redis;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
+use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::cache::{CacheStats, Cached, Key};
@@ -147,6 +154,15 @@ pub trait AnswerCache: Send + Sync {
     fn stats(&self, cfg: &CacheConfig) -> CacheStats;
 }
 
+/// An event and the replica it happened on (`None` outside team mode).
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    /// The replica's node name.
+    pub node: Option<Arc<str>>,
+    /// What happened.
+    pub event: Event,
+}
+
 /// Events, to whoever listens.
 pub trait EventBus: Send + Sync {
     /// Send an event (nobody listening is fine).
@@ -155,6 +171,60 @@ pub trait EventBus: Send + Sync {
     /// Listen from now on.
     fn subscribe(&self) -> broadcast::Receiver<Event>;
 
+    /// Listen from now on, with the replica each event happened on.
+    fn subscribe_stamped(&self) -> broadcast::Receiver<Stamped>;
+
     /// Whether anyone listens (to skip building events nobody reads).
     fn has_listeners(&self) -> bool;
+}
+
+/// How a team's Redis link is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterHealth {
+    /// Connected: state is shared.
+    Ok,
+    /// Redis is unreachable, slow or re-syncing: this replica serves on its own state.
+    Degraded,
+}
+
+/// One replica of the team, as its heartbeat in Redis describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Replica {
+    /// Its node name.
+    pub node: String,
+    /// The address it listens on (as it sees it).
+    pub listen: String,
+    /// Its version.
+    pub version: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// This replica.
+    #[serde(rename = "self", default)]
+    pub this: bool,
+}
+
+/// The `cluster` object of `/api/status` and `/v1/health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterStatus {
+    /// `ok` or `degraded`.
+    pub status: ClusterHealth,
+    /// This replica's node name.
+    pub node: String,
+    /// Where Redis is (never with a password).
+    pub redis: String,
+    /// The replicas seen (heartbeats in the last few seconds), this one included.
+    pub replicas: Vec<Replica>,
+    /// Since when the cluster is degraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded_since: Option<DateTime<Utc>>,
+    /// Why, in words (never a password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A team's view of itself, for status displays.
+pub trait Membership: Send + Sync {
+    /// Where the link stands and who is in the team.
+    fn status(&self) -> ClusterStatus;
 }

@@ -198,9 +198,14 @@ impl Usage {
 
     /// The first budget the provider is over now (daily before monthly), if any.
     pub fn over_budget(&self, p: &Provider, now: DateTime<Utc>) -> Option<Over> {
+        Usage::over_budget_with(p, |period| self.spent(&p.id, period, now))
+    }
+
+    /// [`Usage::over_budget`] with spend counted by `spent` (team mode: summed over replicas).
+    pub fn over_budget_with(p: &Provider, spent: impl Fn(Period) -> f64) -> Option<Over> {
         [Period::Day, Period::Month].into_iter().find_map(|period| {
             let limit = period.limit(p)?;
-            let spent = self.spent(&p.id, period, now);
+            let spent = spent(period);
             (spent >= limit).then_some(Over {
                 period,
                 spent,
@@ -211,12 +216,22 @@ impl Usage {
 
     /// Budget events not yet announced for this provider: one per provider and period.
     pub fn check(&self, p: &Provider, now: DateTime<Utc>) -> Vec<Event> {
+        self.check_with(p, now, |period| self.spent(&p.id, period, now))
+    }
+
+    /// [`Usage::check`] with spend counted by `spent` (team mode: summed over replicas).
+    pub fn check_with(
+        &self,
+        p: &Provider,
+        now: DateTime<Utc>,
+        spent: impl Fn(Period) -> f64,
+    ) -> Vec<Event> {
         let mut out = Vec::new();
         for period in [Period::Day, Period::Month] {
             let Some(limit) = period.limit(p) else {
                 continue;
             };
-            let spent = self.spent(&p.id, period, now);
+            let spent = spent(period);
             if spent < limit {
                 continue;
             }
@@ -239,6 +254,95 @@ impl Usage {
             }
         }
         out
+    }
+
+    /// A budget crossing another replica announced (team mode): not announced again here.
+    pub fn mark_notified(&self, provider: &str, period: Period, now: DateTime<Utc>) {
+        let fresh = self
+            .state
+            .lock()
+            .notified
+            .entry(provider.to_string())
+            .or_default()
+            .insert(period.key(now.date_naive()));
+        if fresh {
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// What a provider used on a day, per upstream model (team mode: published as a whole, so
+    /// applying it twice changes nothing).
+    pub fn provider_day(&self, day: NaiveDate, provider: &str) -> BTreeMap<String, Counts> {
+        self.state
+            .lock()
+            .days
+            .get(&day)
+            .and_then(|d| d.get(provider))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every provider's day since `from`, oldest first (team mode: re-published when Redis
+    /// comes back).
+    pub fn provider_days_since(&self, from: NaiveDate) -> Vec<(NaiveDate, String)> {
+        self.state
+            .lock()
+            .days
+            .range(from..)
+            .flat_map(|(d, provs)| provs.keys().map(move |p| (*d, p.clone())))
+            .collect()
+    }
+
+    /// Replace what a provider used on a day (team mode: another replica's ledger, kept in
+    /// memory beside this replica's own).
+    pub fn set_provider_day(
+        &self,
+        day: NaiveDate,
+        provider: &str,
+        mut models: BTreeMap<String, Counts>,
+    ) {
+        if models.len() > MAX_MODELS_PER_DAY + 1 {
+            let extra: Vec<String> = models.keys().skip(MAX_MODELS_PER_DAY).cloned().collect();
+            let mut other = Counts::default();
+            for k in extra {
+                if let Some(c) = models.remove(&k) {
+                    other.add(&c);
+                }
+            }
+            models
+                .entry(OTHER_MODELS.to_string())
+                .or_default()
+                .add(&other);
+        }
+        let mut st = self.state.lock();
+        st.days
+            .entry(day)
+            .or_default()
+            .insert(provider.to_string(), models);
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// A report over this ledger and `others` together (team mode: every replica's usage).
+    pub fn report_with(
+        &self,
+        others: &[std::sync::Arc<Usage>],
+        cfg: &Config,
+        days: u32,
+        now: DateTime<Utc>,
+    ) -> UsageReport {
+        let mut all = self.state.lock().days.clone();
+        for o in others {
+            for (day, provs) in o.state.lock().days.iter() {
+                let into = all.entry(*day).or_default();
+                for (prov, models) in provs {
+                    let into = into.entry(prov.clone()).or_default();
+                    for (model, c) in models {
+                        into.entry(model.clone()).or_default().add(c);
+                    }
+                }
+            }
+        }
+        report::build(&all, cfg, self.path(), days, now)
     }
 
     /// Write the file now if something changed. Safe to call from several places.

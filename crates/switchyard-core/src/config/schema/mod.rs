@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod budget;
 mod cache;
+mod cluster;
 mod limits;
 mod price;
 mod rule;
@@ -16,6 +17,10 @@ mod token;
 
 pub use budget::Period;
 pub use cache::CacheConfig;
+pub use cluster::{
+    parse_redis_url, valid_cluster_name, Cluster, RedisUrl, RedisUrlError, REDIS_PASSWORD_ENV,
+    REDIS_SECRET,
+};
 pub use limits::Limits;
 pub use price::Price;
 pub use rule::Rule;
@@ -67,6 +72,9 @@ pub struct Config {
     /// The opt-in response cache.
     #[serde(default, skip_serializing_if = "CacheConfig::is_default")]
     pub cache: CacheConfig,
+    /// Team mode: replicas sharing state through Redis (absent: this process alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
 }
 
 /// Outbound network settings.
@@ -175,6 +183,7 @@ impl Default for Config {
             rules: Vec::new(),
             prices: Default::default(),
             cache: Default::default(),
+            cluster: None,
         }
     }
 }
