@@ -578,6 +578,7 @@ pub fn request_translation(input: &[u8]) -> Result<(), String> {
         indicators: &[],
         proxy: None,
         hops: &hops,
+        waited: &crate::upstream::wait::Waited::new(),
     };
     let ad = adapters::of(kind);
     let enc = match crate::upstream::encode(ad, &a) {

@@ -51,6 +51,8 @@ pub(crate) struct RequestCtx {
     pub failed: Vec<Failed>,
     /// The hop header every attempt sends: the client's hops and ours.
     pub hops: http::HeaderValue,
+    /// The time the request's attempts waited on upstreams.
+    pub waited: Arc<crate::upstream::wait::Waited>,
 }
 
 impl RequestCtx {
@@ -120,6 +122,7 @@ impl RequestCtx {
             indicators: &self.cfg.routing.failover_indicators,
             proxy: self.clients.proxy_label(&p.id),
             hops: &self.hops,
+            waited: &self.waited,
         }
     }
 }

@@ -39,6 +39,7 @@ use crate::engine::Engine;
 use crate::events::FailoverReason;
 use crate::inbound::{ClientDialect, Reply};
 use crate::routing::Failure;
+use crate::upstream::wait::{Waited, OVERHEAD_HEADER};
 use crate::upstream::{adapters, credentials, Op, Outcome};
 use context::Failed;
 use plan::Planned;
@@ -73,6 +74,8 @@ pub(crate) async fn run(
     op: Op,
     req: ClientRequest,
 ) -> Reply {
+    let started = std::time::Instant::now();
+    let waited = Arc::new(Waited::new());
     let mut log = RequestLog::open(engine.clone(), route(dialect, op));
     let hops = crate::upstream::headers::next_hops(&req.headers, engine.hop_id());
     let inbound = match dialect.read_at(&req.path, req.body, req.headers) {
@@ -80,7 +83,11 @@ pub(crate) async fn run(
         Err(refusal) => {
             log.rec().model = refusal.model;
             log.finish(refusal.reply.status.as_u16(), Some(refusal.message));
-            return refusal.reply;
+            let mut reply = refusal.reply;
+            reply
+                .headers
+                .insert(OVERHEAD_HEADER, waited.overhead_header(started));
+            return reply;
         }
     };
     let stream = op == Op::Messages && inbound.stream;
@@ -100,9 +107,14 @@ pub(crate) async fn run(
         rule: None,
         failed: Vec::new(),
         hops,
+        waited: waited.clone(),
     };
     let reply = serve(ctx, log).await;
-    inbound.shape.shape(reply)
+    let mut reply = inbound.shape.shape(reply);
+    reply
+        .headers
+        .insert(OVERHEAD_HEADER, waited.overhead_header(started));
+    reply
 }
 
 /// Record a request refused before it could be read (a body over the limit, a broken

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::inbound::{ClientDialect, Reply};
 use crate::protocol::Dialect;
+use crate::upstream::wait::{Waited, OVERHEAD_HEADER};
 use crate::upstream::{adapters, AnswerBody, AttemptCtx, HubRequest, ModelInfo, Op, Outcome};
 
 /// The model names clients can ask for: the Claude names, plus every exact (non-glob) name an
@@ -35,12 +36,29 @@ pub(crate) fn local_model_ids(cfg: &Config) -> Vec<String> {
     ids
 }
 
-/// The list for a client of `dialect`.
+/// The list for a client of `dialect`, with Switchyard's own share of the time in
+/// `x-switchyard-overhead-ms`.
 pub(crate) async fn list(
     e: &Arc<Engine>,
     dialect: &'static dyn ClientDialect,
     headers: &HeaderMap,
     query: Option<&str>,
+) -> Reply {
+    let started = std::time::Instant::now();
+    let waited = Waited::new();
+    let mut reply = merged(e, dialect, headers, query, &waited).await;
+    reply
+        .headers
+        .insert(OVERHEAD_HEADER, waited.overhead_header(started));
+    reply
+}
+
+async fn merged(
+    e: &Arc<Engine>,
+    dialect: &'static dyn ClientDialect,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    waited: &Waited,
 ) -> Reply {
     let cfg = e.config();
     let mut models: Vec<ModelInfo> = local_model_ids(&cfg)
@@ -57,7 +75,7 @@ pub(crate) async fn list(
         .and_then(|id| cfg.provider(&id).cloned());
     let hub = Dialect::Anthropic;
     if let Some(p) = current.filter(|_| dialect.dialect() == hub) {
-        if let Some((ids, raw)) = upstream_list(e, &cfg, &p, headers, query).await {
+        if let Some((ids, raw)) = upstream_list(e, &cfg, &p, headers, query, waited).await {
             if adapters::of(p.kind).dialect() == hub {
                 let mut r = Reply::json(StatusCode::OK, raw);
                 super::respond::stamp_headers(&mut r.headers, &p.id, 1);
@@ -80,6 +98,7 @@ async fn upstream_list(
     p: &crate::config::Provider,
     headers: &HeaderMap,
     query: Option<&str>,
+    waited: &Waited,
 ) -> Option<(Vec<ModelInfo>, Bytes)> {
     let auth = auth_for(e, p).await.ok()?;
     let clients = e.clients();
@@ -101,6 +120,7 @@ async fn upstream_list(
         indicators: &cfg.routing.failover_indicators,
         proxy: clients.proxy_label(&p.id),
         hops: &hops,
+        waited,
     })
     .await;
     let Outcome::Success(a) = out else {

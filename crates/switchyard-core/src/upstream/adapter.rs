@@ -124,6 +124,8 @@ pub struct AttemptCtx<'a> {
     pub proxy: Option<&'a str>,
     /// The hop header to send (`headers::next_hops`): how loops are found.
     pub hops: &'a http::HeaderValue,
+    /// Where the attempt counts its time waiting on the upstream.
+    pub waited: &'a super::wait::Waited,
 }
 
 /// A request body ready for the wire, and how its answer comes back to the hub.

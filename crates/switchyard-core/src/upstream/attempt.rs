@@ -149,7 +149,11 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
         a.timeouts.request_ms
     });
     let deadline = started + limit;
-    let resp = match tokio::time::timeout_at(deadline, req.send()).await {
+    let resp = match a
+        .waited
+        .on(tokio::time::timeout_at(deadline, req.send()))
+        .await
+    {
         Err(_) => {
             return Outcome::Retry(
                 Failure::new(
@@ -175,12 +179,14 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     let body: ByteStream = Box::pin(resp.bytes_stream());
 
     if !status.is_success() {
-        let raw = match read_error_body(
-            body,
-            a.limits.error_bytes(),
-            Instant::now() + ERROR_BODY_TIME,
-        )
-        .await
+        let raw = match a
+            .waited
+            .on(read_error_body(
+                body,
+                a.limits.error_bytes(),
+                Instant::now() + ERROR_BODY_TIME,
+            ))
+            .await
         {
             Ok(b) => b,
             Err(f) => return Outcome::Retry(f, None),
@@ -263,11 +269,18 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
             max_frame: a.limits.frame_bytes(),
             max_held: a.limits.held_bytes(),
         };
-        let peeked = relay::peek(stream, observer, opening, redactor.clone()).await;
+        let peeked = a
+            .waited
+            .on(relay::peek(stream, observer, opening, redactor.clone()))
+            .await;
         return super::stream_outcome(peeked, status, relayed, a.upstream_model, answer_dialect);
     }
 
-    let raw = match read_body(body, a.limits.answer_bytes(), deadline).await {
+    let raw = match a
+        .waited
+        .on(read_body(body, a.limits.answer_bytes(), deadline))
+        .await
+    {
         Ok(Read::Whole(b)) => b,
         Ok(Read::TooLarge) => {
             return Outcome::Retry(
