@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: direct to the mock, Switchyard, claude-code-router and LiteLLM.
+"""Side-by-side benchmark: direct to the mock, nginx, Switchyard, claude-code-router and LiteLLM.
 
 Every system forwards the same Anthropic /v1/messages request to the same switchyard-mock
 process: passthrough to its Anthropic face, and (translation table) to its OpenAI face.
@@ -36,10 +36,11 @@ STREAM_DELTAS = 64
 STREAM_GAP_MS = 20
 SHORT_TEXT = "Hello from mock"
 
-PASS = ["direct", "switchyard", "ccr", "litellm"]
+PASS = ["direct", "nginx", "switchyard", "ccr", "litellm"]
 TRANS = ["switchyard-openai", "ccr-openai", "litellm-openai"]
 LABEL = {
     "direct": "direct (mock)",
+    "nginx": "nginx",
     "switchyard": "Switchyard",
     "ccr": "claude-code-router",
     "litellm": "LiteLLM",
@@ -119,7 +120,9 @@ def start_all(args, mock: L.Proc, work: Path, which: list[str]) -> dict[str, L.P
         kind = "openai" if s.endswith("-openai") else "anthropic"
         base = s.removesuffix("-openai")
         t0 = time.monotonic()
-        if base == "switchyard":
+        if base == "nginx":
+            p = L.start_nginx(work, s, mock.url)
+        elif base == "switchyard":
             p = L.start_switchyard(args.bin_dir, work, s, L.switchyard_config(mock.url, kind))
         elif base == "ccr":
             p = L.start_ccr(work, s, mock.url, kind)
@@ -183,6 +186,10 @@ def main() -> int:
                         r.update(system=s, latency_ms=lat, round=rnd, conc=conc)
                         raw["runs"].append(r)
                         log(f"lat {lat} ms round {rnd} conc {conc:3} {s:18} {r['rps']:8.0f} req/s p50 {str(r['p50_us']):>7} µs p99 {str(r['p99_us']):>7} µs err {r['errors']}")
+            if lat == 0:
+                # Every system has just served 256 connections at once: what it holds now.
+                time.sleep(1)
+                raw["memory_after_burst_kb"] = {s: L.tree_kb(procs[s].pid, "VmRSS") for s in systems}
             set_default(mock, lat, True)
             for rnd in range(args.rounds):
                 for conc in STREAM_CONCS:
@@ -213,6 +220,9 @@ def main() -> int:
                 p.stop()
         mock.stop()
     raw["took_s"] = time.monotonic() - started
+    sy = args.bin_dir / "switchyard"
+    raw["binary_bytes"] = sy.stat().st_size if sy.exists() else None
+    raw["versions"] = {"nginx": L.nginx_version()}
     if args.raw:
         args.raw.write_text(json.dumps(raw, indent=1))
     args.out.write_text(peers_report.render(raw, systems))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -280,6 +281,76 @@ def start_litellm(work: Path, name: str, mock_url: str, kind: str) -> Proc:
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/health/liveliness", p, log, 120)
     return Proc(name, p, url, log)
+
+
+NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
+
+
+def nginx_bin() -> str | None:
+    """The Debian nginx (nginx-light is enough), or None."""
+    for c in NGINX_CANDIDATES:
+        if os.access(c, os.X_OK):
+            return c
+    return shutil.which("nginx")
+
+
+def start_nginx(work: Path, name: str, mock_url: str, workers: int | None = None) -> Proc:
+    """nginx as the honest floor for an HTTP reverse proxy: the same passthrough to the mock,
+    a keep-alive upstream pool, the access log on (buffered, as a production config has it),
+    one worker per CPU. Foreground (`daemon off`) so the process tree is ours."""
+    binary = nginx_bin()
+    if binary is None:
+        raise RuntimeError("nginx missing: install the Debian package nginx-light")
+    root = work / f"{name}-root"
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    upstream = mock_url.removeprefix("http://")
+    conf = root / "nginx.conf"
+    conf.write_text(
+        f"""daemon off;
+worker_processes {workers or os.cpu_count() or 1};
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {root}/access.log combined buffer=64k flush=1s;
+    client_body_temp_path {root}/tmp/body;
+    proxy_temp_path {root}/tmp/proxy;
+    fastcgi_temp_path {root}/tmp/fastcgi;
+    uwsgi_temp_path {root}/tmp/uwsgi;
+    scgi_temp_path {root}/tmp/scgi;
+    keepalive_requests 1000000;
+    upstream mock {{
+        server {upstream};
+        keepalive 256;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_request_buffering off;
+        }}
+    }}
+}}
+"""
+    )
+    log = work / f"{name}.log"
+    p = spawn(name, [binary, "-p", root, "-c", conf, "-e", root / "error.log"], log)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/__mock/requests", p, log, 15)
+    return Proc(name, p, url, log)
+
+
+def nginx_version() -> str:
+    binary = nginx_bin()
+    if binary is None:
+        return "missing"
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True)
+    m = re.search(r"nginx/(\S+)", out.stderr + out.stdout)
+    return m.group(1) if m else "unknown"
 
 
 def machine() -> dict:

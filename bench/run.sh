@@ -173,7 +173,7 @@ fi
   echo "- **Load average** before / after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- **Commit:** \`$COMMIT\`"
   echo "- **Command:** \`$COMMAND\` (= \`make bench\`$([[ $QUICK == 1 ]] && echo ' in QUICK mode: 1 round, short runs; for development only'))"
-  echo "- **Peers:** claude-code-router $(sed -n 's/^CCR_VERSION="${CCR_VERSION:-\(.*\)}"/\1/p' bench/peers/install.sh), LiteLLM $(sed -n 's/^LITELLM_VERSION="${LITELLM_VERSION:-\(.*\)}"/\1/p' bench/peers/install.sh), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Node $(node --version 2>/dev/null), $("$ROOT"/bench/peers/litellm-venv/bin/python --version 2>&1)"
+  echo "- **Peers:** nginx $( (/usr/sbin/nginx -v 2>&1 || nginx -v 2>&1) | sed -n "s|.*nginx/\([^ ]*\).*|\1|p"), claude-code-router $(sed -n 's/^CCR_VERSION="${CCR_VERSION:-\(.*\)}"/\1/p' bench/peers/install.sh), LiteLLM $(sed -n 's/^LITELLM_VERSION="${LITELLM_VERSION:-\(.*\)}"/\1/p' bench/peers/install.sh), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), Node $(node --version 2>/dev/null), $("$ROOT"/bench/peers/litellm-venv/bin/python --version 2>&1)"
   echo "- **Sub-commands** (run by bench/run.sh): \`bench/peers/install.sh\`; \`.venv/bin/python bench/peers.py --bin-dir $BIN --work $WORK/peers --out $WORK/peers.md$([[ $QUICK == 1 ]] && echo ' --quick')\`; \`.venv/bin/python bench/soak.py --bin-dir $BIN --out $WORK/soak.md$([[ $QUICK == 1 ]] && echo ' --quick')\`; \`switchyard-bench all${SUITE_ARGS[*]:+ ${SUITE_ARGS[*]}}${*:+ $*}\`; \`switchyard-bench team${TEAM_ARGS[*]:+ ${TEAM_ARGS[*]}}\`"
   echo
   cat "$WORK/peers.md"

@@ -136,19 +136,16 @@ fn load_config(explicit: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), S
     }
 }
 
-/// Logs go to stderr from a background thread, so a request never waits for a log write.
-/// Keep the returned guard alive: dropping it flushes what is queued.
-fn init_logs(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs go to stderr in batches from a background thread (`logs::batch`), so a request never
+/// waits for a log write and never wakes a thread. Keep the returned guard alive: dropping it
+/// writes what is buffered.
+fn init_logs(json: bool) -> Result<switchyard_core::logs::batch::Flusher, String> {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn"));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    // A small queue: its slots are allocated up front (the default 128k lines cost ~4 MB of
-    // idle memory). If it fills, lines are dropped rather than requests slowed.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(4096)
-        .lossy(true)
-        .finish(std::io::stderr());
+    let (writer, guard) = switchyard_core::logs::batch::batched(std::io::stderr())
+        .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
@@ -159,7 +156,7 @@ fn init_logs(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
         // Every value escaped: a model name or an upstream's error text cannot forge a line.
         b.fmt_fields(switchyard_core::logs::fields()).init();
     }
-    guard
+    Ok(guard)
 }
 
 async fn serve(
@@ -167,7 +164,7 @@ async fn serve(
     listen: Option<SocketAddr>,
     json_logs: bool,
 ) -> Result<(), String> {
-    let _logs = init_logs(json_logs);
+    let _logs = init_logs(json_logs)?;
     let (cfg, path) = load_config(config)?;
     match &path {
         Some(p) => tracing::info!(config = %p.display(), providers = cfg.providers.len(), "config loaded"),

@@ -9,7 +9,9 @@
 //! formatter adds itself are not field values and stay.
 //!
 //! The shells use [`fields`] as their text formatter's field format (the JSON format escapes
-//! on its own).
+//! on its own). [`batch`] is the writer: lines go out in batches, never a wake-up per line.
+
+pub mod batch;
 
 use std::fmt::{self, Write as _};
 
