@@ -578,6 +578,7 @@ pub fn request_translation(input: &[u8]) -> Result<(), String> {
         indicators: &[],
         proxy: None,
         hops: &hops,
+        urls: &crate::upstream::urls::UrlCache::default(),
         waited: &crate::upstream::wait::Waited::new(),
     };
     let ad = adapters::of(kind);

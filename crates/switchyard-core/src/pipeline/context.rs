@@ -122,6 +122,7 @@ impl RequestCtx {
             indicators: &self.cfg.routing.failover_indicators,
             proxy: self.clients.proxy_label(&p.id),
             hops: &self.hops,
+            urls: &self.clients.urls,
             waited: &self.waited,
         }
     }

@@ -120,6 +120,7 @@ async fn upstream_list(
         indicators: &cfg.routing.failover_indicators,
         proxy: clients.proxy_label(&p.id),
         hops: &hops,
+        urls: &clients.urls,
         waited,
     })
     .await;

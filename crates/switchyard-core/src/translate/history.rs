@@ -13,7 +13,10 @@
 //! `functions.get_weather:3`. Ids are rewritten with one deterministic function wherever they
 //! appear, so `tool_use.id` and `tool_result.tool_use_id` stay paired.
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
+use memchr::memmem::Finder;
 use serde_json::Value;
 
 /// The stamp prefix of a signature that came through Switchyard from a non-Anthropic vendor.
@@ -88,28 +91,37 @@ pub struct Target<'a> {
     pub is_anthropic: bool,
 }
 
+/// The byte patterns [`needs_work`] looks for, searchers built once.
+struct Needles {
+    stamp: Finder<'static>,
+    thinking: [Finder<'static>; 4],
+    tool_use_id: Finder<'static>,
+}
+
+static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
+    stamp: Finder::new(b"\"sy1."),
+    // Block types, not the top-level `"thinking": {...}` setting. Compact and spaced JSON.
+    thinking: [
+        Finder::new(b"\"type\":\"thinking\""),
+        Finder::new(b"\"type\": \"thinking\""),
+        Finder::new(b"\"type\":\"redacted_thinking\""),
+        Finder::new(b"\"type\": \"redacted_thinking\""),
+    ],
+    tool_use_id: Finder::new(b"\"tool_use_id\""),
+});
+
 fn needs_work(body: &[u8], t: &Target<'_>) -> bool {
-    let has = |needle: &[u8]| memchr::memmem::find(body, needle).is_some();
-    if has(b"\"sy1.") {
+    let n = &*NEEDLES;
+    if n.stamp.find(body).is_some() {
         return true;
     }
-    // Block types, not the top-level `"thinking": {...}` setting. Compact and spaced JSON.
-    if !t.is_anthropic
-        && [
-            "\"type\":\"thinking\"",
-            "\"type\": \"thinking\"",
-            "\"type\":\"redacted_thinking\"",
-            "\"type\": \"redacted_thinking\"",
-        ]
-        .iter()
-        .any(|n| has(n.as_bytes()))
-    {
+    if !t.is_anthropic && n.thinking.iter().any(|f| f.find(body).is_some()) {
         return true;
     }
     // Tool ids from other vendors that Anthropic would refuse (e.g. `functions.x:1`). Every
     // `tool_use_id` mirrors a `tool_use.id`, so checking these finds the bad ids of answered
     // calls without parsing the body.
-    memchr::memmem::find_iter(body, b"\"tool_use_id\"").any(|at| {
+    n.tool_use_id.find_iter(body).any(|at| {
         let rest = &body[at + 13..];
         let rest = rest.iter().position(|b| *b == b'"').map(|i| &rest[i + 1..]);
         let Some(rest) = rest else { return false };
@@ -260,6 +272,15 @@ pub fn stamp_frame(event: &str, data: &str, provider_id: &str) -> Option<Bytes> 
 /// `quirks.anthropic_native` decides; by default only `api.anthropic.com` is.
 pub fn is_anthropic(p: &crate::config::Provider) -> bool {
     p.quirks.anthropic_native.unwrap_or_else(|| {
+        // Asked on every request: most base URLs are ruled out without parsing them.
+        let named = p
+            .base_url
+            .as_bytes()
+            .windows(9)
+            .any(|w| w.eq_ignore_ascii_case(b"anthropic"));
+        if !named {
+            return false;
+        }
         reqwest::Url::parse(&p.base_url)
             .ok()
             .and_then(|u| {

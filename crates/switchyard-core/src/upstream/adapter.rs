@@ -124,6 +124,8 @@ pub struct AttemptCtx<'a> {
     pub proxy: Option<&'a str>,
     /// The hop header to send (`headers::next_hops`): how loops are found.
     pub hops: &'a http::HeaderValue,
+    /// Parsed upstream URLs.
+    pub urls: &'a super::urls::UrlCache,
     /// Where the attempt counts its time waiting on the upstream.
     pub waited: &'a super::wait::Waited,
 }

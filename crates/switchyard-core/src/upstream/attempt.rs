@@ -139,7 +139,12 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     } else {
         Method::POST
     };
-    let mut req = a.client.request(method, &url).headers(out_headers);
+    // A URL that does not parse fails in the client, as it always did.
+    let mut req = match a.urls.get(&url) {
+        Ok(u) => a.client.request(method, u),
+        Err(_) => a.client.request(method, &url),
+    }
+    .headers(out_headers);
     if let Some(body) = enc.body {
         req = req.header(header::CONTENT_TYPE, json()).body(body);
     }

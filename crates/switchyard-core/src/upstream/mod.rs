@@ -14,6 +14,7 @@
 //! | `credentials.rs`, `headers.rs` | what goes upstream: the credential policy, hop headers |
 //! | `redact.rs` | masking the attempt's credentials in all it produced |
 //! | `classify.rs` | pure failover classification |
+//! | `urls.rs` | parsed upstream URLs, kept by their text |
 //! | `wait.rs` | time spent waiting on upstreams (what the overhead header leaves out) |
 //! | `net.rs`, `outbound.rs` | transport failures, bounded reads, HTTP clients and proxies |
 
@@ -29,6 +30,7 @@ pub(crate) mod observe;
 pub mod outbound;
 pub mod redact;
 pub mod relay;
+pub mod urls;
 pub mod wait;
 
 use bytes::Bytes;

@@ -63,6 +63,8 @@ pub struct Clients {
     per_provider: HashMap<String, (reqwest::Client, Option<String>)>,
     /// What these clients were built from.
     pub signature: Signature,
+    /// Upstream URLs, parsed once.
+    pub urls: super::urls::UrlCache,
 }
 
 impl Clients {
@@ -86,6 +88,7 @@ impl Clients {
             default_label: sig.global.label().map(String::from),
             per_provider,
             signature: sig,
+            urls: super::urls::UrlCache::default(),
         }
     }
 

@@ -1,0 +1,62 @@
+//! Parsed upstream URLs, kept by their text: an attempt's URL is mostly the same few strings,
+//! and parsing one (scheme, host normalisation, IDNA) every request was a visible share of the
+//! request path's CPU. Bounded: past [`MAX_URLS`] distinct URLs (a client inventing Gemini
+//! model names, say) the cache starts again. URLs never hold credentials (keys go in headers).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The most distinct URLs kept.
+pub const MAX_URLS: usize = 256;
+
+/// Text -> parsed URL.
+#[derive(Debug, Default)]
+pub struct UrlCache(Mutex<HashMap<String, reqwest::Url>>);
+
+impl UrlCache {
+    /// The parsed form of `text` (parsed once while it stays in the cache).
+    pub fn get(&self, text: &str) -> Result<reqwest::Url, String> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = map.get(text) {
+            return Ok(u.clone());
+        }
+        drop(map);
+        let parsed = reqwest::Url::parse(text).map_err(|e| e.to_string())?;
+        map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_URLS {
+            map.clear();
+        }
+        map.insert(text.to_string(), parsed.clone());
+        Ok(parsed)
+    }
+
+    /// How many URLs are kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsed_once_and_bounded() {
+        let c = UrlCache::default();
+        let a = c.get("https://api.example.com/v1/messages").expect("url");
+        let b = c.get("https://api.example.com/v1/messages").expect("url");
+        assert_eq!(a, b);
+        assert_eq!(c.len(), 1);
+        assert!(c.get("not a url").is_err());
+        assert_eq!(c.len(), 1);
+        for i in 0..(MAX_URLS * 2) {
+            c.get(&format!("https://h/v1beta/models/m{i}:generateContent"))
+                .expect("url");
+            assert!(c.len() <= MAX_URLS);
+        }
+        // Host normalisation is the parser's, as before.
+        let u = c.get("HTTPS://API.Example.COM:443/x").expect("url");
+        assert_eq!(u.as_str(), "https://api.example.com/x");
+    }
+}
