@@ -262,7 +262,8 @@ async fn follow_events(shell: Arc<Shell>, handle: Handle) {
 /// and body to tell the user.
 pub fn client_action(h: &Handle, client: Client, lang: Lang) -> Result<(String, String), String> {
     let name = [("name", client.name())];
-    let shown = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_default();
+    let shown =
+        |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_default();
     let (undo, path, body) = match client {
         Client::ClaudeCode => {
             let undo = h.claude_code_status().configured;

@@ -1,6 +1,7 @@
 //! `switchyard-bench all`: start the mock upstream, two Switchyards passing Anthropic requests
 //! through (logging at `warn` and at the default `info`) and one translating them to the mock's
 //! OpenAI face (`warn`), measure start-up, alternate direct and proxied load rounds, read RSS,
+//! measure the translation cost of every client dialect × provider kind pair (`dialects.rs`),
 //! and write the markdown report.
 
 use std::fmt::Write as _;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::dialects;
 use crate::load::{self, RunResult, Spec};
 use crate::procs::{self, Memory, Proc};
 use crate::stats::{median, range};
@@ -134,6 +136,7 @@ struct Raw<'a> {
     plain: &'a [Run],
     stream: &'a [Run],
     burst: &'a [Run],
+    dialects: &'a [dialects::Cell],
 }
 
 struct Machine {
@@ -896,6 +899,8 @@ fn render(
     burst: &[Run],
     plain_concs: &[usize],
     stream_concs: &[usize],
+    dialect_cells: &[dialects::Cell],
+    ticks: u64,
 ) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Switchyard benchmark results\n");
@@ -1141,6 +1146,7 @@ fn render(
     }
 
     translated_section(&mut md, stream, burst, stream_concs, o.chunk_delay_ms);
+    dialects::section(&mut md, dialect_cells, ticks, o.scale);
 
     let _ = writeln!(md, "## Memory (VmRSS)\n");
     let _ = writeln!(md, "| instance | after start (idle 1 s) | after the load (idle 3 s) | peak (VmHWM) | threads |");
@@ -1211,7 +1217,7 @@ fn burst_reply() -> String {
 }
 
 /// Replace the mock's default reply (`PUT /__mock/default`).
-fn set_mock_default(mock: &Proc, reply: &str) -> Result<(), String> {
+pub(crate) fn set_mock_default(mock: &Proc, reply: &str) -> Result<(), String> {
     let (status, body) = load::fetch(
         mock.addr,
         http::Method::PUT,
@@ -1228,7 +1234,7 @@ fn set_mock_default(mock: &Proc, reply: &str) -> Result<(), String> {
 }
 
 /// The newest request the mock recorded: (path, its JSON body).
-fn last_upstream_request(mock: &Proc) -> Result<(String, serde_json::Value), String> {
+pub(crate) fn last_upstream_request(mock: &Proc) -> Result<(String, serde_json::Value), String> {
     let (status, body) = load::fetch(mock.addr, http::Method::GET, "/__mock/requests", "")?;
     if !status.is_success() {
         return Err(format!("mock /__mock/requests: HTTP {status}"));
@@ -1432,8 +1438,32 @@ pub fn all(o: &Options) -> Result<String, String> {
         &BURST_TARGETS,
     )?;
 
+    say("dialect pairs: one switchyard per provider kind, every client dialect");
+    set_mock_default(&servers.mock, &dialects::reply())?;
+    let mut kinds = Vec::new();
+    for k in &dialects::KINDS {
+        let cfg = o.work_dir.join(format!("config-{}.toml", k.name));
+        dialects::write_config(&cfg, servers.mock.addr, k)?;
+        let p = start_sy(
+            &format!("switchyard (kind {}, warn)", k.name),
+            &cfg,
+            &format!("switchyard-{}.log", k.name),
+            Some("warn"),
+        )?;
+        kinds.push((k, p));
+    }
+    dialects::check(&kinds, &servers.mock, |m| {
+        last_upstream_request(m).map(|(path, _)| path)
+    })?;
+    say("checked: every client dialect reaches every provider kind's face and gets its own dialect back");
+    let dialect_cells = dialects::measure(&kinds, o.rounds, o.scale, say)?;
+
     let load_after = loadavg();
-    for p in [&servers.warn, &servers.info, &servers.translated] {
+    let kind_procs = kinds.iter().map(|(_, p)| p);
+    for p in [&servers.warn, &servers.info, &servers.translated]
+        .into_iter()
+        .chain(kind_procs)
+    {
         let log = std::fs::read_to_string(&p.log).unwrap_or_default();
         let bad = log
             .lines()
@@ -1447,6 +1477,7 @@ pub fn all(o: &Options) -> Result<String, String> {
             ));
         }
     }
+    drop(kinds);
     drop(servers);
 
     let raw = Raw {
@@ -1455,6 +1486,7 @@ pub fn all(o: &Options) -> Result<String, String> {
         plain: &plain,
         stream: &stream,
         burst: &burst,
+        dialects: &dialect_cells,
     };
     let raw_path = o.work_dir.join("raw.json");
     let json = serde_json::to_string_pretty(&raw).map_err(|e| format!("raw.json: {e}"))?;
@@ -1474,5 +1506,7 @@ pub fn all(o: &Options) -> Result<String, String> {
         &burst,
         &plain_concs,
         &stream_concs,
+        &dialect_cells,
+        ticks,
     ))
 }
