@@ -308,7 +308,7 @@ pub fn section(md: &mut String, cells: &[Cell], ticks: u64, scale: f64) {
          (`credential = \"none\"`, no model map), loaded by each client dialect in turn, {CONCURRENCY} keep-alive connections, \
          {} non-streaming and {} streaming requests per run (plus 10 % warm-up). The mock answers every face with {DELTAS} \
          deltas and no pauses. Rows: what the client speaks; columns: what the provider speaks. **Bold** = the same dialect \
-         on both sides, the passthrough (the client's bytes go through; only the credential changes); every other cell reads \
+         on both sides, the passthrough (the client's own request goes upstream untranslated); every other cell reads \
          the request into the hub, encodes it for the provider and translates the answer back.\n",
         ((PLAIN_REQUESTS as f64 * scale).round() as usize).max(CONCURRENCY * 10),
         ((STREAM_REQUESTS as f64 * scale).round() as usize).max(CONCURRENCY * 10),
@@ -349,7 +349,7 @@ pub fn section(md: &mut String, cells: &[Cell], ticks: u64, scale: f64) {
         md,
         "A clock tick is {} µs of CPU, so a figure is good to about ±{:.0} µs here (one tick over the requests of a pair); \
          differences below that are noise. The mock's CPU is not counted. Failed requests in this part: {errors}.\n",
-        if ticks > 0 { 1_000_000 / ticks } else { 0 },
+        1_000_000u64.checked_div(ticks).unwrap_or(0),
         cells
             .iter()
             .map(|c| c.requests_done)
