@@ -133,8 +133,10 @@ pub struct Cell {
     pub inbound: &'static str,
     pub kind: &'static str,
     pub stream: bool,
-    /// Switchyard's user + system CPU over the run, in clock ticks.
-    pub cpu_ticks: u64,
+    /// Switchyard's CPU over the run, µs.
+    pub cpu_us: f64,
+    /// Read per thread in ns (else from clock ticks: a thread ended mid-run, or no schedstat).
+    pub fine: bool,
     /// Requests the CPU is divided by (measured + warm-up).
     pub requests_done: f64,
     pub p50_us: f64,
@@ -221,6 +223,7 @@ pub fn check(
 /// kinds rotating every round).
 pub fn measure(
     servers: &[(&Kind, Proc)],
+    ticks: u64,
     rounds: usize,
     scale: f64,
     say: impl Fn(&str),
@@ -236,6 +239,7 @@ pub fn measure(
                 for stream in [false, true] {
                     std::thread::sleep(Duration::from_millis(30));
                     let s = spec(sy.addr, i, stream, scale);
+                    let ns0 = procs::thread_cpu_ns(sy.pid());
                     let cpu0 = procs::cpu_ticks(sy.pid())?;
                     let r = load::run(&s).map_err(|e| {
                         format!(
@@ -244,6 +248,11 @@ pub fn measure(
                         )
                     })?;
                     let cpu1 = procs::cpu_ticks(sy.pid())?;
+                    let ns = procs::cpu_ns_between(&ns0, &procs::thread_cpu_ns(sy.pid()));
+                    let cpu_us = ns.map_or_else(
+                        || cpu1.saturating_sub(cpu0) as f64 * 1e6 / ticks.max(1) as f64,
+                        |ns| ns as f64 / 1e3,
+                    );
                     let done = (r.total.n + s.warmup.div_ceil(CONCURRENCY) * CONCURRENCY).max(1);
                     let _ = write!(
                         line,
@@ -257,7 +266,8 @@ pub fn measure(
                         inbound: i.name,
                         kind: kind.name,
                         stream,
-                        cpu_ticks: cpu1.saturating_sub(cpu0),
+                        cpu_us,
+                        fine: ns.is_some(),
                         requests_done: done as f64,
                         p50_us: r.total.p50,
                         throughput_rps: r.throughput_rps,
@@ -272,14 +282,12 @@ pub fn measure(
 }
 
 /// CPU µs per request of one pair, pooled over rounds (total CPU / total requests).
-fn cpu_us(cells: &[Cell], inbound: &str, kind: &str, stream: bool, ticks: u64) -> Option<f64> {
+fn cpu_us(cells: &[Cell], inbound: &str, kind: &str, stream: bool) -> Option<f64> {
     let (t, n) = cells
         .iter()
         .filter(|c| c.inbound == inbound && c.kind == kind && c.stream == stream)
-        .fold((0u64, 0.0), |(t, n), c| {
-            (t + c.cpu_ticks, n + c.requests_done)
-        });
-    (n > 0.0 && ticks > 0).then(|| t as f64 * 1e6 / ticks as f64 / n)
+        .fold((0.0, 0.0), |(t, n), c| (t + c.cpu_us, n + c.requests_done));
+    (n > 0.0).then(|| t / n)
 }
 
 fn fig(v: Option<f64>) -> String {
@@ -291,6 +299,7 @@ fn signed(v: Option<f64>) -> String {
 }
 
 /// The report section: per pair, CPU µs per request beside the client dialect's passthrough.
+/// `ticks`: clock ticks per second (the resolution of runs not read per thread).
 pub fn section(md: &mut String, cells: &[Cell], ticks: u64, scale: f64) {
     let _ = writeln!(
         md,
@@ -303,8 +312,8 @@ pub fn section(md: &mut String, cells: &[Cell], ticks: u64, scale: f64) {
     let rounds = cells.iter().map(|c| c.round).max().map_or(0, |r| r + 1);
     let _ = writeln!(
         md,
-        "Switchyard's own CPU (user + system, `/proc/PID/stat`) per request, pooled over {rounds} round(s): one \
-         `switchyard serve` (`RUST_LOG=warn`) per provider kind, each with one provider on the mock's face for that kind \
+        "Switchyard's own CPU time per request (the sum over its threads of `/proc/PID/task/TID/schedstat`, ns), pooled \
+         over {rounds} round(s): one `switchyard serve` (`RUST_LOG=warn`) per provider kind, each with one provider on the mock's face for that kind \
          (`credential = \"none\"`, no model map), loaded by each client dialect in turn, {CONCURRENCY} keep-alive connections, \
          {} non-streaming and {} streaming requests per run (plus 10 % warm-up). The mock answers every face with {DELTAS} \
          deltas and no pauses. Rows: what the client speaks; columns: what the provider speaks. **Bold** = the same dialect \
@@ -329,10 +338,10 @@ pub fn section(md: &mut String, cells: &[Cell], ticks: u64, scale: f64) {
             let pass = KINDS
                 .iter()
                 .find(|k| k.native == row)
-                .and_then(|k| cpu_us(cells, i.name, k.name, stream, ticks));
+                .and_then(|k| cpu_us(cells, i.name, k.name, stream));
             let mut line = format!("| {} |", i.name);
             for k in &KINDS {
-                let v = cpu_us(cells, i.name, k.name, stream, ticks);
+                let v = cpu_us(cells, i.name, k.name, stream);
                 if k.native == row {
                     let _ = write!(line, " **{}** |", fig(v));
                 } else {
@@ -345,20 +354,27 @@ pub fn section(md: &mut String, cells: &[Cell], ticks: u64, scale: f64) {
         let _ = writeln!(md);
     }
     let errors: u64 = cells.iter().map(|c| c.errors).sum();
-    let _ = writeln!(
+    let coarse = cells.iter().filter(|c| !c.fine).count();
+    let _ = write!(
         md,
-        "A clock tick is {} µs of CPU, so a figure is good to about ±{:.0} µs here (one tick over the requests of a pair); \
-         differences below that are noise. The mock's CPU is not counted. Failed requests in this part: {errors}.\n",
-        1_000_000u64.checked_div(ticks).unwrap_or(0),
-        cells
+        "The mock's CPU is not counted. Failed requests in this part: {errors}."
+    );
+    if coarse > 0 {
+        // One tick over the fewest requests of a run: how coarse those runs are.
+        let fewest = cells
             .iter()
             .map(|c| c.requests_done)
-            .fold(f64::MAX, f64::min)
-            .recip()
-            * 1e6
-            / ticks.max(1) as f64
-            / rounds.max(1) as f64,
-    );
+            .fold(f64::MAX, f64::min);
+        let _ = write!(
+            md,
+            " {coarse} of {} runs were read from `/proc/PID/stat` instead (a thread ended during the run, or no \
+             schedstat): in clock ticks of {} µs, good to about ±{:.0} µs per request.",
+            cells.len(),
+            1_000_000u64.checked_div(ticks).unwrap_or(0),
+            1e6 / ticks.max(1) as f64 / fewest.max(1.0),
+        );
+    }
+    let _ = writeln!(md, "\n");
 }
 
 #[cfg(test)]
@@ -385,7 +401,8 @@ mod tests {
             inbound,
             kind,
             stream: false,
-            cpu_ticks: ticks,
+            cpu_us: ticks as f64 * 1e4,
+            fine: true,
             requests_done: 1000.0,
             p50_us: 0.0,
             throughput_rps: 0.0,
@@ -397,10 +414,10 @@ mod tests {
             cell(0, "Gemini", "openai", 50),
             cell(1, "Gemini", "openai", 50),
         ];
-        // 40 ticks of 10 ms over 2000 requests.
-        assert_eq!(cpu_us(&cells, "Gemini", "gemini", false, 100), Some(200.0));
-        assert_eq!(cpu_us(&cells, "Gemini", "openai", false, 100), Some(500.0));
-        assert_eq!(cpu_us(&cells, "Gemini", "anthropic", false, 100), None);
+        // 40 × 10 ms over 2000 requests.
+        assert_eq!(cpu_us(&cells, "Gemini", "gemini", false), Some(200.0));
+        assert_eq!(cpu_us(&cells, "Gemini", "openai", false), Some(500.0));
+        assert_eq!(cpu_us(&cells, "Gemini", "anthropic", false), None);
         let mut md = String::new();
         section(&mut md, &cells, 100, 1.0);
         assert!(

@@ -671,7 +671,7 @@ pub fn all(o: &Options) -> Result<String, String> {
         last_upstream_request(m).map(|(path, _)| path)
     })?;
     say("checked: every client dialect reaches every provider kind's face and gets its own dialect back");
-    let dialect_cells = dialects::measure(&kinds, o.rounds, o.scale, say)?;
+    let dialect_cells = dialects::measure(&kinds, ticks, o.rounds, o.scale, say)?;
 
     let load_after = loadavg();
     let kind_procs = kinds.iter().map(|(_, p)| p);
