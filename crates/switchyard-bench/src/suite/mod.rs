@@ -657,7 +657,11 @@ pub fn all(o: &Options) -> Result<String, String> {
     set_mock_default(&servers.mock, &dialects::reply())?;
     let mut kinds = Vec::new();
     for k in &dialects::KINDS {
-        let cfg = o.work_dir.join(format!("config-{}.toml", k.name));
+        // A directory each: an instance keeps its usage ledger beside its config.
+        let dir = o.work_dir.join("dialects").join(k.name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let cfg = dir.join("config.toml");
         dialects::write_config(&cfg, servers.mock.addr, k)?;
         let p = start_sy(
             &format!("switchyard (kind {}, warn)", k.name),
