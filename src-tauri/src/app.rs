@@ -145,7 +145,7 @@ impl Ui {
                     }
                 }
             }
-            Action::ClaudeCode => self.shell.toggle_claude_code(),
+            Action::Configure(client) => self.shell.toggle_client(client),
             Action::StartAtLogin => self.shell.toggle_autostart(),
             Action::NotifyOnFailover => self.shell.toggle_failover_notifications(),
             Action::Quit => return Next::Quit,

@@ -81,8 +81,8 @@ pub enum Text {
     Open,
     /// Menu item.
     CopyEndpoint,
-    /// Menu item.
-    ConfigureClaudeCode,
+    /// Menu item: `{name}` (an app Switchyard can set up).
+    ConfigureClient,
     /// Menu item.
     StartAtLogin,
     /// Menu item.
@@ -113,14 +113,18 @@ pub enum Text {
     KeyProblemBody,
     /// Notification title.
     NotStartedTitle,
-    /// Notification title.
-    ClaudeCodeConfiguredTitle,
+    /// Notification title: `{name}` (an app Switchyard set up).
+    ClientConfiguredTitle,
     /// Notification body: `{url}`, `{path}`
     ClaudeCodeConfiguredBody,
-    /// Notification title.
-    ClaudeCodeRestoredTitle,
+    /// Notification body: `{url}`, `{path}`, `{var}` (the variable Codex sends as its key)
+    CodexConfiguredBody,
+    /// Notification body: `{url}`, `{path}`
+    GeminiCliConfiguredBody,
+    /// Notification title: `{name}` (an app whose files were put back).
+    ClientRestoredTitle,
     /// Notification body: `{path}`
-    ClaudeCodeRestoredBody,
+    ClientRestoredBody,
     /// Notification title.
     ActionFailedTitle,
     /// Notification title: `{name}`
@@ -153,7 +157,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             Automatic => "Automatic",
             Open => "Open Switchyard",
             CopyEndpoint => "Copy endpoint URL",
-            ConfigureClaudeCode => "Configure Claude Code",
+            ConfigureClient => "Configure {name}",
             StartAtLogin => "Start at login",
             NotifyOnFailover => "Notify on failover",
             Quit => "Quit",
@@ -169,10 +173,12 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             KeyProblemTitle => "Key problem: {name}",
             KeyProblemBody => "{name}: {reason}. Open Switchyard to enter a key.",
             NotStartedTitle => "Switchyard could not start",
-            ClaudeCodeConfiguredTitle => "Claude Code now uses Switchyard",
+            ClientConfiguredTitle => "{name} now uses Switchyard",
             ClaudeCodeConfiguredBody => "ANTHROPIC_BASE_URL = {url} in {path}",
-            ClaudeCodeRestoredTitle => "Claude Code settings restored",
-            ClaudeCodeRestoredBody => "{path} is back as it was",
+            CodexConfiguredBody => "Provider “switchyard” at {url} in {path}. Codex sends ${var} as its key; `switchyard codex` sets it for you.",
+            GeminiCliConfiguredBody => "GOOGLE_GEMINI_BASE_URL = {url} in {path}",
+            ClientRestoredTitle => "{name} settings restored",
+            ClientRestoredBody => "{path} is back as it was",
             ActionFailedTitle => "Switchyard: that did not work",
             BudgetDayTitle => "{name} is over its daily budget",
             BudgetMonthTitle => "{name} is over its monthly budget",
@@ -195,7 +201,7 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             Automatic => "自动",
             Open => "打开 Switchyard",
             CopyEndpoint => "复制接口地址",
-            ConfigureClaudeCode => "配置 Claude Code",
+            ConfigureClient => "配置 {name}",
             StartAtLogin => "登录时启动",
             NotifyOnFailover => "故障转移时通知",
             Quit => "退出",
@@ -211,10 +217,12 @@ pub fn t(lang: Lang, text: Text) -> &'static str {
             KeyProblemTitle => "密钥问题：{name}",
             KeyProblemBody => "{name}：{reason}。请打开 Switchyard 输入密钥。",
             NotStartedTitle => "Switchyard 无法启动",
-            ClaudeCodeConfiguredTitle => "Claude Code 已改用 Switchyard",
+            ClientConfiguredTitle => "{name} 已改用 Switchyard",
             ClaudeCodeConfiguredBody => "{path} 中 ANTHROPIC_BASE_URL = {url}",
-            ClaudeCodeRestoredTitle => "Claude Code 设置已还原",
-            ClaudeCodeRestoredBody => "{path} 已恢复原样",
+            CodexConfiguredBody => "{path} 中的服务商 “switchyard” 指向 {url}。Codex 以 ${var} 作为密钥发送；`switchyard codex` 会替你设置。",
+            GeminiCliConfiguredBody => "{path} 中 GOOGLE_GEMINI_BASE_URL = {url}",
+            ClientRestoredTitle => "{name} 设置已还原",
+            ClientRestoredBody => "{path} 已恢复原样",
             ActionFailedTitle => "Switchyard：操作失败",
             BudgetDayTitle => "{name} 已超出每日预算",
             BudgetMonthTitle => "{name} 已超出每月预算",
@@ -301,7 +309,7 @@ mod tests {
             Automatic,
             Open,
             CopyEndpoint,
-            ConfigureClaudeCode,
+            ConfigureClient,
             StartAtLogin,
             NotifyOnFailover,
             Quit,
@@ -317,10 +325,12 @@ mod tests {
             KeyProblemTitle,
             KeyProblemBody,
             NotStartedTitle,
-            ClaudeCodeConfiguredTitle,
+            ClientConfiguredTitle,
             ClaudeCodeConfiguredBody,
-            ClaudeCodeRestoredTitle,
-            ClaudeCodeRestoredBody,
+            CodexConfiguredBody,
+            GeminiCliConfiguredBody,
+            ClientRestoredTitle,
+            ClientRestoredBody,
             ActionFailedTitle,
             BudgetDayTitle,
             BudgetMonthTitle,

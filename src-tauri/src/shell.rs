@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{FixedOffset, Local};
 use parking_lot::Mutex;
 use switchyard_core::config::{self, Config};
-use switchyard_core::integrations::claude_code;
+use switchyard_core::integrations::gemini_cli;
 use switchyard_core::secrets::KeychainStore;
 use switchyard_core::{Event, Handle, StartOptions, Switchyard};
 use tokio::sync::broadcast::error::RecvError;
@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::i18n::{t, tf, Lang, Text};
 use crate::login_item;
 use crate::notify::{Notices, Notifier};
-use crate::tray_model::{self, Prefs, Snapshot, TrayModel};
+use crate::tray_model::{self, Client, Prefs, Snapshot, TrayModel};
 
 /// Listen here instead of the config's `listen` (tests, a second copy beside a headless one).
 pub const LISTEN_ENV: &str = "SWITCHYARD_LISTEN";
@@ -132,7 +132,7 @@ impl Shell {
             .show(t(self.lang, Text::ActionFailedTitle).into(), message);
     }
 
-    /// What the tray should show now. Reads files (Claude Code's settings, the login item):
+    /// What the tray should show now. Reads files (the apps' settings, the login item):
     /// cheap, and only when the tray redraws.
     pub fn model(&self) -> TrayModel {
         match &self.engine {
@@ -141,9 +141,9 @@ impl Shell {
                 &h.config(),
                 self.lang,
                 &local_tz(),
-                prefs(true),
+                prefs(Some(h)),
             ),
-            Err(e) => tray_model::not_running_model(e, self.lang, prefs(false)),
+            Err(e) => tray_model::not_running_model(e, self.lang, prefs(None)),
         }
     }
 
@@ -161,12 +161,12 @@ impl Shell {
         self.engine().map(|h| h.url())
     }
 
-    /// Tray: configure / undo Claude Code (file and keychain work off the event loop).
-    pub fn toggle_claude_code(self: &Arc<Self>) {
+    /// Tray: set up / undo an app (file and keychain work off the event loop).
+    pub fn toggle_client(self: &Arc<Self>, client: Client) {
         let Some(h) = self.engine() else { return };
         let shell = self.clone();
         self.runtime.spawn_blocking(move || {
-            match claude_code_action(&h, shell.lang) {
+            match client_action(&h, client, shell.lang) {
                 Ok((title, body)) => {
                     tracing::info!("{title}: {body}");
                     shell.notices.show(title, body);
@@ -211,17 +211,20 @@ impl Shell {
     }
 }
 
-fn prefs(engine_running: bool) -> Prefs {
+/// The login item, and which apps point at this Switchyard (as the engine sees them; none
+/// without a running engine, whose entries are then disabled anyway).
+fn prefs(engine: Option<&Handle>) -> Prefs {
     Prefs {
         start_at_login: login_item::is_enabled().unwrap_or(false),
-        claude_code_configured: engine_running
-            && claude_code::settings_path().is_some_and(|p| claude_code::is_configured(&p)),
+        claude_code_configured: engine.is_some_and(|h| h.claude_code_status().configured),
+        codex_configured: engine.is_some_and(|h| h.codex_status().configured),
+        gemini_cli_configured: engine.is_some_and(|h| h.gemini_cli_status().configured),
     }
 }
 
 /// Engine events -> notifications and tray redraws. Request events only mark the tray dirty
 /// (they can come by the thousand); a periodic redraw also catches cooldowns that end and
-/// changes made elsewhere (start at login from the window, Claude Code's settings by hand).
+/// changes made elsewhere (start at login from the window, an app's settings by hand).
 async fn follow_events(shell: Arc<Shell>, handle: Handle) {
     let mut rx = handle.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -254,28 +257,54 @@ async fn follow_events(shell: Arc<Shell>, handle: Handle) {
     }
 }
 
-/// "Configure Claude Code": point it at this Switchyard, or undo that when it is already set
-/// (the engine's one implementation, shared with the CLI and the web UI). Returns the title
+/// "Configure <app>": point it at this Switchyard, or undo that when it is already set (the
+/// engine's one implementation per app, shared with the CLI and the web UI). Returns the title
 /// and body to tell the user.
-pub fn claude_code_action(h: &Handle, lang: Lang) -> Result<(String, String), String> {
-    let undo = h.claude_code_status().configured;
-    let st = h.configure_claude_code(undo)?;
-    let shown = st
-        .settings_path
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+pub fn client_action(h: &Handle, client: Client, lang: Lang) -> Result<(String, String), String> {
+    let name = [("name", client.name())];
+    let shown =
+        |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string()).unwrap_or_default();
+    let (undo, path, body) = match client {
+        Client::ClaudeCode => {
+            let undo = h.claude_code_status().configured;
+            let st = h.configure_claude_code(undo)?;
+            let path = shown(st.settings_path);
+            let body = tf(
+                lang,
+                Text::ClaudeCodeConfiguredBody,
+                &[("url", &st.base_url), ("path", &path)],
+            );
+            (undo, path, body)
+        }
+        Client::Codex => {
+            let undo = h.codex_status().configured;
+            let st = h.configure_codex(undo)?;
+            let path = shown(st.config_path);
+            let body = tf(
+                lang,
+                Text::CodexConfiguredBody,
+                &[("url", &st.base_url), ("path", &path), ("var", st.key_var)],
+            );
+            (undo, path, body)
+        }
+        Client::GeminiCli => {
+            let undo = h.gemini_cli_status().configured;
+            let st = h.configure_gemini_cli(undo)?;
+            let dir = shown(st.dir.clone());
+            let env = shown(st.dir.as_deref().map(gemini_cli::env_path));
+            let body = tf(
+                lang,
+                Text::GeminiCliConfiguredBody,
+                &[("url", &st.base_url), ("path", &env)],
+            );
+            (undo, dir, body)
+        }
+    };
     if undo {
         return Ok((
-            t(lang, Text::ClaudeCodeRestoredTitle).into(),
-            tf(lang, Text::ClaudeCodeRestoredBody, &[("path", &shown)]),
+            tf(lang, Text::ClientRestoredTitle, &name),
+            tf(lang, Text::ClientRestoredBody, &[("path", &path)]),
         ));
     }
-    Ok((
-        t(lang, Text::ClaudeCodeConfiguredTitle).into(),
-        tf(
-            lang,
-            Text::ClaudeCodeConfiguredBody,
-            &[("url", &st.base_url), ("path", &shown)],
-        ),
-    ))
+    Ok((tf(lang, Text::ClientConfiguredTitle, &name), body))
 }

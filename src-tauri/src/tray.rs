@@ -10,15 +10,15 @@
 use tray_icon::menu::{CheckMenuItem, IsMenuItem, Menu, MenuId, MenuItem, PredefinedMenuItem};
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
-use crate::tray_model::{Check, IconState, TrayModel};
+use crate::tray_model::{Check, Client, IconState, TrayModel};
 
 const TRAY_ID: &str = "switchyard";
 const PROVIDER_PREFIX: &str = "provider:";
+const CLIENT_PREFIX: &str = "configure:";
 const ID_STATUS: &str = "status";
 const ID_AUTO: &str = "automatic";
 const ID_OPEN: &str = "open";
 const ID_COPY: &str = "copy-endpoint";
-const ID_CLAUDE: &str = "claude-code";
 const ID_AUTOSTART: &str = "start-at-login";
 const ID_NOTIFY: &str = "notify-failover";
 const ID_QUIT: &str = "quit";
@@ -34,8 +34,8 @@ pub enum Action {
     Open,
     /// Put the endpoint URL on the clipboard.
     CopyEndpoint,
-    /// Configure Claude Code, or undo it.
-    ClaudeCode,
+    /// Set up this app (Claude Code, Codex CLI, Gemini CLI), or undo that.
+    Configure(Client),
     /// Flip start-at-login.
     StartAtLogin,
     /// Flip "Notify on failover".
@@ -51,11 +51,13 @@ impl Action {
         if let Some(provider) = id.strip_prefix(PROVIDER_PREFIX) {
             return Some(Action::Pin(provider.to_string()));
         }
+        if let Some(client) = id.strip_prefix(CLIENT_PREFIX) {
+            return Client::from_id(client).map(Action::Configure);
+        }
         Some(match id {
             ID_AUTO => Action::Automatic,
             ID_OPEN => Action::Open,
             ID_COPY => Action::CopyEndpoint,
-            ID_CLAUDE => Action::ClaudeCode,
             ID_AUTOSTART => Action::StartAtLogin,
             ID_NOTIFY => Action::NotifyOnFailover,
             ID_QUIT => Action::Quit,
@@ -77,7 +79,7 @@ struct Items {
     automatic: CheckMenuItem,
     open: MenuItem,
     copy: MenuItem,
-    claude_code: CheckMenuItem,
+    clients: Vec<CheckMenuItem>,
     start_at_login: CheckMenuItem,
     notify_failover: CheckMenuItem,
     quit: MenuItem,
@@ -144,7 +146,11 @@ fn build_menu(m: &TrayModel) -> Result<(Menu, Items), String> {
         automatic: check_item(ID_AUTO.into(), &m.automatic),
         open: MenuItem::with_id(ID_OPEN, label(&m.open), true, None),
         copy: MenuItem::with_id(ID_COPY, label(&m.copy.label), m.copy.enabled, None),
-        claude_code: check_item(ID_CLAUDE.into(), &m.claude_code),
+        clients: m
+            .clients
+            .iter()
+            .map(|c| check_item(format!("{CLIENT_PREFIX}{}", c.client.id()), &c.item))
+            .collect(),
         start_at_login: check_item(ID_AUTOSTART.into(), &m.start_at_login),
         notify_failover: check_item(ID_NOTIFY.into(), &m.notify_failover),
         quit: MenuItem::with_id(ID_QUIT, label(&m.quit), true, None),
@@ -157,8 +163,10 @@ fn build_menu(m: &TrayModel) -> Result<(Menu, Items), String> {
         &seps[1],
         &items.open,
         &items.copy,
-        &items.claude_code,
-        &seps[2],
+    ]);
+    list.extend(items.clients.iter().map(|i| i as &dyn IsMenuItem));
+    list.extend([
+        &seps[2] as &dyn IsMenuItem,
         &items.start_at_login,
         &items.notify_failover,
         &seps[3],
@@ -250,7 +258,13 @@ impl Tray {
             h.copy.set_text(label(&m.copy.label));
             h.copy.set_enabled(m.copy.enabled);
         }
-        set_check(&h.claude_code, &old.claude_code, &m.claude_code);
+        for (item, (new, old)) in h
+            .clients
+            .iter()
+            .zip(m.clients.iter().zip(old.clients.iter()))
+        {
+            set_check(item, &old.item, &new.item);
+        }
         set_check(&h.start_at_login, &old.start_at_login, &m.start_at_login);
         set_check(&h.notify_failover, &old.notify_failover, &m.notify_failover);
         if old.quit != m.quit {
@@ -285,6 +299,11 @@ mod tests {
         assert_eq!(Action::of(&id(ID_AUTO)), Some(Action::Automatic));
         assert_eq!(Action::of(&id(ID_QUIT)), Some(Action::Quit));
         assert_eq!(Action::of(&id(ID_STATUS)), None);
+        for c in Client::ALL {
+            let menu_id = format!("{CLIENT_PREFIX}{}", c.id());
+            assert_eq!(Action::of(&id(&menu_id)), Some(Action::Configure(c)));
+        }
+        assert_eq!(Action::of(&id("configure:cursor")), None);
     }
 
     #[test]

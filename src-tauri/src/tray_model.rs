@@ -85,6 +85,63 @@ pub struct Check {
     pub enabled: bool,
 }
 
+/// An app Switchyard can set up from the tray (the engine's one implementation each, through
+/// [`switchyard_core::Handle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// Claude Code (`settings.json`).
+    ClaudeCode,
+    /// Codex CLI (`config.toml`).
+    Codex,
+    /// Gemini CLI (`~/.gemini/.env` and `settings.json`).
+    GeminiCli,
+}
+
+impl Client {
+    /// Every client, in menu order.
+    pub const ALL: [Client; 3] = [Client::ClaudeCode, Client::Codex, Client::GeminiCli];
+
+    /// Stable id (the menu item id).
+    pub fn id(self) -> &'static str {
+        match self {
+            Client::ClaudeCode => "claude-code",
+            Client::Codex => "codex",
+            Client::GeminiCli => "gemini-cli",
+        }
+    }
+
+    /// The client with this id.
+    pub fn from_id(id: &str) -> Option<Client> {
+        Client::ALL.into_iter().find(|c| c.id() == id)
+    }
+
+    /// The app's name (a proper name: the same in every language).
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::ClaudeCode => "Claude Code",
+            Client::Codex => "Codex CLI",
+            Client::GeminiCli => "Gemini CLI",
+        }
+    }
+
+    fn configured(self, prefs: Prefs) -> bool {
+        match self {
+            Client::ClaudeCode => prefs.claude_code_configured,
+            Client::Codex => prefs.codex_configured,
+            Client::GeminiCli => prefs.gemini_cli_configured,
+        }
+    }
+}
+
+/// A "Configure <app>" entry of the menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientItem {
+    /// Which app.
+    pub client: Client,
+    /// Label; checked = Switchyard's setup is in the app's files (choosing it again undoes it).
+    pub item: Check,
+}
+
 /// A provider entry of the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderItem {
@@ -109,8 +166,9 @@ pub struct TrayModel {
     pub open: String,
     /// "Copy endpoint URL" (disabled when the engine is not running).
     pub copy: Check,
-    /// "Configure Claude Code" (checked = Switchyard's setup is in its settings).
-    pub claude_code: Check,
+    /// "Configure Claude Code", "Configure Codex CLI", "Configure Gemini CLI", in
+    /// [`Client::ALL`] order.
+    pub clients: Vec<ClientItem>,
     /// "Start at login".
     pub start_at_login: Check,
     /// "Notify on failover".
@@ -133,11 +191,30 @@ pub struct Prefs {
     pub start_at_login: bool,
     /// Claude Code's settings point at Switchyard.
     pub claude_code_configured: bool,
+    /// Codex CLI's config points at Switchyard.
+    pub codex_configured: bool,
+    /// Gemini CLI's files point at Switchyard.
+    pub gemini_cli_configured: bool,
 }
 
 /// `HH:MM` in the user's time zone.
 pub fn clock(at: DateTime<Utc>, tz: &FixedOffset) -> String {
     at.with_timezone(tz).format("%H:%M").to_string()
+}
+
+/// The "Configure <app>" entries: checked when set up, clickable only with a running engine.
+fn clients(lang: Lang, prefs: Prefs, enabled: bool) -> Vec<ClientItem> {
+    Client::ALL
+        .into_iter()
+        .map(|c| ClientItem {
+            client: c,
+            item: check(
+                tf(lang, Text::ConfigureClient, &[("name", c.name())]),
+                c.configured(prefs),
+                enabled,
+            ),
+        })
+        .collect()
 }
 
 fn check(label: String, checked: bool, enabled: bool) -> Check {
@@ -260,11 +337,7 @@ pub fn tray_model(
         ),
         open: t(lang, Text::Open).into(),
         copy: check(t(lang, Text::CopyEndpoint).into(), false, true),
-        claude_code: check(
-            t(lang, Text::ConfigureClaudeCode).into(),
-            prefs.claude_code_configured,
-            true,
-        ),
+        clients: clients(lang, prefs, true),
         start_at_login: check(
             t(lang, Text::StartAtLogin).into(),
             prefs.start_at_login,
@@ -295,11 +368,7 @@ pub fn not_running_model(error: &str, lang: Lang, prefs: Prefs) -> TrayModel {
         automatic: check(t(lang, Text::Automatic).into(), true, false),
         open: t(lang, Text::Open).into(),
         copy: check(t(lang, Text::CopyEndpoint).into(), false, false),
-        claude_code: check(
-            t(lang, Text::ConfigureClaudeCode).into(),
-            prefs.claude_code_configured,
-            false,
-        ),
+        clients: clients(lang, prefs, false),
         start_at_login: check(
             t(lang, Text::StartAtLogin).into(),
             prefs.start_at_login,
@@ -515,11 +584,86 @@ mod tests {
         let prefs = Prefs {
             start_at_login: true,
             claude_code_configured: true,
+            ..Prefs::default()
         };
         let m = tray_model(&s, &cfg, Lang::En, &tz(), prefs);
         assert!(!m.notify_failover.checked);
         assert!(m.start_at_login.checked);
-        assert!(m.claude_code.checked);
+        assert_eq!(configured(&m), [Client::ClaudeCode]);
+    }
+
+    fn configured(m: &TrayModel) -> Vec<Client> {
+        m.clients
+            .iter()
+            .filter(|c| c.item.checked)
+            .map(|c| c.client)
+            .collect()
+    }
+
+    #[test]
+    fn every_client_has_its_entry_checked_by_its_own_state() {
+        let s = snap(
+            Health::Healthy,
+            Some("claude"),
+            two(ProviderState::Available, ProviderState::Available),
+        );
+        let m = tray_model(&s, &Config::default(), Lang::En, &tz(), Prefs::default());
+        let labels: Vec<&str> = m.clients.iter().map(|c| c.item.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Configure Claude Code",
+                "Configure Codex CLI",
+                "Configure Gemini CLI"
+            ]
+        );
+        assert!(configured(&m).is_empty());
+        assert!(m.clients.iter().all(|c| c.item.enabled));
+
+        for (prefs, want) in [
+            (
+                Prefs {
+                    codex_configured: true,
+                    ..Prefs::default()
+                },
+                vec![Client::Codex],
+            ),
+            (
+                Prefs {
+                    gemini_cli_configured: true,
+                    ..Prefs::default()
+                },
+                vec![Client::GeminiCli],
+            ),
+            (
+                Prefs {
+                    claude_code_configured: true,
+                    codex_configured: true,
+                    gemini_cli_configured: true,
+                    start_at_login: false,
+                },
+                Client::ALL.to_vec(),
+            ),
+        ] {
+            let m = tray_model(&s, &Config::default(), Lang::En, &tz(), prefs);
+            assert_eq!(configured(&m), want, "{prefs:?}");
+            assert!(!m.start_at_login.checked);
+        }
+
+        let zh = tray_model(&s, &Config::default(), Lang::ZhCn, &tz(), Prefs::default());
+        let labels: Vec<&str> = zh.clients.iter().map(|c| c.item.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["配置 Claude Code", "配置 Codex CLI", "配置 Gemini CLI"]
+        );
+    }
+
+    #[test]
+    fn client_ids_round_trip() {
+        for c in Client::ALL {
+            assert_eq!(Client::from_id(c.id()), Some(c));
+        }
+        assert_eq!(Client::from_id("claude"), None);
     }
 
     #[test]
@@ -532,6 +676,17 @@ mod tests {
             .starts_with("Not running: cannot listen on 127.0.0.1:3535"));
         assert!(m.status_line.ends_with('…'));
         assert!(m.providers.is_empty());
-        assert!(!m.copy.enabled && !m.claude_code.enabled);
+        assert!(!m.copy.enabled);
+        assert!(
+            m.clients.iter().all(|c| !c.item.enabled),
+            "no engine: nothing to set up"
+        );
+        // The marks follow the prefs as given.
+        let prefs = Prefs {
+            gemini_cli_configured: true,
+            ..Prefs::default()
+        };
+        let m = not_running_model("boom", Lang::En, prefs);
+        assert_eq!(configured(&m), [Client::GeminiCli]);
     }
 }

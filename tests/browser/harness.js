@@ -122,6 +122,8 @@ export async function startEnv(t, opts = {}) {
     NO_PROXY: '*',
     RUST_LOG: process.env.RUST_LOG || 'info',
   };
+  // Gemini CLI's files: ~/.gemini in the temp home, whatever the caller's environment says.
+  delete env.GEMINI_CLI_HOME;
   delete env.HTTP_PROXY;
   delete env.HTTPS_PROXY;
   delete env.http_proxy;

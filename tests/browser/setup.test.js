@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startEnv, eventually, requireDesktopSession, keychainLookup, assertNoPageErrors } from './harness.js';
@@ -13,14 +13,22 @@ import { startEnv, eventually, requireDesktopSession, keychainLookup, assertNoPa
 const T = { timeout: 120000 };
 const KEY = 'sk-setup-deepseek-0123456789-WXYZ';
 const SETTINGS = '{\n  "model": "opus",\n  "env": { "KEEP_ME": "1" },\n  "permissions": { "allow": ["Bash(ls:*)"] }\n}\n';
+const CODEX = '# my Codex settings\nmodel = "gpt-5.1-codex"\n';
+const GEMINI_ENV = '# my gemini settings\nGOOGLE_CLOUD_PROJECT=proj-1\n';
+// Every app setup offers, in order.
+const APPS = ['claude-code', 'sillytavern', 'codex', 'gemini-cli'];
 
 const header = (req, name) => req.headers.find(([k]) => k.toLowerCase() === name)?.[1];
 
-test('first run: apps, a backup, its key, a live test and Claude Code, then the next load is not a first run', T, async (t) => {
+test('first run: apps, a backup, its key, a live test and Claude Code, Codex CLI and Gemini CLI, then the next load is not a first run', T, async (t) => {
   if (!requireDesktopSession(t)) return;
-  const env = await startEnv(t, { noConfig: true, claudeSettings: SETTINGS });
+  const env = await startEnv(t, { noConfig: true, claudeSettings: SETTINGS, codexConfig: CODEX });
   const { page } = env;
   const settingsPath = path.join(env.dirs.claude, 'settings.json');
+  const codexPath = path.join(env.dirs.codex, 'config.toml');
+  const geminiDir = path.join(env.dirs.home, '.gemini');
+  await mkdir(geminiDir, { recursive: true });
+  await writeFile(path.join(geminiDir, '.env'), GEMINI_ENV);
   assert.equal((await env.api('/api/config')).json.exists, false, 'no config file yet');
 
   await env.open();
@@ -30,8 +38,13 @@ test('first run: apps, a backup, its key, a live test and Claude Code, then the 
   assert.equal(await page.locator('#tabs').isVisible(), false, 'setup stands in for the tabs');
   assert.equal(await page.locator('#setup-title').evaluate((el) => el === document.activeElement), true, 'focus on the step');
   assert.equal(await page.locator('#setup-client-claude-code').isChecked(), true, 'Claude Code is chosen by default');
+  const offered = await page.locator('.setup-choice input[type="checkbox"]').evaluateAll((els) => els.map((e) => e.id));
+  assert.deepEqual(offered, APPS.map((id) => `setup-client-${id}`), 'every app, in order');
   assert.equal(await page.locator('#setup-client-codex').isChecked(), false, 'Codex CLI is offered, not chosen');
+  assert.equal(await page.locator('#setup-client-gemini-cli').isChecked(), false, 'Gemini CLI is offered, not chosen');
   await page.getByRole('checkbox', { name: /SillyTavern/ }).check();
+  await page.getByRole('checkbox', { name: /Codex CLI/ }).check();
+  await page.getByRole('checkbox', { name: /Gemini CLI/ }).check();
 
   // Backups: the built-in Anthropic provider stays first; DeepSeek from the presets.
   await page.locator('#setup-next').click();
@@ -80,12 +93,29 @@ test('first run: apps, a backup, its key, a live test and Claude Code, then the 
   assert.ok(probe, 'the test called the backup');
   assert.equal(header(probe, 'x-api-key') || header(probe, 'authorization')?.replace(/^Bearer /, ''), KEY, 'with the stored key');
 
-  // Connect: one click sets up Claude Code (merged); Undo puts the bytes back.
+  // Connect: one click sets up Claude Code, Codex CLI and Gemini CLI (each merged); Undo puts
+  // the bytes back.
   await page.locator('#setup-next').click();
   await title.filter({ hasText: 'Connect your apps' }).waitFor();
   assert.equal(await page.locator('#setup-url-sillytavern').inputValue(), `${env.url}/v1`);
-  await page.locator('#setup-connect').click();
+  await page.locator('#setup-connect', { hasText: 'Claude Code, Codex CLI, Gemini CLI' }).click();
   await page.locator('#setup-connected-claude-code').waitFor();
+  await page.locator('#setup-connected-codex', { hasText: codexPath }).waitFor();
+  await page.locator('#setup-connected-gemini-cli', { hasText: geminiDir }).waitFor();
+  const codexMerged = await readFile(codexPath, 'utf8');
+  assert.ok(codexMerged.startsWith('# my Codex settings\n'), codexMerged);
+  assert.match(codexMerged, /^model_provider = "switchyard"/m);
+  assert.ok(codexMerged.includes(`base_url = "${env.url}/v1"`), codexMerged);
+  const dotenv = await readFile(path.join(geminiDir, '.env'), 'utf8');
+  assert.ok(dotenv.startsWith(GEMINI_ENV), dotenv);
+  assert.match(dotenv, new RegExp(`^GOOGLE_GEMINI_BASE_URL=${env.url}$`, 'm'));
+  await page.locator('#setup-undo-codex').click();
+  await eventually(async () => (await readFile(codexPath, 'utf8')) === CODEX, 'config.toml restored byte for byte');
+  await page.locator('[data-client="codex"]', { hasText: `Undone: ${codexPath} is back as it was.` }).waitFor();
+  await page.locator('#setup-undo-gemini-cli').click();
+  await eventually(async () => (await readFile(path.join(geminiDir, '.env'), 'utf8')) === GEMINI_ENV, '.env restored byte for byte');
+  await page.locator('[data-client="gemini-cli"]', { hasText: 'Undone' }).waitFor();
+  assert.equal(await page.locator('#setup-connected-claude-code').isVisible(), true, 'Claude Code stays connected');
   const merged = JSON.parse(await readFile(settingsPath, 'utf8'));
   assert.equal(merged.env.ANTHROPIC_BASE_URL, env.url);
   assert.equal(merged.env.KEEP_ME, '1');

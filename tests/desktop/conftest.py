@@ -299,6 +299,9 @@ def make_desk(tmp_path: Path, procs: Procs, *, write_config: bool = True) -> Des
                XDG_CACHE_HOME=str(tmp_path / "cache"), CLAUDE_CONFIG_DIR=str(tmp_path / "claude"),
                LANG="C.UTF-8", RUST_LOG="info,switchyard_desktop=debug")
     env.pop("SWITCHYARD_CONFIG", None)
+    # Codex CLI and Gemini CLI look here before HOME: keep them in the temp home.
+    env.pop("CODEX_HOME", None)
+    env.pop("GEMINI_CLI_HOME", None)
     port = free_port()
     d = Desk(tmp_path, env, port, primary, backup)
     d.config_path.parent.mkdir(parents=True)

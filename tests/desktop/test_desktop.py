@@ -156,9 +156,13 @@ def test_configure_claude_code_from_the_ui_merges_and_undo_is_byte_exact(desk: D
 # The tray (a real XEmbed tray host; Linux delivers no clicks to the app, only menu items)
 # --------------------------------------------------------------------------------------------
 
+CODEX_ORIGINAL = '# my Codex settings\nmodel = "gpt-5.1-codex"\n'
+GEMINI_ENV_ORIGINAL = "# my gemini settings\nGOOGLE_CLOUD_PROJECT=proj-1\n"
+
 # Menu order for two providers; the first Down key selects the first clickable item.
 TRAY_ITEMS = ["Claude", "DeepSeek", "Automatic", "Open Switchyard", "Copy endpoint URL",
-              "Configure Claude Code", "Start at login", "Notify on failover", "Quit"]
+              "Configure Claude Code", "Configure Codex CLI", "Configure Gemini CLI",
+              "Start at login", "Notify on failover", "Quit"]
 
 
 def tray_icon_center() -> tuple[int, int]:
@@ -218,6 +222,26 @@ def test_tray_menu_drives_the_engine_and_autostart_starts_in_the_tray(desk: Desk
     tray_choose("Configure Claude Code")
     wait_for(lambda: desk.claude_settings.read_text() == SETTINGS_ORIGINAL, 5, "settings restored")
 
+    # Codex CLI and Gemini CLI the same way: merged into their own files, then put back.
+    home = Path(desk.env["HOME"])
+    codex = home / ".codex" / "config.toml"
+    codex.parent.mkdir(parents=True)
+    codex.write_text(CODEX_ORIGINAL)
+    tray_choose("Configure Codex CLI")
+    wait_for(lambda: 'model_provider = "switchyard"' in codex.read_text(), 5, "Codex CLI configured")
+    assert codex.read_text().startswith(CODEX_ORIGINAL.splitlines()[0])
+    tray_choose("Configure Codex CLI")
+    wait_for(lambda: codex.read_text() == CODEX_ORIGINAL, 5, "Codex config restored")
+
+    dotenv = home / ".gemini" / ".env"
+    dotenv.parent.mkdir(parents=True)
+    dotenv.write_text(GEMINI_ENV_ORIGINAL)
+    tray_choose("Configure Gemini CLI")
+    wait_for(lambda: f"GOOGLE_GEMINI_BASE_URL={desk.url}" in dotenv.read_text(), 5, "Gemini CLI configured")
+    assert dotenv.read_text().startswith(GEMINI_ENV_ORIGINAL)
+    tray_choose("Configure Gemini CLI")
+    wait_for(lambda: dotenv.read_text() == GEMINI_ENV_ORIGINAL, 5, "Gemini CLI files restored")
+
     # "Notify on failover" is saved into the config file.
     tray_choose("Notify on failover")
     wait_for(lambda: "failover = false" in desk.config_path.read_text(), 5, "notifications.failover saved")
@@ -236,7 +260,7 @@ def test_tray_menu_drives_the_engine_and_autostart_starts_in_the_tray(desk: Desk
     full = desk.dir / "tray-full.png"
     screenshot(full)
     subprocess.run(["xdotool", "key", "Escape"], check=True)
-    subprocess.run(["convert", str(full), "-crop", "560x330+0+0", "+repage", str(DOCS / "screenshot-tray.png")],
+    subprocess.run(["convert", str(full), "-crop", "560x380+0+0", "+repage", str(DOCS / "screenshot-tray.png")],
                    check=True)
     # "Quit" ends the app.
     tray_choose("Quit")

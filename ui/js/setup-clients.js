@@ -3,9 +3,8 @@
 // engine edits the app's own settings, merged and never clobbered, with an undo — or by hand:
 // setup shows what to paste where.
 //
-// To add an app (Gemini CLI comes next: the engine has its integration), add one entry here,
-// its strings to ui/i18n/*.json, and nothing else: both steps and the browser test go through
-// this list.
+// To add an app, add one entry here, its strings to ui/i18n/*.json, and nothing else: both
+// steps and the browser test go through this list.
 
 import { t } from './i18n.js';
 import { api } from './api.js';
@@ -54,7 +53,17 @@ export const CLIENTS = [
       undo: () => api.setupCodex(true).then((r) => ({ ...r, settings_path: r.config_path })),
     },
   },
-  // Gemini CLI: here next.
+  {
+    id: 'gemini-cli',
+    name: 'Gemini CLI',
+    about: () => t('setup.client_gemini_cli'),
+    auto: {
+      // Gemini CLI's files live in one directory (`.env` and `settings.json`): setup shows it.
+      status: () => api.geminiCli().then((r) => ({ ...r, settings_path: r.dir })),
+      configure: () => api.setupGeminiCli(false).then((r) => ({ ...r, settings_path: r.dir })),
+      undo: () => api.setupGeminiCli(true).then((r) => ({ ...r, settings_path: r.dir })),
+    },
+  },
 ];
 
 /** The clients chosen by default: the one most people come for. */

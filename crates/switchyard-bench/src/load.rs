@@ -23,6 +23,9 @@ pub const BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages
 /// The streaming request body.
 pub const STREAM_BODY: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
 
+/// What marks a content delta in an Anthropic stream (the default dialect).
+pub const ANTHROPIC_DELTA: &[u8] = b"content_block_delta";
+
 /// Give up on a run after this many failed requests.
 const MAX_ERRORS: u64 = 50;
 
@@ -43,6 +46,11 @@ pub struct Spec {
     pub stream: bool,
     /// Hard stop for the measured phase.
     pub max_duration: Duration,
+    /// The request body [default: [`BODY`], or [`STREAM_BODY`] for streams].
+    pub body: Option<Bytes>,
+    /// Bytes that mark a stream frame as a content delta (the dialect's; default
+    /// [`ANTHROPIC_DELTA`]).
+    pub delta_marker: &'static [u8],
 }
 
 impl Spec {
@@ -57,6 +65,8 @@ impl Spec {
             warmup: (requests / 10).max(concurrency),
             stream,
             max_duration: Duration::from_secs(30),
+            body: None,
+            delta_marker: ANTHROPIC_DELTA,
         }
     }
 }
@@ -153,6 +163,7 @@ struct Worker {
     path: String,
     body: Bytes,
     stream: bool,
+    marker: &'static [u8],
 }
 
 async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
@@ -176,15 +187,33 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Splits an SSE body into frames (ended by a blank line) as its chunks arrive and counts the
-/// `content_block_delta` frames.
-#[derive(Default)]
+/// delta frames (`content_block_delta` in Anthropic's dialect).
 struct FrameScan {
     /// The unfinished frame so far.
     buf: Vec<u8>,
+    /// What makes a frame a delta (never empty).
+    marker: &'static [u8],
+}
+
+impl Default for FrameScan {
+    fn default() -> Self {
+        FrameScan::new(ANTHROPIC_DELTA)
+    }
 }
 
 impl FrameScan {
-    /// Feed one body chunk; returns how many `content_block_delta` frames it completed.
+    fn new(marker: &'static [u8]) -> Self {
+        FrameScan {
+            buf: Vec::new(),
+            marker: if marker.is_empty() {
+                ANTHROPIC_DELTA
+            } else {
+                marker
+            },
+        }
+    }
+
+    /// Feed one body chunk; returns how many delta frames it completed.
     fn push(&mut self, data: &[u8]) -> u32 {
         // A blank line may straddle two chunks: look again from just before the new bytes.
         let mut from = self.buf.len().saturating_sub(1);
@@ -193,7 +222,7 @@ impl FrameScan {
         let mut n = 0;
         while let Some(i) = self.buf[from..].windows(2).position(|w| w == b"\n\n") {
             let end = from + i;
-            if contains(&self.buf[start..end], b"content_block_delta") {
+            if contains(&self.buf[start..end], self.marker) {
                 n += 1;
             }
             start = end + 2;
@@ -213,12 +242,15 @@ impl Worker {
             addr: spec.addr,
             host,
             path: spec.path.clone(),
-            body: Bytes::from_static(if spec.stream {
-                STREAM_BODY.as_bytes()
-            } else {
-                BODY.as_bytes()
+            body: spec.body.clone().unwrap_or_else(|| {
+                Bytes::from_static(if spec.stream {
+                    STREAM_BODY.as_bytes()
+                } else {
+                    BODY.as_bytes()
+                })
             }),
             stream: spec.stream,
+            marker: spec.delta_marker,
         })
     }
 
@@ -254,7 +286,7 @@ impl Worker {
         let mut first_delta = None;
         let mut last_delta = None;
         let mut deltas = 0u32;
-        let mut frames = FrameScan::default();
+        let mut frames = FrameScan::new(self.marker);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| format!("body read failed: {e}"))?;
             let Some(data) = frame.data_ref() else {
@@ -282,7 +314,10 @@ impl Worker {
             return Err(format!("HTTP status {status}"));
         }
         if self.stream && first_delta.is_none() {
-            return Err("stream without a content_block_delta".into());
+            return Err(format!(
+                "stream without a delta ({})",
+                String::from_utf8_lossy(self.marker)
+            ));
         }
         Ok(Sample {
             total,

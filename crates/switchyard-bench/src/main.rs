@@ -4,6 +4,7 @@
 //! `all` runs the whole suite and writes the markdown report; `team` measures what team mode
 //! (Redis) adds; `latency`, `startup` and `rss` are the pieces, for ad-hoc use.
 
+mod dialects;
 mod load;
 mod notices;
 mod passthrough;

@@ -199,6 +199,45 @@ pub fn cpu_ticks(pid: u32) -> Result<u64, String> {
     Ok(get(11)? + get(12)?)
 }
 
+/// CPU time each live thread of a process has run so far, ns (the first field of
+/// `/proc/PID/task/TID/schedstat`): a thousand times finer than clock ticks. Empty when the
+/// kernel does not keep it.
+pub fn thread_cpu_ns(pid: u32) -> Vec<(u32, u64)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| {
+            let tid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let text = std::fs::read_to_string(e.path().join("schedstat")).ok()?;
+            Some((tid, text.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// CPU ns a process used between two [`thread_cpu_ns`] readings; `None` when either is empty
+/// or a thread of the first ended before the second (its last slice of time is unknown).
+pub fn cpu_ns_between(before: &[(u32, u64)], after: &[(u32, u64)]) -> Option<u64> {
+    if before.is_empty() || after.is_empty() {
+        return None;
+    }
+    if before
+        .iter()
+        .any(|(t, _)| !after.iter().any(|(a, _)| a == t))
+    {
+        return None;
+    }
+    Some(
+        after
+            .iter()
+            .map(|(t, ns)| {
+                let was = before.iter().find(|(b, _)| b == t).map_or(0, |(_, v)| *v);
+                ns.saturating_sub(was)
+            })
+            .sum(),
+    )
+}
+
 /// Whether a process still runs (a child that exited stays a zombie until it is waited for).
 pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -259,6 +298,28 @@ mod tests {
             Some("127.0.0.1:1".parse().expect("addr"))
         );
         assert_eq!(addr_in("listening"), None);
+    }
+
+    #[test]
+    fn cpu_between_thread_readings() {
+        assert_eq!(
+            cpu_ns_between(&[(1, 100), (2, 50)], &[(1, 150), (2, 60), (3, 5)]),
+            Some(65),
+            "a thread that started in between counts from zero"
+        );
+        assert_eq!(
+            cpu_ns_between(&[(1, 100), (2, 50)], &[(1, 150)]),
+            None,
+            "a thread that ended took its time with it"
+        );
+        assert_eq!(cpu_ns_between(&[], &[(1, 1)]), None);
+        let me = thread_cpu_ns(std::process::id());
+        if !me.is_empty() {
+            let spin = (0..200_000u64).fold(0u64, |a, b| a.wrapping_add(b * b));
+            assert!(spin > 0);
+            let later = thread_cpu_ns(std::process::id());
+            assert!(cpu_ns_between(&me, &later).is_some());
+        }
     }
 
     #[test]

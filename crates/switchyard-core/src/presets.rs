@@ -1,5 +1,11 @@
-//! Built-in provider presets: base URL, kind, a sensible model map (haiku / sonnet / opus →
-//! the vendor's models) and the vendor's quirks. `switchyard providers add --preset ID` and the
+//! Built-in provider presets: base URL, kind, a sensible model map (the client's model tier →
+//! the vendor's models) and the vendor's quirks.
+//!
+//! Model maps sort the names every client sends into tiers, the same way for each client
+//! family: the small models (Claude's `*haiku*`, Gemini's `*flash*`, OpenAI's `*-mini*`, see
+//! [`SMALL`]) go to the vendor's small model where it has one, Claude's `*opus*` to its
+//! reasoning model where it has one, and everything else (sonnet, `gemini-*-pro*`, `gpt-5*`,
+//! the codex models) to its main model (`*`). `switchyard providers add --preset ID` and the
 //! web UI start from these; every field can be edited afterwards.
 
 use serde::Serialize;
@@ -8,6 +14,11 @@ use crate::config::{
     AuthScheme, Credential, ModelMap, PrefillStyle, Provider, ProviderKind, Quirks, ReasoningField,
     ThinkingStyle,
 };
+
+/// The client model patterns of the small tier, one per client family: Claude Code's haiku,
+/// Gemini CLI's flash (and flash-lite), Codex CLI's and OpenAI's minis (`-mini`, not `mini`:
+/// every Gemini model has "mini" in its name).
+pub const SMALL: [&str; 3] = ["*haiku*", "*flash*", "*-mini*"];
 
 /// One preset.
 #[derive(Debug, Clone, Serialize)]
@@ -136,7 +147,7 @@ pub fn all() -> Vec<Preset> {
             base_url: "https://api.z.ai/api/anthropic",
             credential: Credential::Keychain,
             auth_scheme: AuthScheme::XApiKey,
-            models: &[("*haiku*", "glm-4.5-air"), ("*", "glm-4.6")],
+            models: &[("*haiku*", "glm-4.5-air"), ("*flash*", "glm-4.5-air"), ("*-mini*", "glm-4.5-air"), ("*", "glm-4.6")],
             quirks: q(),
             note: "Zhipu's Anthropic-compatible endpoint (open.bigmodel.cn/api/anthropic in mainland China).",
         },
@@ -158,7 +169,7 @@ pub fn all() -> Vec<Preset> {
             base_url: "https://dashscope-intl.aliyuncs.com/apps/anthropic",
             credential: Credential::Keychain,
             auth_scheme: AuthScheme::XApiKey,
-            models: &[("*haiku*", "qwen3-coder-flash"), ("*", "qwen3-coder-plus")],
+            models: &[("*haiku*", "qwen3-coder-flash"), ("*flash*", "qwen3-coder-flash"), ("*-mini*", "qwen3-coder-flash"), ("*", "qwen3-coder-plus")],
             quirks: q(),
             note: "Alibaba Cloud Model Studio's Anthropic-compatible endpoint.",
         },
@@ -171,6 +182,8 @@ pub fn all() -> Vec<Preset> {
             auth_scheme: AuthScheme::Bearer,
             models: &[
                 ("*haiku*", "anthropic/claude-haiku-4.5"),
+                ("*flash*", "anthropic/claude-haiku-4.5"),
+                ("*-mini*", "anthropic/claude-haiku-4.5"),
                 ("*opus*", "anthropic/claude-opus-4.1"),
                 ("*", "anthropic/claude-sonnet-4.5"),
             ],
@@ -184,7 +197,7 @@ pub fn all() -> Vec<Preset> {
             base_url: "https://generativelanguage.googleapis.com",
             credential: Credential::Keychain,
             auth_scheme: AuthScheme::XApiKey,
-            models: &[("*haiku*", "gemini-2.5-flash"), ("*", "gemini-2.5-pro")],
+            models: &[("*haiku*", "gemini-2.5-flash"), ("*flash*", "gemini-2.5-flash"), ("*-mini*", "gemini-2.5-flash"), ("*", "gemini-2.5-pro")],
             quirks: Quirks { max_tokens: Some(65536), thinking_style: Some(ThinkingStyle::Budget), ..q() },
             note: "Gemini API (native generateContent). Keys: aistudio.google.com. For Gemini 3 models set quirks.thinking_style = \"level\".",
         },
@@ -195,7 +208,7 @@ pub fn all() -> Vec<Preset> {
             base_url: "https://api.openai.com/v1",
             credential: Credential::Keychain,
             auth_scheme: AuthScheme::Bearer,
-            models: &[("*haiku*", "gpt-5-mini"), ("*", "gpt-5")],
+            models: &[("*haiku*", "gpt-5-mini"), ("*flash*", "gpt-5-mini"), ("*-mini*", "gpt-5-mini"), ("*", "gpt-5")],
             quirks: Quirks { reasoning: Some(ReasoningField::None), max_completion_tokens: true, ..q() },
             note: "OpenAI Chat Completions. Keys: platform.openai.com.",
         },
@@ -206,7 +219,7 @@ pub fn all() -> Vec<Preset> {
             base_url: "https://api.openai.com/v1",
             credential: Credential::Keychain,
             auth_scheme: AuthScheme::Bearer,
-            models: &[("*haiku*", "gpt-5.1-codex-mini"), ("*", "gpt-5.1-codex")],
+            models: &[("*haiku*", "gpt-5.1-codex-mini"), ("*flash*", "gpt-5.1-codex-mini"), ("*-mini*", "gpt-5.1-codex-mini"), ("*", "gpt-5.1-codex")],
             quirks: q(),
             note: "OpenAI's Responses API, for models only it serves (the codex models). Codex CLI's own requests pass through unchanged. Keys: platform.openai.com.",
         },
@@ -275,6 +288,109 @@ mod tests {
                 .map("claude-opus-4-1")
                 .map(String::from)),
             Some(Some("deepseek-reasoner".into()))
+        );
+    }
+
+    /// What each client family asks for: Claude Code, Gemini CLI, Codex CLI / OpenAI SDKs.
+    const SMALL_NAMES: [&str; 6] = [
+        "claude-haiku-4-5",
+        "claude-3-5-haiku-latest",
+        "gemini-2.5-flash",
+        "gemini-2.5-flash-lite",
+        "gpt-5.1-codex-mini",
+        "gpt-4o-mini",
+    ];
+    const MAIN_NAMES: [&str; 6] = [
+        "claude-sonnet-4-5",
+        "gemini-2.5-pro",
+        "gemini-3-pro-preview",
+        "gpt-5.1-codex",
+        "gpt-5",
+        "o3",
+    ];
+
+    fn mapped(p: &Preset, client_model: &str) -> Option<String> {
+        p.provider(p.id).models.map(client_model).map(String::from)
+    }
+
+    #[test]
+    fn every_client_familys_model_names_land_in_the_same_tier() {
+        for p in all() {
+            if p.models.is_empty() {
+                // Passthrough (Anthropic): every model goes as the client named it.
+                assert_eq!(mapped(&p, "gemini-2.5-pro"), None, "{}", p.id);
+                continue;
+            }
+            let small = mapped(&p, "claude-haiku-4-5");
+            let main = mapped(&p, "claude-sonnet-4-5");
+            assert!(small.is_some() && main.is_some(), "{}", p.id);
+            for name in SMALL_NAMES {
+                assert_eq!(mapped(&p, name), small, "{}: {name}", p.id);
+            }
+            for name in MAIN_NAMES {
+                assert_eq!(mapped(&p, name), main, "{}: {name}", p.id);
+            }
+            // A small tier is all of the small patterns or none of them.
+            let patterns: Vec<&str> = p.models.iter().map(|(pat, _)| *pat).collect();
+            let has = SMALL.iter().filter(|s| patterns.contains(s)).count();
+            assert!(has == 0 || has == SMALL.len(), "{}: {patterns:?}", p.id);
+        }
+        // Gemini names on vendors that are not Google: the vendor's own models.
+        let tier = |preset: &str, model: &str| get(preset).and_then(|p| mapped(&p, model));
+        assert_eq!(
+            tier("deepseek", "gemini-2.5-pro").as_deref(),
+            Some("deepseek-chat")
+        );
+        assert_eq!(
+            tier("deepseek", "gemini-2.5-flash").as_deref(),
+            Some("deepseek-chat")
+        );
+        assert_eq!(
+            tier("deepseek", "claude-opus-4-1").as_deref(),
+            Some("deepseek-reasoner")
+        );
+        assert_eq!(
+            tier("kimi", "gemini-3-pro-preview").as_deref(),
+            Some("kimi-k2-turbo-preview")
+        );
+        assert_eq!(
+            tier("glm", "gemini-2.5-flash").as_deref(),
+            Some("glm-4.5-air")
+        );
+        assert_eq!(tier("glm", "gemini-2.5-pro").as_deref(), Some("glm-4.6"));
+        assert_eq!(
+            tier("qwen", "gemini-2.5-flash-lite").as_deref(),
+            Some("qwen3-coder-flash")
+        );
+        assert_eq!(
+            tier("openrouter", "gemini-2.5-flash").as_deref(),
+            Some("anthropic/claude-haiku-4.5")
+        );
+        assert_eq!(
+            tier("openai", "gemini-2.5-flash").as_deref(),
+            Some("gpt-5-mini")
+        );
+        assert_eq!(
+            tier("deepseek-openai", "gemini-2.5-pro").as_deref(),
+            Some("deepseek-chat")
+        );
+        assert_eq!(
+            tier("openai-responses", "gemini-3-pro-preview").as_deref(),
+            Some("gpt-5.1-codex")
+        );
+        // A Gemini client on Google keeps to the tier it asked for.
+        assert_eq!(
+            tier("gemini", "gemini-2.5-flash").as_deref(),
+            Some("gemini-2.5-flash")
+        );
+        assert_eq!(
+            tier("gemini", "gemini-2.5-pro").as_deref(),
+            Some("gemini-2.5-pro")
+        );
+        // Codex's small model on OpenAI's Responses API stays the small one.
+        assert_eq!(
+            tier("openai-responses", "gpt-5.1-codex-mini").as_deref(),
+            Some("gpt-5.1-codex-mini")
         );
     }
 

@@ -642,3 +642,57 @@ async fn the_access_token_as_gemini_clients_send_it() {
         Some(key_of("p1"))
     );
 }
+
+/// A Gemini CLI asking for its models (flash for small jobs, pro or Gemini 3 for the work) on
+/// a vendor that is not Google gets that vendor's models of the same tier, through the preset's
+/// model map, translated or passed through alike.
+#[tokio::test]
+async fn gemini_model_names_map_to_the_vendors_tiers() {
+    for (preset, small, main) in [
+        ("glm", "glm-4.5-air", "glm-4.6"),
+        ("deepseek-openai", "deepseek-chat", "deepseek-chat"),
+        ("openai-responses", "gpt-5.1-codex-mini", "gpt-5.1-codex"),
+    ] {
+        let e = env_with(2, |c| {
+            let p = &mut c.providers[1];
+            let from = switchyard_core::presets::get(preset)
+                .expect("preset")
+                .provider("p1");
+            p.kind = from.kind;
+            p.models = from.models;
+        })
+        .await;
+        e.sy.switch(Some("p1")).expect("pin");
+        for (model, want) in [
+            ("gemini-2.5-flash", small),
+            ("gemini-2.5-flash-lite", small),
+            ("gemini-2.5-pro", main),
+            ("gemini-3-pro-preview", main),
+        ] {
+            for stream in [false, true] {
+                let path = if stream {
+                    format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
+                } else {
+                    format!("/v1beta/models/{model}:generateContent")
+                };
+                let r = post(&e, &path, &request()).await;
+                assert_eq!(r.status, 200, "{preset} {model}: {}", r.text);
+                let sent = last_sent(&e, 1);
+                assert_eq!(
+                    sent.json()["model"],
+                    want,
+                    "{preset}: {model} (stream {stream})"
+                );
+                let echoed = if stream {
+                    chunks(&r)
+                        .last()
+                        .map(|c| c["modelVersion"].clone())
+                        .unwrap_or_default()
+                } else {
+                    r.json()["modelVersion"].clone()
+                };
+                assert_eq!(echoed, model, "{preset}: the client's model is echoed");
+            }
+        }
+    }
+}
