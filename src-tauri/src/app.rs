@@ -193,7 +193,11 @@ impl Ui {
 
 /// Runs the tray app until "Quit".
 pub fn run(autostarted: bool, instance: Option<Instance>) -> Result<(), String> {
+    // One worker, as `switchyard serve` defaults to: the least CPU and memory per request
+    // for one person's clients (multi-thread flavour, so large requests can be translated off
+    // the worker).
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .thread_name("switchyard")
         .build()

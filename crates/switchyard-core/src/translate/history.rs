@@ -96,6 +96,7 @@ struct Needles {
     stamp: Finder<'static>,
     thinking: [Finder<'static>; 4],
     tool_use_id: Finder<'static>,
+    answer_blocks: [Finder<'static>; 3],
 }
 
 static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
@@ -108,6 +109,11 @@ static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
         Finder::new(b"\"type\": \"redacted_thinking\""),
     ],
     tool_use_id: Finder::new(b"\"tool_use_id\""),
+    answer_blocks: [
+        Finder::new(b"\"thinking\""),
+        Finder::new(b"\"tool_use\""),
+        Finder::new(b"\\u"),
+    ],
 });
 
 fn needs_work(body: &[u8], t: &Target<'_>) -> bool {
@@ -207,6 +213,12 @@ pub fn normalize_value(v: &mut Value, target: &Target<'_>) -> bool {
 /// Stamp the signatures and fix the tool ids of a non-streaming Anthropic-format answer from a
 /// non-Anthropic vendor. `None` when nothing changed.
 pub fn stamp_response(body: &[u8], provider_id: &str) -> Option<Bytes> {
+    // Most answers hold neither block type: no need to parse them (a `\u` escape could spell a
+    // type, so such a body is parsed whatever it seems to hold).
+    let n = &*NEEDLES;
+    if n.answer_blocks.iter().all(|f| f.find(body).is_none()) {
+        return None;
+    }
     let mut v: Value = serde_json::from_slice(body).ok()?;
     let mut changed = false;
     for b in v
@@ -440,5 +452,14 @@ mod tests {
         let v: Value = serde_json::from_slice(&r).expect("json");
         assert_eq!(v["content"][0]["signature"], "sy1.kimi.x");
         assert!(valid_tool_id(v["content"][1]["id"].as_str().expect("id")));
+        // Plain text answers are left alone without being parsed; an escaped type is still seen.
+        assert!(stamp_response(br#"{"content":[{"type":"text","text":"hi"}]}"#, "kimi").is_none());
+        let r = stamp_response(
+            br#"{"content":[{"type":"\u0074hinking","thinking":"t","signature":"x"}]}"#,
+            "kimi",
+        )
+        .expect("changed");
+        let v: Value = serde_json::from_slice(&r).expect("json");
+        assert_eq!(v["content"][0]["signature"], "sy1.kimi.x");
     }
 }
