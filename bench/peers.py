@@ -107,6 +107,15 @@ def stream_load(benchbin: Path, url: str, conc: int, n: int) -> dict:
     return json.loads(out.stdout)
 
 
+def stripped_size(binary: Path, work: Path) -> int | None:
+    """Size of the binary as shipped: stripped of symbols (`strip`, as the package does)."""
+    if not binary.exists() or shutil.which("strip") is None:
+        return None
+    out = work / (binary.name + ".stripped")
+    subprocess.run(["strip", "-o", str(out), str(binary)], check=True)
+    return out.stat().st_size
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -221,7 +230,7 @@ def main() -> int:
         mock.stop()
     raw["took_s"] = time.monotonic() - started
     sy = args.bin_dir / "switchyard"
-    raw["binary_bytes"] = sy.stat().st_size if sy.exists() else None
+    raw["binary_bytes"] = stripped_size(sy, work)
     raw["versions"] = {"nginx": L.nginx_version()}
     if args.raw:
         args.raw.write_text(json.dumps(raw, indent=1))
