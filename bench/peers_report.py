@@ -274,6 +274,8 @@ def render(raw, systems) -> str:
         "",
         *verdict(raw, systems),
         "",
+        "For a target that is missed, [bench/PROFILE.md](PROFILE.md) has the CPU profile: where the remaining time goes and why it does not go lower without a different HTTP stack. CPU per request and requests/s are pooled over the rounds at exactly 64 connections; nginx runs one worker per CPU, Switchyard its default (one worker thread).",
+        "",
         "### Cost: throughput, CPU and memory (non-streaming, upstream 0 ms)",
         "",
         "*Requests per CPU-second* = requests served ÷ CPU seconds (user + system) the system's processes used, pooled over the runs at ≥ 16 connections: the fair throughput comparison on a 2-CPU machine where the load tool, the mock and the proxy share the CPUs. *Max req/s* is the best median over the connection counts.",
