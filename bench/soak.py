@@ -345,7 +345,7 @@ def main() -> int:
         events.start()
         events.ready.wait(5)
         notices = subprocess.Popen(
-            [str(args.bin_dir / "switchyard-bench"), "notices", "--url", sy.url],
+            [str(args.bin_dir / "switchyard-bench"), "notices", "--url", sy.url, "--max-secs", str(int(args.duration) + 900 if timed else 600)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         progress = Progress()
