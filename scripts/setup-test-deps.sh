@@ -124,7 +124,10 @@ install_claude_code() {
     fi
     command -v npm >/dev/null 2>&1 || die "npm not found (install nodejs + npm)"
     local lock="$CLIENTS/package-lock.json" stamp="$CLIENTS/node_modules/.switchyard-lock.sha256"
-    local bin="$CLIENTS/node_modules/.bin/claude"
+    # The pinned Claude Code and the newest (npm alias claude-code-latest); both are native
+    # binaries put in place by the packages' postinstall.
+    local bin="$CLIENTS/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
+    local latest="$CLIENTS/node_modules/claude-code-latest/bin/claude.exe"
     [ -f "$lock" ] || die "missing $lock"
     local want
     want="$(hash_of "$CLIENTS/package.json" "$lock") $(node --version)"
@@ -144,10 +147,15 @@ install_claude_code() {
         (cd "$CLIENTS/node_modules/@anthropic-ai/claude-code" && node install.cjs)
         "$bin" --version >/dev/null 2>&1 || die "$bin does not run after npm ci"
     fi
+    if ! "$latest" --version >/dev/null 2>&1; then
+        say "npm: the newest claude does not run yet; running its postinstall (install.cjs)"
+        (cd "$CLIENTS/node_modules/claude-code-latest" && node install.cjs)
+        "$latest" --version >/dev/null 2>&1 || die "$latest does not run after npm ci"
+    fi
     [ -x "$gemini" ] || die "npm ci finished but $gemini is missing"
     "$codex" --version >/dev/null 2>&1 || die "npm ci finished but $codex does not run"
     printf '%s\n' "$want" > "$stamp"
-    say "npm: installed Claude Code $("$bin" --version), Gemini CLI $(node "$(readlink -f "$gemini")" --version 2>/dev/null || echo '?')"
+    say "npm: installed Claude Code $("$bin" --version) and $("$latest" --version), Gemini CLI $(node "$(readlink -f "$gemini")" --version 2>/dev/null || echo '?')"
 }
 
 # ---------------------------------------------------------------------------------------------

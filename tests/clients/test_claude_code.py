@@ -25,21 +25,25 @@ from conftest import (
     reply_error,
 )
 
-CLAUDE = Path(__file__).resolve().parent / "node_modules" / ".bin" / "claude"
+CLAUDE = Path(__file__).resolve().parent / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe"
+# The newest release as well (package.json: `claude-code-latest`, an npm alias), so that a
+# change in what Claude Code sends shows up here before users meet it.
+CLAUDE_LATEST = Path(__file__).resolve().parent / "node_modules" / "claude-code-latest" / "bin" / "claude.exe"
 CLIENT_KEY = "test"  # what Claude Code sends (ANTHROPIC_API_KEY)
 
 
-def claude_or_skip() -> Path:
-    if CLAUDE.exists() and os.access(CLAUDE, os.X_OK):
-        return CLAUDE
-    reason = f"Claude Code CLI not installed at {CLAUDE} (run scripts/setup-test-deps.sh)"
+def claude_or_skip(claude: Path = CLAUDE) -> Path:
+    if claude.exists() and os.access(claude, os.X_OK):
+        return claude
+    reason = f"Claude Code CLI not installed at {claude} (run scripts/setup-test-deps.sh)"
     if IN_CI:
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
 
 
-def run_claude(yard: Yard, home: Path, prompt: str = "say hi", timeout: float = 45) -> subprocess.CompletedProcess[str]:
-    claude = claude_or_skip()
+def run_claude(yard: Yard, home: Path, prompt: str = "say hi", timeout: float = 45,
+               binary: Path = CLAUDE) -> subprocess.CompletedProcess[str]:
+    claude = claude_or_skip(binary)
     home.mkdir(parents=True, exist_ok=True)
     node = shutil.which("node")
     path_dirs = [str(claude.parent)] + ([str(Path(node).parent)] if node else []) + ["/usr/local/bin", "/usr/bin", "/bin"]
@@ -80,12 +84,13 @@ def parse_result(proc: subprocess.CompletedProcess[str]) -> dict:
         pytest.fail(f"claude output is not JSON:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
 
 
-def test_claude_code_fails_over_to_backup(yard: Yard, tmp_path: Path) -> None:
-    claude_or_skip()
+@pytest.mark.parametrize("binary", [CLAUDE, CLAUDE_LATEST], ids=["pinned", "latest"])
+def test_claude_code_fails_over_to_backup(yard: Yard, tmp_path: Path, binary: Path) -> None:
+    claude_or_skip(binary)
     # Every attempt Claude Code makes at the primary is rate limited.
     yard.primary.default(reply_error(429, "primary is rate limited", headers=[["retry-after", "30"]]))
 
-    proc = run_claude(yard, tmp_path / "home")
+    proc = run_claude(yard, tmp_path / "home", binary=binary)
     out = parse_result(proc)
     assert proc.returncode == 0, f"claude failed: {out}\nstderr:\n{proc.stderr[-3000:]}\n{yard.logs()}"
     assert out.get("is_error") is False, out

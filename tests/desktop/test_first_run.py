@@ -22,7 +22,7 @@ from conftest import (APP_BIN, BACKUP_TEXT, DOCS, ROOT, Desk, http, reply_error,
 from test_desktop import click, panel_text
 
 KEY = "sk-first-run-0123456789-LAST"
-CLAUDE = ROOT / "tests" / "clients" / "node_modules" / ".bin" / "claude"
+CLAUDE = ROOT / "tests" / "clients" / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe"
 
 
 def text_of(drv, css: str) -> str:

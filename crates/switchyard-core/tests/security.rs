@@ -213,6 +213,80 @@ async fn bodies_up_to_32_mb_pass_and_larger_ones_are_refused() {
     assert_eq!(e.mocks[0].request_count(), 1);
 }
 
+/// The same on the wire: a client that keeps sending a refused body (declared 40 MB, sent in
+/// pieces) can write all of it and then read its 413; a server that closed at once would make
+/// its writes fail with a reset and lose the answer.
+#[tokio::test]
+async fn a_refused_body_is_drained_so_the_client_can_read_its_413() {
+    use std::io::{Read, Write};
+    let e = env(1).await;
+    let addr = e.sy.url().trim_start_matches("http://").to_string();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        let total = 40 * 1024 * 1024;
+        let head = format!(
+            "POST /v1/messages HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {total}\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).expect("head");
+        let piece = vec![b'x'; 1024 * 1024];
+        for i in 0..40 {
+            if let Err(err) = s.write_all(&piece) {
+                return Err(format!("write {i} failed: {err}"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        Ok(String::from_utf8_lossy(&answer).into_owned())
+    })
+    .await
+    .expect("join");
+    let answer = outcome.expect("the whole body could be sent");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("request_too_large"), "{answer}");
+}
+
+/// A refused upload is read to its end before the connection closes, so the client gets its
+/// 413 every time instead of "broken pipe" (with or without a declared length, every dialect).
+#[tokio::test]
+async fn an_oversized_upload_always_gets_its_413_not_a_broken_pipe() {
+    let e = env(1).await;
+    let huge = "x".repeat(40 * 1024 * 1024);
+    let b = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": huge}]})
+        .to_string()
+        .into_bytes();
+    for path in ["/v1/messages", "/v1/chat/completions", "/v1/responses"] {
+        for _ in 0..3 {
+            let r = e
+                .send(
+                    e.http
+                        .post(e.url(path))
+                        .header("x-api-key", CLIENT_KEY)
+                        .header("content-type", "application/json")
+                        .body(b.clone()),
+                )
+                .await;
+            assert_eq!(r.status, 413, "{path}: {}", r.text);
+        }
+    }
+    // Without a declared length (chunked): refused once the limit is crossed, still cleanly.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        b.chunks(1 << 20).map(|c| Ok(c.to_vec())).collect();
+    let r = e
+        .send(
+            e.http
+                .post(e.url("/v1/messages"))
+                .header("x-api-key", CLIENT_KEY)
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    chunks,
+                ))),
+        )
+        .await;
+    assert_anthropic_error(&r, 413, "request_too_large");
+    assert_eq!(e.mocks[0].request_count(), 0);
+}
+
 #[tokio::test]
 async fn sillytavern_style_paths_work() {
     let e = env(1).await;

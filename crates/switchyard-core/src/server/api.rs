@@ -5,14 +5,13 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::body::ClientBody;
 use super::error::ApiError;
 use crate::engine::Engine;
 use crate::inbound::{
@@ -30,7 +29,7 @@ pub async fn messages(
     State(e): State<Arc<Engine>>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: ClientBody,
 ) -> Response {
     generate(e, &ANTHROPIC, Op::Messages, uri, headers, body).await
 }
@@ -40,7 +39,7 @@ pub async fn count_tokens(
     State(e): State<Arc<Engine>>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: ClientBody,
 ) -> Response {
     generate(e, &ANTHROPIC, Op::CountTokens, uri, headers, body).await
 }
@@ -50,7 +49,7 @@ pub async fn chat_completions(
     State(e): State<Arc<Engine>>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: ClientBody,
 ) -> Response {
     generate(e, &OPENAI_CHAT, Op::Messages, uri, headers, body).await
 }
@@ -60,7 +59,7 @@ pub async fn responses(
     State(e): State<Arc<Engine>>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: ClientBody,
 ) -> Response {
     generate(e, &OPENAI_RESPONSES, Op::Messages, uri, headers, body).await
 }
@@ -79,7 +78,7 @@ pub async fn gemini_models_post(
     Path(rest): Path<String>,
     uri: Uri,
     mut headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: ClientBody,
 ) -> Response {
     let op = match inbound::gemini::target(&rest) {
         Ok((_, method)) => method.op(),
@@ -113,9 +112,9 @@ async fn generate(
     op: Op,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: ClientBody,
 ) -> Response {
-    let body = match body {
+    let body = match body.0 {
         Ok(b) => b,
         Err(r) => {
             let err = ApiError::body(r, e.config().limits.max_request_mb);

@@ -64,14 +64,15 @@ impl IntoResponse for ApiError {
 
 impl ApiError {
     /// A request body that could not be read; `limit_mb` is the configured maximum.
-    pub fn body(r: axum::extract::rejection::BytesRejection, limit_mb: u64) -> Self {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
+    pub fn body(r: super::body::BodyError, limit_mb: u64) -> Self {
+        match r {
+            super::body::BodyError::TooLarge => ApiError::new(
                 ErrorType::RequestTooLarge,
                 format!("request body is larger than {limit_mb} MB (limits.max_request_mb)"),
-            )
-        } else {
-            ApiError::bad_request(format!("cannot read the request body: {}", r.body_text()))
+            ),
+            super::body::BodyError::Read(e) => {
+                ApiError::bad_request(format!("cannot read the request body: {e}"))
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod body;
 pub mod error;
 pub mod extract;
 pub mod guard;

@@ -17,10 +17,83 @@ pub enum Client {
     Gemini,
     /// `POST /v1/responses` (Codex CLI, the OpenAI SDKs' `responses`).
     Responses,
+    /// `POST /v1/chat/completions` (SillyTavern, the OpenAI SDKs' `chat.completions`).
+    Chat,
 }
 
 /// Every client dialect the matrix runs.
-pub const CLIENTS: [Client; 3] = [Client::Anthropic, Client::Gemini, Client::Responses];
+pub const CLIENTS: [Client; 4] = [
+    Client::Anthropic,
+    Client::Gemini,
+    Client::Responses,
+    Client::Chat,
+];
+
+/// The `data:` payloads of a Chat Completions stream, in order (`[DONE]` as a string).
+fn chat_data(text: &str) -> Vec<&str> {
+    text.split("\n\n")
+        .filter_map(|f| f.strip_prefix("data: "))
+        .collect()
+}
+
+/// A Chat Completions stream as the OpenAI SDK reads it: every payload a JSON object; chunks
+/// of one completion (`chat.completion.chunk`, one id) ending either with exactly one chunk
+/// that has a `finish_reason` and then `[DONE]`, or with an `{"error":...}` object and nothing
+/// after it (no `[DONE]`: a cut answer is not a finished one).
+fn check_chat_stream(bytes: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let data = chat_data(text);
+    let Some((last, body)) = data.split_last() else {
+        return Err("no data lines".into());
+    };
+    let mut id: Option<String> = None;
+    let mut finished = 0;
+    for d in body {
+        let v: Value = serde_json::from_str(d).map_err(|e| format!("{d}: {e}"))?;
+        if v.get("error").is_some() {
+            return Err(format!("an error chunk before the end: {d}"));
+        }
+        if v["object"] != "chat.completion.chunk" {
+            return Err(format!("not a chunk: {d}"));
+        }
+        let this = v["id"].as_str().unwrap_or_default().to_string();
+        if id.get_or_insert_with(|| this.clone()) != &this {
+            return Err(format!("the id changed: {d}"));
+        }
+        let choices = v["choices"].as_array().cloned().unwrap_or_default();
+        finished += choices
+            .iter()
+            .filter(|c| !c["finish_reason"].is_null())
+            .count();
+    }
+    if *last == "[DONE]" {
+        return match finished {
+            1 => Ok(()),
+            n => Err(format!("{n} chunks with a finish_reason before [DONE]")),
+        };
+    }
+    let v: Value = serde_json::from_str(last).map_err(|e| format!("{last}: {e}"))?;
+    if v.get("error").is_none() {
+        return Err(format!("ends with neither [DONE] nor an error: {last}"));
+    }
+    match finished {
+        0 => Ok(()),
+        _ => Err("an error after the finish chunk".into()),
+    }
+}
+
+/// The text a Chat Completions client assembles from a stream's deltas.
+fn chat_stream_text(text: &str) -> String {
+    chat_data(text)
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect()
+}
 
 /// Google's status for an Anthropic error type, as a Gemini client gets it.
 fn google_status(anthropic_type: &str) -> &'static str {
@@ -77,6 +150,10 @@ impl Client {
                 "model": "claude-sonnet-4-5", "max_output_tokens": 64, "stream": stream,
                 "store": false, "input": [{"role": "user", "content": "hello"}],
             }),
+            Client::Chat => json!({
+                "model": "claude-sonnet-4-5", "max_tokens": 64, "stream": stream,
+                "messages": [{"role": "user", "content": "hello"}],
+            }),
         }
     }
 
@@ -97,6 +174,10 @@ impl Client {
                 .post(e.url("/v1beta/models/gemini-x:generateContent"))
                 .header("x-goog-api-key", CLIENT_KEY),
             (Client::Responses, _) => e.http.post(e.url("/v1/responses")).bearer_auth(CLIENT_KEY),
+            (Client::Chat, _) => e
+                .http
+                .post(e.url("/v1/chat/completions"))
+                .bearer_auth(CLIENT_KEY),
         };
         r.header("content-type", "application/json").body(bytes)
     }
@@ -107,6 +188,7 @@ impl Client {
             Client::Anthropic => check_anthropic_stream(bytes),
             Client::Gemini => check_gemini_stream(bytes),
             Client::Responses => check_responses_stream(bytes),
+            Client::Chat => check_chat_stream(bytes),
         }
     }
 
@@ -116,6 +198,11 @@ impl Client {
             Client::Anthropic => first.starts_with(b"event: message_start"),
             Client::Gemini => first.starts_with(b"data: {\"candidates\""),
             Client::Responses => first.starts_with(b"event: response.created"),
+            Client::Chat => {
+                first.starts_with(b"data: {")
+                    && !first.starts_with(b"data: {\"error\"")
+                    && first.windows(21).any(|w| w == b"chat.completion.chunk")
+            }
         }
     }
 
@@ -130,6 +217,7 @@ impl Client {
                 .filter(|(n, _)| n == "response.output_text.delta")
                 .filter_map(|(_, d)| d["delta"].as_str().map(String::from))
                 .collect(),
+            Client::Chat => chat_stream_text(&r.text),
         }
     }
 
@@ -141,6 +229,12 @@ impl Client {
                 .then(|| v["content"][0]["text"].as_str().unwrap_or("").to_string()),
             Client::Gemini => v.get("candidates").map(|_| gemini_text(&v)),
             Client::Responses => (v["object"] == "response").then(|| responses_text(&v)),
+            Client::Chat => (v["object"] == "chat.completion").then(|| {
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            }),
         }
     }
 
@@ -158,6 +252,11 @@ impl Client {
             Client::Responses => r.events().last().is_some_and(|(n, d)| {
                 n == "response.failed" && d["response"]["error"]["type"] == ty
             }),
+            // The Anthropic type is kept as OpenAI's `code`.
+            Client::Chat => chat_data(&r.text)
+                .last()
+                .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                .is_some_and(|v| v["error"]["code"] == ty),
         }
     }
 
@@ -176,7 +275,7 @@ impl Client {
                     && has_message(&v["error"]["message"])
             }
             // OpenAI's shape: the type, or (for types OpenAI has no name for) the code.
-            Client::Responses => {
+            Client::Responses | Client::Chat => {
                 v.get("type").is_none()
                     && (v["error"]["type"] == ty || v["error"]["code"] == ty)
                     && v["error"].get("param").is_some()

@@ -147,7 +147,13 @@ impl FrameObserver for Chunks {
     }
 
     fn failure_frames(&mut self, kind: ErrorType, message: &str) -> Bytes {
-        let body = crate::translate::inbound_openai::error_body(kind.status(), message, None, None);
+        // The Anthropic error type goes in `code`, as on translated streams.
+        let body = crate::translate::inbound_openai::error_body(
+            kind.status(),
+            message,
+            None,
+            Some(kind.as_str()),
+        );
         Bytes::from(format!("data: {body}\n\n"))
     }
 }
