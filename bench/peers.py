@@ -176,6 +176,9 @@ def main() -> int:
     raw: dict = {"runs": [], "streams": [], "memory": {}, "machine": L.machine(), "args": vars(args) | {"bin_dir": str(args.bin_dir), "work": str(work), "out": str(args.out), "raw": str(args.raw)}}
     try:
         procs = start_all(args, mock, work, systems)
+        # Right after start, before any request; then again after the sanity requests below.
+        time.sleep(1)
+        raw["memory_start_kb"] = {s: L.tree_kb(procs[s].pid, "VmRSS") for s in systems}
         set_default(mock, 0, False)
         for s in systems:
             check(s, procs[s], False)

@@ -246,8 +246,15 @@ def verdict(raw, systems):
         )
     fb = stream_added(raw, me, 0, 1, "first_byte")
     row("streaming first byte added ≤ 150 µs (1 conn., upstream 0 ms, peek included)", ms(fb), fb is not None and fb <= 150)
+    start = raw.get("memory_start_kb", {}).get(me)
+    if start is not None:
+        row("idle RSS right after start ≤ 12 MiB", f"{start / 1024:.1f} MiB", start <= 12 * 1024)
     idle = raw.get("memory_idle_kb", {}).get(me)
-    row("idle RSS after start ≤ 12 MiB", f"{idle / 1024:.1f} MiB" if idle else "–", idle is not None and idle <= 12 * 1024)
+    row(
+        "idle RSS after start and its first two requests (one streamed) ≤ 12 MiB",
+        f"{idle / 1024:.1f} MiB" if idle else "–",
+        idle is not None and idle <= 12 * 1024,
+    )
     burst = raw.get("memory_after_burst_kb", {}).get(me)
     row("RSS after a 256-connection burst ≤ 16 MiB", f"{burst / 1024:.1f} MiB" if burst else "–", burst is not None and burst <= 16 * 1024)
     size = raw.get("binary_bytes")
