@@ -44,14 +44,20 @@ use single_instance::{Claim, Request};
 pub const AUTOSTART_ARG: &str = "--autostart";
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn,tao=warn")
-    });
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let (filter, problem) = switchyard_core::logs::filter("info,hyper=warn,reqwest=warn,tao=warn");
+    if let Some(p) = problem {
+        eprintln!("switchyard-desktop: {p}");
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        // The level is the filter's to decide (the builder's own default caps it at info).
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(std::io::stderr)
         // Every value escaped: a model name or an upstream's error text cannot forge a line.
         .fmt_fields(switchyard_core::logs::fields())
+        .finish()
+        .with(filter)
         .init();
 }
 

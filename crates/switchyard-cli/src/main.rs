@@ -153,20 +153,28 @@ fn load_config(explicit: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), S
 /// writes what is buffered.
 fn init_logs(json: bool) -> Result<switchyard_core::logs::batch::Flusher, String> {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn"));
+    let (filter, problem) = switchyard_core::logs::filter("info,hyper=warn,reqwest=warn");
+    if let Some(p) = problem {
+        eprintln!("switchyard: {p}");
+    }
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let (writer, guard) = switchyard_core::logs::batch::batched(std::io::stderr())
         .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    // The level is the filter's to decide (the builder's own default would cap it at info).
     let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::TRACE)
         .with_ansi(ansi)
         .with_writer(writer);
     if json {
-        b.json().init();
+        b.json().finish().with(filter).init();
     } else {
         // Every value escaped: a model name or an upstream's error text cannot forge a line.
-        b.fmt_fields(switchyard_core::logs::fields()).init();
+        b.fmt_fields(switchyard_core::logs::fields())
+            .finish()
+            .with(filter)
+            .init();
     }
     Ok(guard)
 }

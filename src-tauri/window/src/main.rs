@@ -107,11 +107,21 @@ fn page(arg: Option<&str>) -> Result<Url, String> {
 
 fn main() -> ExitCode {
     rendering_defaults();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tao=warn,wry=warn"));
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    // `RUST_LOG`: a default level and `target=level` directives; unreadable, the default.
+    let default = "info,tao=warn,wry=warn";
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<tracing_subscriber::filter::Targets>().ok())
+        .or_else(|| default.parse().ok())
+        .unwrap_or_default();
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        // The level is the filter's to decide (the builder's own default caps it at info).
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(std::io::stderr)
+        .finish()
+        .with(filter)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--version" || a == "-V") {

@@ -13,6 +13,8 @@
 
 pub mod batch;
 
+use tracing_subscriber::filter::Targets;
+
 use std::fmt::{self, Write as _};
 
 use tracing::field::Field;
@@ -67,6 +69,30 @@ fn field(w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug) -> fmt::Resu
 /// value escaped.
 pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
     format::debug_fn(field).delimited(" ")
+}
+
+/// The log filter: `RUST_LOG` (a default level and `target=level` directives, comma-separated,
+/// e.g. `info,hyper=warn`), else `default`. A `RUST_LOG` that does not parse gives `default`
+/// and the reason, for the shell to print.
+pub fn filter(default: &str) -> (Targets, Option<String>) {
+    filter_from(std::env::var("RUST_LOG").ok().as_deref(), default)
+}
+
+/// [`filter`] for a given `RUST_LOG` value.
+fn filter_from(spec: Option<&str>, default: &str) -> (Targets, Option<String>) {
+    let fallback = || default.parse::<Targets>().unwrap_or_default();
+    match spec {
+        Some(spec) if !spec.trim().is_empty() => match spec.parse::<Targets>() {
+            Ok(t) => (t, None),
+            Err(e) => (
+                fallback(),
+                Some(format!(
+                    "RUST_LOG={spec:?} is not understood ({e}); logging with {default:?}"
+                )),
+            ),
+        },
+        _ => (fallback(), None),
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +165,23 @@ mod tests {
     fn escaped_text() {
         assert_eq!(escaped("a\tb\u{0}c\u{85}"), "a\\tb\\u{0}c\\u{85}");
         assert_eq!(escaped("plain"), "plain");
+    }
+
+    #[test]
+    fn rust_log_directives_or_the_default() {
+        use tracing::Level;
+        let (t, problem) = filter_from(None, "info,hyper=warn");
+        assert!(problem.is_none());
+        assert!(t.would_enable("switchyard", &Level::INFO));
+        assert!(!t.would_enable("switchyard", &Level::DEBUG));
+        assert!(!t.would_enable("hyper::proto", &Level::INFO));
+        let (t, _) = filter_from(Some("warn,switchyard_core=trace"), "info");
+        assert!(t.would_enable("switchyard_core::pipeline", &Level::TRACE));
+        assert!(!t.would_enable("reqwest", &Level::INFO));
+        let (t, problem) = filter_from(Some("info,x=loud"), "warn");
+        assert!(problem.is_some_and(|p| p.contains("not understood")));
+        assert!(!t.would_enable("switchyard", &Level::INFO));
+        let (t, problem) = filter_from(Some("  "), "debug");
+        assert!(problem.is_none() && t.would_enable("a", &Level::DEBUG));
     }
 }
