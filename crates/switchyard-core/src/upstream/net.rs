@@ -40,7 +40,7 @@ pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
         "did not answer in time".to_string()
     } else if refused {
         "refused the connection".to_string()
-    } else if chain.contains("407")
+    } else if says_407(&chain)
         || chain.contains("proxy authentication")
         || chain.contains("proxy authorization required")
     {
@@ -63,6 +63,18 @@ pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
         hint: None,
         message: format!("proxy {proxy} {what}"),
     }
+}
+
+/// Does an error text name status 407 (not a port or another number that holds those digits,
+/// as `127.0.0.1:40735` would)?
+fn says_407(text: &str) -> bool {
+    let b = text.as_bytes();
+    text.match_indices("407").any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let after = b.get(i + 3).copied();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == b':' || c == b'.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }
 
 /// An HTTP proxy that answered 407 itself (plain-http targets are forwarded, not tunnelled).
@@ -209,5 +221,19 @@ pub(crate) fn summarize(body: &[u8]) -> String {
         "(empty body)".into()
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn status_407_is_not_a_port() {
+        assert!(super::says_407(
+            "unsuccessful tunnel (407 proxy authentication required)"
+        ));
+        assert!(super::says_407("http status 407"));
+        assert!(!super::says_407("error connecting to 127.0.0.1:40735"));
+        assert!(!super::says_407("socks connect 10.0.407.1 failed"));
+        assert!(!super::says_407("port 14070 closed"));
     }
 }
