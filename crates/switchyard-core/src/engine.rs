@@ -664,9 +664,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Apply a config the file watcher read, unless it is what runs already (a save of ours).
-    pub(crate) fn apply_from_file(&self, cfg: Config) -> Result<bool, ConfigError> {
+    /// Read the config file and apply it, unless it is what runs already (a save of ours). The
+    /// file is read under the writer lock: read before a save and applied after it, it would
+    /// put the save's predecessor back in force.
+    pub(crate) fn reload_from_file(&self, path: &std::path::Path) -> Result<bool, ConfigError> {
         let _writer = self.config_writer.lock();
+        let cfg = crate::config::load_file(path)?;
         if **self.config.load() == cfg {
             return Ok(false);
         }

@@ -172,10 +172,7 @@ async fn watch_config(
         }
         let (p, e) = (path.clone(), engine.clone());
         // Reading the file and the keychain blocks: off the async workers.
-        let loaded = tokio::task::spawn_blocking(move || {
-            config::load_file(&p).and_then(|cfg| e.apply_from_file(cfg))
-        })
-        .await;
+        let loaded = tokio::task::spawn_blocking(move || e.reload_from_file(&p)).await;
         match loaded {
             Ok(Ok(true)) => tracing::info!(path = %path.display(), "config reloaded"),
             Ok(Ok(false)) => {}
