@@ -205,7 +205,7 @@ impl ShapeReply for Shape {
                     HeaderValue::from_static("text/event-stream"),
                 );
                 let s = GeminiStream::new(&self.model, self.include_thoughts);
-                reply.body = ReplyBody::Stream(frames(inner, s).boxed());
+                reply.body = ReplyBody::Stream(super::reframed(inner, s).boxed());
                 reply
             }
             ReplyBody::Whole(bytes) => {
@@ -254,36 +254,6 @@ impl ShapeReply for Shape {
             }
         }
     }
-}
-
-/// Relay the pipeline's Anthropic SSE as Gemini frames. The inner stream is read to its end
-/// even after the last frame, so the pipeline records the request as complete.
-fn frames(
-    inner: futures_util::stream::BoxStream<'static, Bytes>,
-    s: GeminiStream,
-) -> impl futures_util::Stream<Item = Bytes> + Send {
-    futures_util::stream::unfold((inner, s, false), |(mut inner, mut s, ended)| async move {
-        if ended {
-            return None;
-        }
-        loop {
-            match inner.next().await {
-                Some(b) => {
-                    let out = s.push(&b);
-                    if !out.is_empty() {
-                        return Some((out, (inner, s, false)));
-                    }
-                }
-                None => {
-                    let out = s.end();
-                    if out.is_empty() {
-                        return None;
-                    }
-                    return Some((out, (inner, s, true)));
-                }
-            }
-        }
-    })
 }
 
 #[cfg(test)]

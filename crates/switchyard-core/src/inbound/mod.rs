@@ -151,6 +151,67 @@ pub(crate) fn models_dialect(headers: &HeaderMap) -> &'static dyn ClientDialect 
     }
 }
 
+/// A client dialect's stream writer: hub (Anthropic) SSE bytes in, the dialect's frames out.
+pub(crate) trait Reframe: Send + 'static {
+    /// Frames for these hub bytes (empty when none is complete yet).
+    fn push(&mut self, chunk: &[u8]) -> Bytes;
+    /// What ends the dialect's stream once the hub stream ended.
+    fn end(&mut self) -> Bytes;
+}
+
+/// Relay the pipeline's hub SSE through `writer`. The inner stream is read to its end even
+/// after the dialect's stream finished, so the pipeline records the request as complete, not
+/// as abandoned.
+pub(crate) fn reframed(
+    inner: BoxStream<'static, Bytes>,
+    writer: impl Reframe,
+) -> impl futures_util::Stream<Item = Bytes> + Send {
+    futures_util::stream::unfold(
+        (inner, writer, false),
+        |(mut inner, mut w, ended)| async move {
+            use futures_util::StreamExt as _;
+            if ended {
+                return None;
+            }
+            loop {
+                match inner.next().await {
+                    Some(b) => {
+                        let out = w.push(&b);
+                        if !out.is_empty() {
+                            return Some((out, (inner, w, false)));
+                        }
+                    }
+                    None => {
+                        let out = w.end();
+                        if out.is_empty() {
+                            return None;
+                        }
+                        return Some((out, (inner, w, true)));
+                    }
+                }
+            }
+        },
+    )
+}
+
+macro_rules! reframe_by_inherent_methods {
+    ($($t:ty),*) => {$(
+        impl Reframe for $t {
+            fn push(&mut self, chunk: &[u8]) -> Bytes {
+                <$t>::push(self, chunk)
+            }
+            fn end(&mut self) -> Bytes {
+                <$t>::end(self)
+            }
+        }
+    )*};
+}
+reframe_by_inherent_methods!(
+    crate::translate::inbound_openai::ChunkStream,
+    crate::translate::inbound_responses::EventStream,
+    crate::translate::inbound_gemini::GeminiStream
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,7 +139,7 @@ impl ShapeReply for Shape {
                     HeaderValue::from_static("text/event-stream"),
                 );
                 let chunks = ChunkStream::new(&self.model, self.include_usage);
-                reply.body = ReplyBody::Stream(chunk_stream(inner, chunks).boxed());
+                reply.body = ReplyBody::Stream(super::reframed(inner, chunks).boxed());
                 reply
             }
             ReplyBody::Whole(bytes) => {
@@ -175,39 +175,6 @@ fn error_from(status: StatusCode, bytes: &[u8]) -> Value {
         };
         error_body(status.as_u16(), &message, None, None)
     })
-}
-
-/// Relay the pipeline's Anthropic SSE as chunk lines. The inner stream is read to its end even
-/// after `[DONE]`, so the pipeline records the request as complete, not as abandoned.
-fn chunk_stream(
-    inner: futures_util::stream::BoxStream<'static, Bytes>,
-    chunks: ChunkStream,
-) -> impl futures_util::Stream<Item = Bytes> + Send {
-    futures_util::stream::unfold(
-        (inner, chunks, false),
-        |(mut inner, mut chunks, ended)| async move {
-            if ended {
-                return None;
-            }
-            loop {
-                match inner.next().await {
-                    Some(b) => {
-                        let out = chunks.push(&b);
-                        if !out.is_empty() {
-                            return Some((out, (inner, chunks, false)));
-                        }
-                    }
-                    None => {
-                        let out = chunks.end();
-                        if out.is_empty() {
-                            return None;
-                        }
-                        return Some((out, (inner, chunks, true)));
-                    }
-                }
-            }
-        },
-    )
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ impl ShapeReply for Shape {
                     HeaderValue::from_static("text/event-stream"),
                 );
                 let events = EventStream::new(&self.model, self.tools, self.echo);
-                reply.body = ReplyBody::Stream(event_stream(inner, events).boxed());
+                reply.body = ReplyBody::Stream(super::reframed(inner, events).boxed());
                 reply
             }
             ReplyBody::Whole(bytes) => {
@@ -166,38 +166,4 @@ fn error_from(status: StatusCode, bytes: &[u8]) -> Value {
         };
         error_body(status.as_u16(), &message, None, None)
     })
-}
-
-/// Relay the pipeline's Anthropic SSE as Responses events. The inner stream is read to its
-/// end even after the response finished, so the pipeline records the request as complete,
-/// not as abandoned.
-fn event_stream(
-    inner: futures_util::stream::BoxStream<'static, Bytes>,
-    events: EventStream,
-) -> impl futures_util::Stream<Item = Bytes> + Send {
-    futures_util::stream::unfold(
-        (inner, events, false),
-        |(mut inner, mut events, ended)| async move {
-            if ended {
-                return None;
-            }
-            loop {
-                match inner.next().await {
-                    Some(b) => {
-                        let out = events.push(&b);
-                        if !out.is_empty() {
-                            return Some((out, (inner, events, false)));
-                        }
-                    }
-                    None => {
-                        let out = events.end();
-                        if out.is_empty() {
-                            return None;
-                        }
-                        return Some((out, (inner, events, true)));
-                    }
-                }
-            }
-        },
-    )
 }
