@@ -96,36 +96,16 @@ async fn prepare(a: &CodexArgs) -> Result<std::process::Command, String> {
     Ok(cmd)
 }
 
-fn not_found(a: &CodexArgs, e: &std::io::Error) -> String {
+/// Run the client CLI `cmd` in place of this process.
+fn exec(cmd: std::process::Command, a: &CodexArgs) -> ExitCode {
     let program = a.codex.clone().unwrap_or_else(|| "codex".into());
-    if e.kind() == std::io::ErrorKind::NotFound {
-        format!(
-            "{} not found: install Codex CLI (npm install -g @openai/codex) or pass --codex PATH",
-            program.to_string_lossy()
-        )
-    } else {
-        format!("cannot run {}: {e}", program.to_string_lossy())
-    }
-}
-
-#[cfg(unix)]
-fn exec(mut cmd: std::process::Command, a: &CodexArgs) -> ExitCode {
-    use std::os::unix::process::CommandExt as _;
-    // Only returns on failure.
-    let e = cmd.exec();
-    eprintln!("switchyard: {}", not_found(a, &e));
-    ExitCode::from(127)
-}
-
-#[cfg(not(unix))]
-fn exec(mut cmd: std::process::Command, a: &CodexArgs) -> ExitCode {
-    match cmd.status() {
-        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1) & 0xff).unwrap_or(1)),
-        Err(e) => {
-            eprintln!("switchyard: {}", not_found(a, &e));
-            ExitCode::from(127)
-        }
-    }
+    crate::launch::exec(
+        cmd,
+        &crate::launch::Client {
+            program: &program,
+            install_hint: "install Codex CLI (npm install -g @openai/codex) or pass --codex PATH",
+        },
+    )
 }
 
 /// `switchyard setup codex [--undo]`.

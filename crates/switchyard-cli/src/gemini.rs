@@ -70,36 +70,17 @@ pub async fn gemini(a: GeminiArgs) -> ExitCode {
     }
 }
 
-fn not_found(a: &GeminiArgs, e: &std::io::Error) -> String {
+/// Run the client CLI `cmd` in place of this process.
+fn run(cmd: std::process::Command, a: &GeminiArgs) -> ExitCode {
     let program = a.gemini.clone().unwrap_or_else(|| "gemini".into());
-    if e.kind() == std::io::ErrorKind::NotFound {
-        format!(
-            "{} not found: install Gemini CLI (npm install -g @google/gemini-cli) or pass --gemini PATH",
-            program.to_string_lossy()
-        )
-    } else {
-        format!("cannot run {}: {e}", program.to_string_lossy())
-    }
-}
-
-#[cfg(unix)]
-fn run(mut cmd: std::process::Command, a: &GeminiArgs) -> ExitCode {
-    use std::os::unix::process::CommandExt as _;
-    // Only returns on failure.
-    let e = cmd.exec();
-    eprintln!("switchyard: {}", not_found(a, &e));
-    ExitCode::from(127)
-}
-
-#[cfg(not(unix))]
-fn run(mut cmd: std::process::Command, a: &GeminiArgs) -> ExitCode {
-    match cmd.status() {
-        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1) & 0xff).unwrap_or(1)),
-        Err(e) => {
-            eprintln!("switchyard: {}", not_found(a, &e));
-            ExitCode::from(127)
-        }
-    }
+    crate::launch::exec(
+        cmd,
+        &crate::launch::Client {
+            program: &program,
+            install_hint:
+                "install Gemini CLI (npm install -g @google/gemini-cli) or pass --gemini PATH",
+        },
+    )
 }
 
 /// `switchyard setup gemini-cli [--undo]`.

@@ -150,36 +150,16 @@ async fn prepare(a: &CodeArgs) -> Result<std::process::Command, String> {
     Ok(cmd)
 }
 
-fn not_found(a: &CodeArgs, e: &std::io::Error) -> String {
+/// Run the client CLI `cmd` in place of this process.
+fn run(cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
     let program = a.claude.clone().unwrap_or_else(|| "claude".into());
-    if e.kind() == std::io::ErrorKind::NotFound {
-        format!(
-            "{} not found: install Claude Code (npm install -g @anthropic-ai/claude-code) or pass --claude PATH",
-            program.to_string_lossy()
-        )
-    } else {
-        format!("cannot run {}: {e}", program.to_string_lossy())
-    }
-}
-
-#[cfg(unix)]
-fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
-    use std::os::unix::process::CommandExt as _;
-    // Only returns on failure.
-    let e = cmd.exec();
-    eprintln!("switchyard: {}", not_found(a, &e));
-    ExitCode::from(127)
-}
-
-#[cfg(not(unix))]
-fn run(mut cmd: std::process::Command, a: &CodeArgs) -> ExitCode {
-    match cmd.status() {
-        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1) & 0xff).unwrap_or(1)),
-        Err(e) => {
-            eprintln!("switchyard: {}", not_found(a, &e));
-            ExitCode::from(127)
-        }
-    }
+    crate::launch::exec(
+        cmd,
+        &crate::launch::Client {
+            program: &program,
+            install_hint: "install Claude Code (npm install -g @anthropic-ai/claude-code) or pass --claude PATH",
+        },
+    )
 }
 
 /// `switchyard setup ...`.

@@ -6,6 +6,7 @@ mod codex;
 mod gemini;
 mod integrations;
 mod keys;
+mod launch;
 mod providers;
 mod routing;
 mod tokens;
