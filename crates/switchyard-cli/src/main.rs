@@ -2,6 +2,7 @@
 //! `switchyard_core`; no proxy logic lives here.
 
 mod admin;
+mod alloc;
 mod codex;
 mod gemini;
 mod integrations;
@@ -23,12 +24,6 @@ use switchyard_core::config::{self, Config};
 use switchyard_core::secrets::KeychainStore;
 use switchyard_core::{StartOptions, Switchyard};
 
-/// mimalloc instead of glibc's allocator: a proxy allocates and frees many small buffers per
-/// request, and malloc/free were ~17% of the request path's CPU profile. Built without
-/// transparent huge pages, so idle memory stays as low as with glibc, and freed memory goes
-/// back to the system after a burst.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Switchyard: one local endpoint for Anthropic-API clients that fails over between providers.
 #[derive(Parser)]
 #[command(name = "switchyard", version, about, long_about = None)]
@@ -202,6 +197,7 @@ async fn serve(
     })
     .await
     .map_err(|e| e.to_string())?;
+    alloc::return_freed_memory();
     // Machine-readable first line for scripts and tests.
     println!("switchyard listening on {}", handle.url());
     use std::io::Write;

@@ -246,6 +246,8 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
             );
         }
         let idle = Duration::from_millis(a.timeouts.idle_ms);
+        // Events that arrived together are relayed (and translated) together.
+        let body: ByteStream = Box::pin(super::gather::gather(body));
         let (stream, observer): (ByteStream, Box<dyn FrameObserver>) = match enc.codec {
             Codec::Relay(o) => (body, o.stream(a.client_model)),
             Codec::Translate(t) => {

@@ -24,6 +24,7 @@ mod attempt;
 pub mod classify;
 pub mod credentials;
 pub mod decode;
+pub(crate) mod gather;
 pub mod headers;
 pub(crate) mod net;
 pub(crate) mod observe;
