@@ -35,6 +35,8 @@ LATENCIES = [0, 50]
 STREAM_DELTAS = 64
 STREAM_GAP_MS = 20
 SHORT_TEXT = "Hello from mock"
+# Idle time after the 256-connection burst before its memory is read.
+BURST_IDLE_S = 5
 
 PASS = ["direct", "nginx", "switchyard", "ccr", "litellm"]
 TRANS = ["switchyard-openai", "ccr-openai", "litellm-openai"]
@@ -199,8 +201,9 @@ def main() -> int:
                         raw["runs"].append(r)
                         log(f"lat {lat} ms round {rnd} conc {conc:3} {s:18} {r['rps']:8.0f} req/s p50 {str(r['p50_us']):>7} µs p99 {str(r['p99_us']):>7} µs err {r['errors']}")
             if lat == 0:
-                # Every system has just served 256 connections at once: what it holds now.
-                time.sleep(1)
+                # Every system has just served 256 connections at once: what it holds once
+                # idle (5 s: allocators hand freed memory back a moment after it is freed).
+                time.sleep(BURST_IDLE_S)
                 raw["memory_after_burst_kb"] = {s: L.tree_kb(procs[s].pid, "VmRSS") for s in systems}
             set_default(mock, lat, True)
             for rnd in range(args.rounds):
