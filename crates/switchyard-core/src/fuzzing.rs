@@ -543,7 +543,8 @@ pub fn request_translation(input: &[u8]) -> Result<(), String> {
     use crate::upstream::adapter::{AttemptCtx, Codec, Op};
     use crate::upstream::Auth;
 
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    static CLIENT: std::sync::OnceLock<crate::upstream::transport::Upstream> =
+        std::sync::OnceLock::new();
     let [pick, flags, body @ ..] = input else {
         return Ok(());
     };
@@ -563,7 +564,13 @@ pub fn request_translation(input: &[u8]) -> Result<(), String> {
     let hops = http::HeaderValue::from_static("sy-fuzz");
     let headers = http::HeaderMap::new();
     let a = AttemptCtx {
-        client: CLIENT.get_or_init(reqwest::Client::new),
+        client: CLIENT.get_or_init(|| {
+            crate::upstream::transport::Upstream::new(
+                reqwest::Client::new(),
+                false,
+                std::time::Duration::from_secs(1),
+            )
+        }),
         provider: &provider,
         op: Op::Messages,
         query: None,

@@ -211,3 +211,65 @@ async fn a_connect_tunnel_refused_with_407_names_the_proxy_and_its_credentials()
         "{f:?}"
     );
 }
+
+/// The header names of a recorded upstream request, sorted, without the ones a proxy adds.
+fn names(r: &switchyard_mock::Recorded) -> Vec<String> {
+    let mut n: Vec<String> = r
+        .headers
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| !k.starts_with("proxy-") && k != "connection")
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test]
+async fn direct_plain_http_requests_go_out_as_they_do_through_a_proxy() {
+    // No proxy: a plain-http provider is reached by the lean client.
+    let env = env(1).await;
+    let r = env.messages(false).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let models = env.get("/v1/models").await;
+    assert_eq!(models.status, 200, "{}", models.text);
+    let sent = env.mocks[0].requests();
+    let post = sent.iter().find(|r| r.method == "POST").expect("the POST");
+    let agent = format!("switchyard/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(post.header("user-agent"), Some(agent.as_str()));
+    assert_eq!(post.header("accept"), Some("*/*"));
+    assert_eq!(
+        post.header("host"),
+        Some(env.mocks[0].addr().to_string().as_str())
+    );
+    assert_eq!(post.header("content-type"), Some("application/json"));
+    let types = post
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "content-type")
+        .count();
+    assert_eq!(types, 1, "one content-type: {:?}", post.headers);
+    assert_eq!(
+        post.header("content-length"),
+        Some(post.body.len().to_string().as_str())
+    );
+    assert!(post.header("x-switchyard-hops").is_some());
+    // A model listing is a GET with no body and no content type.
+    if let Some(get) = sent.iter().find(|r| r.method == "GET") {
+        assert!(get.header("content-type").is_none(), "{:?}", get.headers);
+        assert!(get.body.is_empty());
+    }
+
+    // The same request through an HTTP proxy (reqwest): the same headers reach the provider.
+    let proxy = MockProxy::start(ProxyKind::Http, None)
+        .await
+        .expect("proxy");
+    let url = proxy.url(None);
+    let via = env_with(1, |c| c.network.proxy = Some(url)).await;
+    let r = via.messages(false).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(proxy.carried() >= 1, "the proxy carried the request");
+    let proxied = via.mocks[0].requests();
+    let proxied_post = proxied.iter().find(|r| r.method == "POST").expect("POST");
+    assert_eq!(names(post), names(proxied_post));
+    assert_eq!(post.body, proxied_post.body);
+}

@@ -15,6 +15,7 @@ use crate::events::FailoverReason;
 use crate::routing::{Failure, ProviderState};
 use crate::upstream::net::{net_failure, summarize};
 use crate::upstream::probe_request;
+use crate::upstream::transport::SendError;
 
 /// What a probe found.
 #[derive(Debug, Clone)]
@@ -56,7 +57,11 @@ pub(crate) async fn probe(e: &Engine, p: &Provider, limit: Duration) -> Probe {
     .timeout(limit);
     let started = Instant::now();
     match req.send().await {
-        Err(err) => Probe::Failed(net_failure(&err, p, clients.proxy_label(&p.id))),
+        Err(err) => Probe::Failed(net_failure(
+            &SendError::Full(err),
+            p,
+            clients.proxy_label(&p.id),
+        )),
         Ok(resp) => {
             if resp.headers().contains_key(crate::upstream::headers::LOOP) {
                 return Probe::Failed(crate::upstream::loop_failure(p));

@@ -95,7 +95,7 @@ impl HubRequest {
 #[derive(Clone, Copy)]
 pub struct AttemptCtx<'a> {
     /// The HTTP client (with this provider's proxy).
-    pub client: &'a reqwest::Client,
+    pub client: &'a super::transport::Upstream,
     /// The provider.
     pub provider: &'a Provider,
     /// What is asked.

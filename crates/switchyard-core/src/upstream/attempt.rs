@@ -37,7 +37,7 @@ pub async fn run(a: AttemptCtx<'_>) -> Outcome {
 /// The health probe of `p`: its model list (never a billed call), with its own key when it has
 /// one. URL and auth come from the same adapter code as every request's.
 pub(crate) fn probe_request(
-    client: &reqwest::Client,
+    client: &super::transport::Upstream,
     p: &crate::config::Provider,
     key: Option<&str>,
     hop_id: &str,
@@ -50,6 +50,7 @@ pub(crate) fn probe_request(
         h.insert(name, value);
     }
     client
+        .reqwest()
         .get(ad.url(p, Op::Models, "", false, None))
         .headers(h)
 }
@@ -139,26 +140,19 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     } else {
         Method::POST
     };
-    // A URL that does not parse fails in the client, as it always did.
-    let mut req = match a.urls.get(&url) {
-        Ok(u) => a.client.request(method, u),
-        Err(_) => a.client.request(method, &url),
+    if enc.body.is_some() {
+        out_headers.insert(header::CONTENT_TYPE, json());
     }
-    .headers(out_headers);
-    if let Some(body) = enc.body {
-        req = req.header(header::CONTENT_TYPE, json()).body(body);
-    }
+    let send = a
+        .client
+        .send(method, &url, a.urls, out_headers, enc.body.clone());
     let limit = Duration::from_millis(if a.stream {
         a.timeouts.first_byte_ms
     } else {
         a.timeouts.request_ms
     });
     let deadline = started + limit;
-    let resp = match a
-        .waited
-        .on(tokio::time::timeout_at(deadline, req.send()))
-        .await
-    {
+    let resp = match a.waited.on(tokio::time::timeout_at(deadline, send)).await {
         Err(_) => {
             return Outcome::Retry(
                 Failure::new(
@@ -175,13 +169,13 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
         Ok(Err(e)) => return Outcome::Retry(net_failure(&e, p, a.proxy), None),
         Ok(Ok(r)) => r,
     };
-    let status = resp.status();
-    if !status.is_success() && resp.headers().contains_key(headers::LOOP) {
+    let status = resp.status;
+    if !status.is_success() && resp.headers.contains_key(headers::LOOP) {
         return Outcome::Retry(loop_failure(p).with_status(status.as_u16()), None);
     }
-    let up_headers = resp.headers().clone();
+    let up_headers = resp.headers;
     let mut relayed = relay_back(&up_headers);
-    let body: ByteStream = Box::pin(resp.bytes_stream());
+    let body: ByteStream = resp.body;
 
     if !status.is_success() {
         let raw = match a

@@ -142,7 +142,7 @@ pub(crate) fn translate_stream(
                     }
                 }
                 Ok(Some(Err(e))) => {
-                    tracing::warn!("vendor stream broke: {}", error_chain(&e));
+                    tracing::warn!("vendor stream broke: {}", error_chain(&*e));
                     s.decoder.broken(&mut s.writer);
                     s.finished = true;
                 }

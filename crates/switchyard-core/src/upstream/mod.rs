@@ -31,6 +31,7 @@ pub(crate) mod observe;
 pub mod outbound;
 pub mod redact;
 pub mod relay;
+pub mod transport;
 pub mod urls;
 pub mod wait;
 

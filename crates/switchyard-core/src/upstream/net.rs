@@ -6,13 +6,14 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use super::relay::ByteStream;
+use super::transport::SendError;
 use crate::config::Provider;
 use crate::events::FailoverReason;
 use crate::routing::Failure;
 
 /// A transport failure (connect, DNS, TLS, reset) as a failover reason and a message that names
 /// the provider, or the configured proxy when the connection to it failed.
-pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider, proxy: Option<&str>) -> Failure {
+pub(crate) fn net_failure(e: &SendError, provider: &Provider, proxy: Option<&str>) -> Failure {
     if let Some(proxy) = proxy.filter(|_| e.is_connect()) {
         return proxy_failure(proxy, e);
     }
@@ -26,14 +27,18 @@ pub(crate) fn net_failure(e: &reqwest::Error, provider: &Provider, proxy: Option
     // reqwest's message names the URL, which holds no secret (queries are refused in base_url).
     Failure::new(
         reason,
-        format!("{what} to {}: {}", provider.display_name(), error_chain(e)),
+        format!(
+            "{what} to {}: {}",
+            provider.display_name(),
+            error_chain(e.as_error())
+        ),
     )
 }
 
 /// A network failure through a proxy, worded so the proxy is named, not the provider.
-pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
-    let chain = error_chain(e).to_lowercase();
-    let refused = io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused)
+pub fn proxy_failure(proxy: &str, e: &SendError) -> Failure {
+    let chain = error_chain(e.as_error()).to_lowercase();
+    let refused = io_kind(e.as_error()) == Some(std::io::ErrorKind::ConnectionRefused)
         || chain.contains("connection refused")
         || chain.contains("failed to create underlying connection");
     let what = if e.is_timeout() {
@@ -48,10 +53,10 @@ pub fn proxy_failure(proxy: &str, e: &reqwest::Error) -> Failure {
     } else if chain.contains("socks") || chain.contains("auth") {
         format!(
             "failed the SOCKS handshake or authentication: {}",
-            error_chain(e)
+            error_chain(e.as_error())
         )
     } else {
-        format!("failed: {}", error_chain(e))
+        format!("failed: {}", error_chain(e.as_error()))
     };
     Failure {
         reason: if e.is_timeout() {
@@ -89,7 +94,7 @@ pub fn proxy_auth_failure(proxy: &str) -> Failure {
     }
 }
 
-fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+pub(crate) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
@@ -160,7 +165,7 @@ pub(crate) async fn read_body(
                     FailoverReason::Unreachable,
                     format!(
                         "connection lost while reading the answer: {}",
-                        error_chain(&e)
+                        error_chain(&*e)
                     ),
                 ))
             }
@@ -197,7 +202,7 @@ pub(crate) async fn read_error_body(
                     FailoverReason::Unreachable,
                     format!(
                         "connection lost while reading the error answer: {}",
-                        error_chain(&e)
+                        error_chain(&*e)
                     ),
                 ))
             }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::transport::{Upstream, AGENT, POOL_IDLE, POOL_PER_HOST};
 use crate::config::Config;
 use crate::secrets::SecretStore;
 
@@ -57,10 +58,10 @@ pub fn signature(cfg: &Config) -> Signature {
 
 /// The HTTP clients: one for the global setting, and one per distinct provider override.
 pub struct Clients {
-    default: reqwest::Client,
+    default: Upstream,
     default_label: Option<String>,
     /// Provider id -> (client, proxy label). Empty in the common case (no per-provider proxy).
-    per_provider: HashMap<String, (reqwest::Client, Option<String>)>,
+    per_provider: HashMap<String, (Upstream, Option<String>)>,
     /// What these clients were built from.
     pub signature: Signature,
     /// Upstream URLs, parsed once.
@@ -72,7 +73,7 @@ impl Clients {
     pub fn build(cfg: &Config, secrets: &dyn SecretStore) -> Clients {
         let sig = signature(cfg);
         let connect = Duration::from_millis(cfg.timeouts.connect_ms);
-        let mut by_setting: HashMap<Setting, reqwest::Client> = HashMap::new();
+        let mut by_setting: HashMap<Setting, Upstream> = HashMap::new();
         let default = client(connect, &sig.global, secrets);
         by_setting.insert(sig.global.clone(), default.clone());
         let mut per_provider = HashMap::new();
@@ -93,7 +94,7 @@ impl Clients {
     }
 
     /// The client for a provider.
-    pub fn for_provider(&self, id: &str) -> &reqwest::Client {
+    pub fn for_provider(&self, id: &str) -> &Upstream {
         if self.per_provider.is_empty() {
             return &self.default;
         }
@@ -127,20 +128,24 @@ fn password(setting: &Setting, secrets: &dyn SecretStore) -> Option<String> {
     }
 }
 
-/// Idle upstream connections kept per provider host (they close after 90 s idle anyway).
-const UPSTREAM_IDLE_PER_HOST: usize = 256;
+/// The client for one setting: reqwest, and the lean client for plain-HTTP URLs when the
+/// setting uses no proxy.
+fn client(connect: Duration, setting: &Setting, secrets: &dyn SecretStore) -> Upstream {
+    Upstream::new(
+        full_client(connect, setting, secrets),
+        lean_allowed(setting),
+        connect,
+    )
+}
 
-fn client(connect: Duration, setting: &Setting, secrets: &dyn SecretStore) -> reqwest::Client {
+fn full_client(connect: Duration, setting: &Setting, secrets: &dyn SecretStore) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
         .connect_timeout(connect)
         .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(90))
-        // Keep one idle connection per concurrent request up to UPSTREAM_IDLE_PER_HOST: below
-        // the client's concurrency, every request beyond it opened (and closed) a fresh upstream
-        // connection, which at 64 concurrent requests cost ~3x the CPU per request.
-        .pool_max_idle_per_host(UPSTREAM_IDLE_PER_HOST)
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(POOL_PER_HOST)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+        .user_agent(AGENT);
     match setting {
         // reqwest reads HTTP(S)_PROXY / ALL_PROXY / NO_PROXY itself when no proxy is given.
         Setting::Environment => {}
@@ -170,6 +175,19 @@ fn client(connect: Duration, setting: &Setting, secrets: &dyn SecretStore) -> re
     })
 }
 
+/// May a setting use the lean client: no proxy at all for plain-HTTP URLs? `Environment` means
+/// reqwest's own reading of the proxy variables, so any variable that would apply to an
+/// `http://` URL keeps the setting on reqwest.
+pub fn lean_allowed(setting: &Setting) -> bool {
+    match setting {
+        Setting::Direct => true,
+        Setting::Via { .. } => false,
+        Setting::Environment => ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .all(|v| std::env::var_os(v).is_none_or(|x| x.is_empty())),
+    }
+}
+
 /// A proxy that cannot be reached, so a broken setting fails instead of leaking traffic.
 fn unusable_proxy() -> reqwest::Proxy {
     #[allow(clippy::expect_used)]
@@ -179,6 +197,14 @@ fn unusable_proxy() -> reqwest::Proxy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_setting_without_a_proxy_may_use_the_lean_client() {
+        assert!(lean_allowed(&Setting::Direct));
+        let via = parse("http://proxy.example:3128", None).expect("proxy");
+        assert!(matches!(via, Setting::Via { .. }));
+        assert!(!lean_allowed(&via));
+    }
 
     #[test]
     fn signature_lists_only_providers_that_differ() {

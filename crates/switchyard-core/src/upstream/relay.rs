@@ -4,7 +4,6 @@
 //! comes from the dialect's observer (`observe/`); this file is the same for every dialect.
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -21,8 +20,7 @@ use crate::protocol::sse::{self, Splitter};
 use crate::protocol::Dialect;
 use crate::routing::Failure;
 
-/// Upstream body chunks.
-pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+pub use super::transport::ByteStream;
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,10 @@ pub const MAX_URLS: usize = 256;
 
 /// Text -> parsed URL.
 #[derive(Debug, Default)]
-pub struct UrlCache(Mutex<HashMap<String, reqwest::Url>>);
+pub struct UrlCache(
+    Mutex<HashMap<String, reqwest::Url>>,
+    Mutex<HashMap<String, http::Uri>>,
+);
 
 impl UrlCache {
     /// The parsed form of `text` (parsed once while it stays in the cache).
@@ -23,6 +26,20 @@ impl UrlCache {
         drop(map);
         let parsed = reqwest::Url::parse(text).map_err(|e| e.to_string())?;
         map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_URLS {
+            map.clear();
+        }
+        map.insert(text.to_string(), parsed.clone());
+        Ok(parsed)
+    }
+
+    /// `text` as a request URI (for the lean client: plain `http://` URLs).
+    pub fn uri(&self, text: &str) -> Result<http::Uri, String> {
+        let mut map = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = map.get(text) {
+            return Ok(u.clone());
+        }
+        let parsed = text.parse::<http::Uri>().map_err(|e| e.to_string())?;
         if map.len() >= MAX_URLS {
             map.clear();
         }
