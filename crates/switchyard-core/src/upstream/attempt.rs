@@ -140,12 +140,11 @@ async fn drive(ad: &dyn ProviderAdapter, a: &AttemptCtx<'_>, redactor: &Redactor
     } else {
         Method::POST
     };
-    if enc.body.is_some() {
+    let body = enc.body;
+    if body.is_some() {
         out_headers.insert(header::CONTENT_TYPE, json());
     }
-    let send = a
-        .client
-        .send(method, &url, a.urls, out_headers, enc.body.clone());
+    let send = a.client.send(method, &url, a.urls, out_headers, body);
     let limit = Duration::from_millis(if a.stream {
         a.timeouts.first_byte_ms
     } else {

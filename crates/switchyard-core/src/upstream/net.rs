@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use super::relay::ByteStream;
-use super::transport::SendError;
+use super::transport::{io_kind, SendError};
 use crate::config::Provider;
 use crate::events::FailoverReason;
 use crate::routing::Failure;
@@ -92,17 +92,6 @@ pub fn proxy_auth_failure(proxy: &str) -> Failure {
             "proxy {proxy} rejected the credentials (HTTP 407): check the user name and the password stored with `switchyard keys set proxy:…`"
         ),
     }
-}
-
-pub(crate) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        src = s.source();
-    }
-    None
 }
 
 /// An error and its causes on one line, each cause once.

@@ -70,16 +70,7 @@ impl SendError {
     pub fn is_timeout(&self) -> bool {
         match self {
             SendError::Full(e) => e.is_timeout(),
-            SendError::Lean(e) => {
-                let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-                while let Some(s) = src {
-                    if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                        return io.kind() == std::io::ErrorKind::TimedOut;
-                    }
-                    src = s.source();
-                }
-                false
-            }
+            SendError::Lean(e) => io_kind(e) == Some(std::io::ErrorKind::TimedOut),
         }
     }
 
@@ -99,6 +90,18 @@ impl std::fmt::Display for SendError {
             SendError::Lean(e) => e.fmt(f),
         }
     }
+}
+
+/// The kind of the first I/O error among `e` and its causes.
+pub(crate) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        src = s.source();
+    }
+    None
 }
 
 type Lean = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;

@@ -19,32 +19,16 @@ pub struct UrlCache(
 impl UrlCache {
     /// The parsed form of `text` (parsed once while it stays in the cache).
     pub fn get(&self, text: &str) -> Result<reqwest::Url, String> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(u) = map.get(text) {
-            return Ok(u.clone());
-        }
-        drop(map);
-        let parsed = reqwest::Url::parse(text).map_err(|e| e.to_string())?;
-        map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_URLS {
-            map.clear();
-        }
-        map.insert(text.to_string(), parsed.clone());
-        Ok(parsed)
+        cached(&self.0, text, |t| {
+            reqwest::Url::parse(t).map_err(|e| e.to_string())
+        })
     }
 
     /// `text` as a request URI (for the lean client: plain `http://` URLs).
     pub fn uri(&self, text: &str) -> Result<http::Uri, String> {
-        let mut map = self.1.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(u) = map.get(text) {
-            return Ok(u.clone());
-        }
-        let parsed = text.parse::<http::Uri>().map_err(|e| e.to_string())?;
-        if map.len() >= MAX_URLS {
-            map.clear();
-        }
-        map.insert(text.to_string(), parsed.clone());
-        Ok(parsed)
+        cached(&self.1, text, |t| {
+            t.parse::<http::Uri>().map_err(|e| e.to_string())
+        })
     }
 
     /// How many URLs are kept.
@@ -52,6 +36,25 @@ impl UrlCache {
     fn len(&self) -> usize {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
+}
+
+/// `map`'s entry for `text`, parsed with `parse` (outside the lock) when it is not there yet;
+/// the map starts again past [`MAX_URLS`] entries.
+fn cached<T: Clone>(
+    map: &Mutex<HashMap<String, T>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    if let Some(v) = map.lock().unwrap_or_else(|p| p.into_inner()).get(text) {
+        return Ok(v.clone());
+    }
+    let parsed = parse(text)?;
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+    if m.len() >= MAX_URLS {
+        m.clear();
+    }
+    m.insert(text.to_string(), parsed.clone());
+    Ok(parsed)
 }
 
 #[cfg(test)]
