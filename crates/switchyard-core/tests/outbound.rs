@@ -4,6 +4,7 @@ mod common;
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use parking_lot::Mutex;
@@ -272,4 +273,121 @@ async fn direct_plain_http_requests_go_out_as_they_do_through_a_proxy() {
     let proxied_post = proxied.iter().find(|r| r.method == "POST").expect("POST");
     assert_eq!(names(post), names(proxied_post));
     assert_eq!(post.body, proxied_post.body);
+}
+
+/// A keep-alive HTTP/1.1 upstream on a raw socket that answers every request with one short
+/// Anthropic message and tells, per connection, how many requests it carried and whether the
+/// client has closed it.
+struct CountingUpstream {
+    addr: std::net::SocketAddr,
+    conns: Arc<Mutex<Vec<(usize, bool)>>>,
+}
+
+impl CountingUpstream {
+    async fn start() -> CountingUpstream {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let conns: Arc<Mutex<Vec<(usize, bool)>>> = Arc::default();
+        let all = conns.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let idx = {
+                    let mut c = all.lock();
+                    c.push((0, false));
+                    c.len() - 1
+                };
+                let all = all.clone();
+                tokio::spawn(async move {
+                    let answer = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        // One whole request: the head, then content-length bytes of body.
+                        let whole = buf
+                            .windows(4)
+                            .position(|w| w == b"\r\n\r\n")
+                            .and_then(|end| {
+                                let head =
+                                    String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                                let len = head
+                                    .lines()
+                                    .find_map(|l| l.strip_prefix("content-length:"))
+                                    .and_then(|v| v.trim().parse::<usize>().ok())
+                                    .unwrap_or(0);
+                                (buf.len() >= end + 4 + len).then_some(end + 4 + len)
+                            });
+                        if let Some(n) = whole {
+                            buf.drain(..n);
+                            all.lock()[idx].0 += 1;
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                                answer.len()
+                            );
+                            let mut out = head.into_bytes();
+                            out.extend_from_slice(answer);
+                            if sock.write_all(&out).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    all.lock()[idx].1 = true;
+                });
+            }
+        });
+        CountingUpstream { addr, conns }
+    }
+
+    /// (connections opened, requests each carried, connections the client has closed)
+    fn seen(&self) -> (usize, Vec<usize>, usize) {
+        let c = self.conns.lock();
+        (
+            c.len(),
+            c.iter().map(|x| x.0).collect(),
+            c.iter().filter(|x| x.1).count(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn idle_plain_http_connections_are_reused_then_let_go() {
+    let up = CountingUpstream::start().await;
+    let base = format!("http://{}", up.addr);
+    let env = env_with(1, |c| {
+        c.providers[0].base_url = base;
+        c.health.probe_interval_secs = 0;
+    })
+    .await;
+    // Back to back: one connection carries both.
+    for _ in 0..2 {
+        let r = env.messages(false).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_eq!(
+        up.seen(),
+        (1, vec![2], 0),
+        "the second request reused the connection"
+    );
+    // Idle, it is closed after POOL_IDLE_PLAIN (the pool checks once a second).
+    let idle = std::time::Instant::now();
+    while up.seen().2 == 0 && idle.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = idle.elapsed();
+    assert_eq!(up.seen().2, 1, "the idle connection was closed");
+    assert!(
+        after >= Duration::from_millis(900),
+        "closed too early: {after:?}"
+    );
+    // The next request opens a fresh one and is answered as before.
+    let r = env.messages(false).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(up.seen(), (2, vec![2, 1], 1));
 }
