@@ -91,6 +91,17 @@ shlibs="$(cd "$WORK/src" && dpkg-shlibdeps -O \
     -e"$STAGE/usr/libexec/switchyard/switchyard-window" 2>"$WORK/shlibdeps.log" |
     sed -n 's/^shlibs:Depends=//p')" || { cat "$WORK/shlibdeps.log" >&2; die "dpkg-shlibdeps failed"; }
 [ -n "$shlibs" ] || die "dpkg-shlibdeps found no libraries"
+# A binary linked with packed relative relocations (crates/switchyard-cli/build.rs) needs glibc
+# 2.36 through a version need that dpkg-shlibdeps does not read (it looks at symbols only).
+for bin in "$STAGE/usr/bin/switchyard" "$STAGE/usr/bin/switchyard-desktop" \
+    "$STAGE/usr/libexec/switchyard/switchyard-window"; do
+    readelf -V "$bin" | grep -q GLIBC_ABI_DT_RELR || continue
+    have="$(printf '%s' "$shlibs" | sed -n 's/.*libc6 (>= \([^)]*\)).*/\1/p')"
+    if [ -z "$have" ] || dpkg --compare-versions "$have" lt 2.36; then
+        shlibs="$(printf '%s' "$shlibs" | sed 's/libc6 (>= [^)]*)/libc6 (>= 2.36)/')"
+    fi
+    break
+done
 # The tray icon: tray-icon loads libayatana-appindicator3 (or the older libappindicator3) with
 # dlopen, so no binary names it.
 DEPENDS="$shlibs, libayatana-appindicator3-1 | libappindicator3-1"

@@ -14,6 +14,7 @@ Run: SWITCHYARD_DEB=target/debian/switchyard_….deb scripts/desktop-session.sh 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -101,6 +102,11 @@ def test_installs_with_its_dependencies_and_the_cli_is_on_the_path(installed: li
     status = run("dpkg", "-s", "switchyard").stdout
     assert "Status: install ok installed" in status
     assert "libayatana-appindicator3-1" in status, "the tray's dlopen'd library is declared"
+    # Packed relative relocations need glibc 2.36, which no symbol tells dpkg-shlibdeps.
+    if "GLIBC_ABI_DT_RELR" in run("readelf", "-V", "/usr/bin/switchyard").stdout:
+        depends = next(l for l in status.splitlines() if l.startswith("Depends:"))
+        m = re.search(r"libc6 \(>= ([0-9.]+)\)", depends)
+        assert m and tuple(map(int, m.group(1).split("."))) >= (2, 36), depends
 
 
 def test_the_menu_entry_and_the_user_unit_are_valid(installed: list[str], home: dict[str, str]) -> None:
