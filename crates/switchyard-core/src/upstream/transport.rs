@@ -23,7 +23,8 @@ use hyper_util::rt::TokioExecutor;
 /// The `user-agent` every upstream request carries.
 pub const AGENT: &str = concat!("switchyard/", env!("CARGO_PKG_VERSION"));
 
-/// Idle upstream connections kept per provider host (they close after [`POOL_IDLE`] anyway).
+/// Idle upstream connections kept per provider host (they close after [`POOL_IDLE`], or
+/// [`POOL_IDLE_PLAIN`], anyway).
 /// One per concurrent request up to this: below the client's concurrency, every request beyond
 /// it opened (and closed) a fresh upstream connection, which at 64 concurrent requests cost
 /// ~3x the CPU per request.
@@ -193,17 +194,17 @@ impl Upstream {
         if let Some(b) = body {
             req = req.body(b);
         }
-        let resp = req.send().await.map_err(SendError::Full)?;
+        let mut resp = req.send().await.map_err(SendError::Full)?;
         let status = resp.status();
-        let headers = resp.headers().clone();
-        let body: ByteStream = Box::pin(
-            resp.bytes_stream()
-                .map_err(|e| -> BodyError { Box::new(e) }),
-        );
+        // Moved out, not copied: the body stream needs only the rest.
+        let headers = std::mem::take(resp.headers_mut());
         Ok(Answer {
             status,
             headers,
-            body,
+            body: Box::pin(
+                resp.bytes_stream()
+                    .map_err(|e| -> BodyError { Box::new(e) }),
+            ),
         })
     }
 }
