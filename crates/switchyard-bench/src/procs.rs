@@ -313,13 +313,21 @@ mod tests {
             "a thread that ended took its time with it"
         );
         assert_eq!(cpu_ns_between(&[], &[(1, 1)]), None);
-        let me = thread_cpu_ns(std::process::id());
-        if !me.is_empty() {
-            let spin = (0..200_000u64).fold(0u64, |a, b| a.wrapping_add(b * b));
-            assert!(spin > 0);
-            let later = thread_cpu_ns(std::process::id());
-            assert!(cpu_ns_between(&me, &later).is_some());
+        // A real process whose threads stay the same (this test process's do not: other tests'
+        // threads come and go between two readings), busy so its time grows.
+        let mut busy = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        let before = thread_cpu_ns(busy.id());
+        if !before.is_empty() {
+            std::thread::sleep(Duration::from_millis(50));
+            let after = thread_cpu_ns(busy.id());
+            let used = cpu_ns_between(&before, &after);
+            assert!(used.is_some_and(|ns| ns > 0), "{before:?} -> {after:?}");
         }
+        let _ = busy.kill();
+        let _ = busy.wait();
     }
 
     #[test]
